@@ -1,0 +1,56 @@
+"""Users, their role and the sites (clinics) they belong to."""
+
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+
+
+class Site(models.Model):
+    """A clinic. Patients belong to exactly one site; users to one or more."""
+
+    code = models.SlugField(max_length=32, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Role(models.TextChoices):
+    SPECIALIST = "specialist", "Specialist"
+    STAFF = "staff", "Clinic staff"
+    RULES_ADMIN = "rules_admin", "Rules administrator"
+
+
+class User(AbstractUser):
+    role = models.CharField(max_length=20, choices=Role.choices, default=Role.STAFF)
+    sites = models.ManyToManyField(Site, blank=True, related_name="members")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(role__in=Role.values), name="user_role_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_full_name() or self.username
+
+    @property
+    def is_specialist(self) -> bool:
+        return self.role == Role.SPECIALIST
+
+    @property
+    def is_staff_member(self) -> bool:
+        return self.role == Role.STAFF
+
+    @property
+    def is_rules_admin(self) -> bool:
+        return self.role == Role.RULES_ADMIN
+
+    @property
+    def reads_patients(self) -> bool:
+        return self.role in (Role.SPECIALIST, Role.STAFF)

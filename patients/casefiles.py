@@ -1,0 +1,126 @@
+"""Case files in and out of the database (format: ../shared/case-format.md).
+
+Validation lives in patients.casefile (pure); this module maps a validated
+case to the models and a patient back to a case.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+
+from accounts.models import Site, User
+from patients import vocab
+from patients.casefile import CaseFileError, parse_case
+from patients.models import Patient
+from patients.services import replace_patient_record
+
+
+@dataclass(frozen=True)
+class ImportOutcome:
+    created: int
+    updated: int
+    patients: list[Patient]
+
+
+def validate_all(named: list[tuple[str, str | bytes]], *, drugs: dict[str, str], today: date) -> list[dict[str, Any]]:
+    """Validate every file's text first; the first bad one raises naming the file and field."""
+    cases: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for name, text in named:
+        try:
+            case = parse_case(text, drugs=drugs, today=today)
+        except CaseFileError as err:
+            raise CaseFileError(f"{name}: {err.field}", err.message) from err
+        if case["case_id"] in seen:
+            raise CaseFileError(f"{name}: case_id", f"same case_id as {seen[case['case_id']]}")
+        seen[case["case_id"]] = name
+        cases.append(case)
+    return cases
+
+
+@transaction.atomic
+def import_cases(*, actor: User | None, site: Site, cases: list[dict[str, Any]]) -> ImportOutcome:
+    """Create or update one patient per validated case, all or nothing."""
+    created = updated = 0
+    patients = []
+    for case in cases:
+        patient, was_created = replace_patient_record(
+            actor=actor, site=site, case=case, reason=f"imported from case file {case['case_id']}"
+        )
+        created += was_created
+        updated += not was_created
+        patients.append(patient)
+    return ImportOutcome(created, updated, patients)
+
+
+def _num(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    value = value.normalize()
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def export_case(patient: Patient) -> dict[str, Any]:
+    """The patient as a case file (records in the order they were recorded)."""
+    case: dict[str, Any] = {
+        "format": vocab.CASE_FORMAT,
+        "case_id": patient.identifier,
+        "patient": {
+            "birth_date": patient.birth_date.isoformat() if patient.birth_date else None,
+            "sex": patient.sex,
+            "weight_kg": _num(patient.weight_kg),
+            "sle_attested": patient.sle_attested,
+        },
+    }
+    if patient.ana_titre is not None or patient.eular_criteria is not None:
+        classification: dict[str, Any] = {"ana_titre": patient.ana_titre}
+        if patient.eular_criteria is not None:
+            classification["criteria"] = list(patient.eular_criteria)
+        case["classification"] = classification
+    case["assessments"] = []
+    for a in patient.assessment_set.order_by("pk"):
+        entry: dict[str, Any] = {
+            "date": a.date.isoformat(),
+            "window_days": a.window_days,
+            "sledai2k": {"present": list(a.sledai_present), "not_assessed": list(a.sledai_not_assessed)},
+        }
+        if a.pga is not None:
+            entry["pga"] = _num(a.pga)
+        if a.bilag:
+            entry["bilag"] = dict(a.bilag)
+        case["assessments"].append(entry)
+    case["damage"] = [
+        {"date": d.date.isoformat(), "items": dict(d.items)} for d in patient.damageindex_set.order_by("pk")
+    ]
+    case["manifestations"] = []
+    for m in patient.manifestation_set.order_by("pk"):
+        entry = {"code": m.code, "date": m.date.isoformat(), "active": m.active}
+        if m.biopsy_class is not None:
+            entry["biopsy_class"] = m.biopsy_class
+        case["manifestations"].append(entry)
+    case["observations"] = []
+    for o in patient.observation_set.order_by("pk"):
+        entry = {"code": o.code, "date": o.date.isoformat(), "value": _num(o.value)}
+        if o.uln is not None:
+            entry["uln"] = _num(o.uln)
+        case["observations"].append(entry)
+    case["treatments"] = []
+    for t in patient.treatmentcourse_set.order_by("pk"):
+        entry = {"drug": t.drug, "start": t.start.isoformat()}
+        if t.end is not None:
+            entry["end"] = t.end.isoformat()
+        entry["dose"] = _num(t.dose)
+        entry["dose_unit"] = t.dose_unit
+        if t.stop_reason:
+            entry["stop_reason"] = t.stop_reason
+        case["treatments"].append(entry)
+    case["conditions"] = [
+        {"code": c.code, "status": c.status, "date": c.date.isoformat()}
+        for c in patient.condition_set.order_by("pk")
+    ]
+    return case

@@ -1,0 +1,421 @@
+"""Forms of the clinical record: they validate and normalise, never act.
+
+Every error names the field in plain words. Cross-field checks live in
+``clean()``; the database constraints back them up.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django import forms
+from django.utils import timezone
+
+from patients import scoring, vocab
+from patients.models import (
+    Assessment,
+    Condition,
+    DamageIndex,
+    Manifestation,
+    Observation,
+    Patient,
+    TreatmentCourse,
+)
+
+IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+SLEDAI_STATES = [("absent", "Absent"), ("present", "Present"), ("not_assessed", "Not assessed")]
+
+
+def today() -> date:
+    return timezone.localdate()
+
+
+def not_in_future(value: date | None, what: str = "The date") -> None:
+    if value is not None and value > today():
+        raise forms.ValidationError(f"{what} is in the future ({value:%d %b %Y}); enter a date up to today.")
+
+
+class ReasonMixin(forms.Form):
+    reason = forms.CharField(
+        label="Reason for the change", required=False, max_length=500,
+        help_text="Optional for new records; kept in the patient's history.",
+    )
+
+
+class PatientForm(forms.ModelForm):
+    class Meta:
+        model = Patient
+        fields = ["site", "identifier", "birth_date", "sex", "weight_kg", "sle_attested"]
+        widgets = {"birth_date": DATE_WIDGET}
+
+    def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites
+        self.fields["site"].empty_label = None
+        self.fields["identifier"].widget.attrs["autofocus"] = True
+        self.fields["weight_kg"].widget.attrs.update(min=20, max=300, step="0.1")
+        if self.instance.pk:
+            self.fields["site"].disabled = True
+
+    def clean_identifier(self) -> str:
+        value = self.cleaned_data["identifier"].strip()
+        if not IDENTIFIER_RE.match(value):
+            raise forms.ValidationError("Use 1–64 letters, digits, dots, underscores or hyphens.")
+        return value
+
+    def clean_birth_date(self) -> date | None:
+        value = self.cleaned_data.get("birth_date")
+        not_in_future(value, "The birth date")
+        if value is not None and value < date(1900, 1, 1):
+            raise forms.ValidationError("The birth date must be on or after 1 January 1900.")
+        return value
+
+    def clean_weight_kg(self) -> Decimal | None:
+        value = self.cleaned_data.get("weight_kg")
+        if value is not None and not (20 <= value <= 300):
+            raise forms.ValidationError("Weight must be between 20 and 300 kg.")
+        return value
+
+
+class ClassificationForm(forms.ModelForm):
+    criteria_assessed = forms.BooleanField(
+        label="The 2019 EULAR/ACR criteria have been assessed", required=False,
+        help_text="Leave unticked if nobody has gone through the criteria yet: "
+        "“not assessed” and “none present” screen differently.",
+    )
+    criteria = forms.MultipleChoiceField(
+        label="Criteria ever present", required=False, widget=forms.CheckboxSelectMultiple,
+        choices=[
+            (code, f"{c.label} ({c.weight}; {'clinical' if c.clinical else 'immunologic'}, {c.domain.replace('_', ' ')})")
+            for code, c in vocab.EULAR_CRITERIA.items()
+        ],
+    )
+
+    class Meta:
+        model = Patient
+        fields = ["sle_attested", "ana_titre"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        criteria = self.instance.eular_criteria
+        self.fields["criteria_assessed"].initial = criteria is not None
+        self.fields["criteria"].initial = criteria or []
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("criteria") and not data.get("criteria_assessed"):
+            self.add_error("criteria_assessed", "Tick this box when you record criteria as present.")
+        return data
+
+    def save(self, commit: bool = True) -> Patient:
+        patient = super().save(commit=False)
+        if self.cleaned_data.get("criteria_assessed"):
+            chosen = set(self.cleaned_data.get("criteria") or [])
+            patient.eular_criteria = [c for c in vocab.EULAR_CRITERIA if c in chosen]
+        else:
+            patient.eular_criteria = None
+        if commit:
+            patient.save()
+        return patient
+
+
+class RecordForm(ReasonMixin, forms.ModelForm):
+    """A dated record; refuses future dates and a second record on the same key."""
+
+    unique_together: tuple[str, ...] = ("date",)
+    duplicate_message = "There is already a record on this date."
+
+    def __init__(self, *args: Any, patient: Patient, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.instance.patient = patient
+        first = next(iter(self.fields))
+        self.fields[first].widget.attrs.setdefault("autofocus", True)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        values = {f: data.get(f) for f in self.unique_together}
+        if all(v is not None for v in values.values()):
+            clash = type(self.instance).objects.filter(patient=self.patient, **values)
+            if self.instance.pk:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error(self.unique_together[-1] if len(self.unique_together) == 1 else "date", self.duplicate_message)
+        return data
+
+    def clean_date(self) -> date:
+        value = self.cleaned_data["date"]
+        not_in_future(value)
+        return value
+
+
+def sledai_field_name(code: str) -> str:
+    return f"sledai_{code}"
+
+
+class AssessmentForm(RecordForm):
+    duplicate_message = "There is already an assessment on this date; edit that one instead."
+
+    class Meta:
+        model = Assessment
+        fields = ["date", "window_days", "pga"]
+        widgets = {"date": DATE_WIDGET}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        present = set(self.instance.sledai_present or [])
+        not_assessed = set(self.instance.sledai_not_assessed or [])
+        for code, item in vocab.SLEDAI_ITEMS.items():
+            initial = "present" if code in present else "not_assessed" if code in not_assessed else "absent"
+            self.fields[sledai_field_name(code)] = forms.ChoiceField(
+                label=f"{item.label} ({item.weight})", choices=SLEDAI_STATES, initial=initial,
+                widget=forms.RadioSelect, help_text=item.definition,
+            )
+        bilag = self.instance.bilag or {}
+        for system in vocab.BILAG_SYSTEMS:
+            self.fields[f"bilag_{system}"] = forms.ChoiceField(
+                label=system.capitalize(), required=False, initial=bilag.get(system, ""),
+                choices=[("", "—")] + [(g, g) for g in vocab.BILAG_GRADES],
+            )
+        self.fields["pga"].widget.attrs.update(min=0, max=3, step="0.1")
+        # Reorder so the reason comes last.
+        self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
+
+    def clean_pga(self) -> Decimal | None:
+        value = self.cleaned_data.get("pga")
+        if value is not None and not (0 <= value <= 3):
+            raise forms.ValidationError("PGA must be between 0.0 and 3.0.")
+        return value
+
+    def sledai_states(self) -> dict[str, str]:
+        return {code: self.cleaned_data.get(sledai_field_name(code), "absent") for code in vocab.SLEDAI_ITEMS}
+
+    def save(self, commit: bool = True) -> Assessment:
+        record = super().save(commit=False)
+        states = self.sledai_states()
+        record.sledai_present = [c for c, s in states.items() if s == "present"]
+        record.sledai_not_assessed = [c for c, s in states.items() if s == "not_assessed"]
+        record.bilag = {s: self.cleaned_data[f"bilag_{s}"] for s in vocab.BILAG_SYSTEMS if self.cleaned_data.get(f"bilag_{s}")}
+        if commit:
+            record.save()
+        return record
+
+    def sledai_rows(self) -> list[tuple[str, Any]]:
+        return [(code, self[sledai_field_name(code)]) for code in vocab.SLEDAI_ITEMS]
+
+    def bilag_fields(self) -> list[Any]:
+        return [self[f"bilag_{s}"] for s in vocab.BILAG_SYSTEMS]
+
+
+class DamageForm(RecordForm):
+    duplicate_message = "There is already a damage index on this date; edit that one instead."
+
+    class Meta:
+        model = DamageIndex
+        fields = ["date"]
+        widgets = {"date": DATE_WIDGET}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        items = self.instance.items or {}
+        for code, item in vocab.SDI_ITEMS.items():
+            choices = [(0, "No"), (1, "Yes")] if item.max_count == 1 else [(0, "No"), (1, "Once"), (2, "Twice or more")]
+            self.fields[f"sdi_{code}"] = forms.TypedChoiceField(
+                label=f"{item.label} ({item.points})", choices=choices, coerce=int,
+                initial=items.get(code, 0), required=False, empty_value=0,
+            )
+        self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
+
+    def save(self, commit: bool = True) -> DamageIndex:
+        record = super().save(commit=False)
+        record.items = {c: n for c in vocab.SDI_ITEMS if (n := self.cleaned_data.get(f"sdi_{c}") or 0)}
+        if commit:
+            record.save()
+        return record
+
+    def item_fields(self) -> list[Any]:
+        return [self[f"sdi_{c}"] for c in vocab.SDI_ITEMS]
+
+
+class ManifestationForm(RecordForm):
+    unique_together = ("code", "date")
+    duplicate_message = "This manifestation is already recorded on this date."
+
+    class Meta:
+        model = Manifestation
+        fields = ["code", "date", "active", "biopsy_class"]
+        widgets = {"date": DATE_WIDGET}
+        labels = {"code": "Manifestation", "active": "Active on this date"}
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if data.get("biopsy_class") and data.get("code") != "lupus_nephritis":
+            self.add_error("biopsy_class", "A biopsy class is only recorded for lupus nephritis.")
+        return data
+
+
+class ObservationForm(RecordForm):
+    unique_together = ("code", "date")
+    duplicate_message = "This lab is already recorded on this date; edit that result instead."
+    unit = forms.ChoiceField(label="Unit of the value entered", choices=())
+    add_egfr = forms.BooleanField(
+        label="Also record the eGFR computed from this creatinine (CKD-EPI 2021)", required=False,
+    )
+
+    class Meta:
+        model = Observation
+        fields = ["code", "date", "value", "unit", "uln"]
+        widgets = {"date": DATE_WIDGET}
+        labels = {"code": "Lab or test", "uln": "Upper limit of normal (same unit)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units: list[tuple[str, str]] = []
+        for code, obs in vocab.OBSERVATIONS.items():
+            for unit in [obs.unit, *scoring.ALTERNATIVE_UNITS.get(code, {})]:
+                if (unit, unit) not in units:
+                    units.append((unit, unit))
+        self.fields["unit"].choices = units
+        if self.instance.pk:
+            self.fields["unit"].initial = self.instance.unit
+        self.fields["value"].widget.attrs["step"] = "any"
+        self.fields["uln"].widget.attrs["step"] = "any"
+        self.order_fields(["code", "date", "value", "unit", "uln", "add_egfr", "reason"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        code, value, unit = data.get("code"), data.get("value"), data.get("unit")
+        if code is None or value is None or unit is None:
+            return data
+        try:
+            canonical = scoring.to_canonical(code, value, unit)
+            uln = data.get("uln")
+            if uln is not None:
+                data["uln"] = scoring.to_canonical(code, uln, unit)
+        except ValueError as err:
+            self.add_error("unit", str(err))
+            return data
+        spec = vocab.OBSERVATIONS[code]
+        if not (Decimal(str(spec.low)) <= canonical <= Decimal(str(spec.high))):
+            self.add_error(
+                "value",
+                f"{spec.label} {canonical} {spec.unit} is outside the plausible range "
+                f"{spec.low}–{spec.high} {spec.unit}; check the value and its unit.",
+            )
+        if data.get("uln") is not None and data["uln"] <= 0:
+            self.add_error("uln", "The upper limit of normal must be above 0.")
+        data["value"] = canonical
+        if data.get("add_egfr") and code != "creatinine":
+            self.add_error("add_egfr", "eGFR can only be computed from a creatinine result.")
+        elif data.get("add_egfr") and (self.patient.birth_date is None or self.patient.sex is None):
+            self.add_error("add_egfr", "Record the patient's birth date and sex first: CKD-EPI 2021 needs age and sex.")
+        return data
+
+    def save(self, commit: bool = True) -> Observation:
+        record = super().save(commit=False)
+        record.value = self.cleaned_data["value"]
+        record.uln = self.cleaned_data.get("uln")
+        if commit:
+            record.save()
+        return record
+
+
+class TreatmentForm(ReasonMixin, forms.ModelForm):
+    class Meta:
+        model = TreatmentCourse
+        fields = ["drug", "start", "end", "dose", "dose_unit", "stop_reason"]
+        widgets = {"start": DATE_WIDGET, "end": DATE_WIDGET}
+        labels = {"stop_reason": "Why it stopped", "dose": "Dose", "dose_unit": "Dose unit"}
+
+    def __init__(self, *args: Any, patient: Patient, drugs: dict[str, dict[str, Any]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.patient = patient
+        self.instance.patient = patient
+        self.drugs = drugs
+        self.fields["drug"] = forms.ChoiceField(
+            label="Drug", choices=[("", "— choose —")] + [
+                (code, f"{code.replace('_', ' ')} ({d['class']}, {d['dose_unit']})") for code, d in drugs.items()
+            ],
+            widget=forms.Select(attrs={"autofocus": True}),
+        )
+        units = sorted({d["dose_unit"] for d in drugs.values()})
+        self.fields["dose_unit"] = forms.ChoiceField(label="Dose unit", choices=[(u, u) for u in units])
+        self.fields["dose"].widget.attrs.update(step="any", min=0)
+        self.fields["stop_reason"].help_text = "Only for a course that has ended."
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        drug, start, end = data.get("drug"), data.get("start"), data.get("end")
+        not_in_future_field(self, "start", start, "The start date")
+        not_in_future_field(self, "end", end, "The end date")
+        if start and end and end < start:
+            self.add_error("end", f"The course cannot end ({end:%d %b %Y}) before it starts ({start:%d %b %Y}).")
+        if data.get("stop_reason") and not end:
+            self.add_error("stop_reason", "A stop reason needs an end date; leave it empty for an ongoing course.")
+        if data.get("dose") is not None and data["dose"] < 0:
+            self.add_error("dose", "The dose cannot be negative.")
+        if drug and drug in self.drugs and data.get("dose_unit") and data["dose_unit"] != self.drugs[drug]["dose_unit"]:
+            self.add_error(
+                "dose_unit",
+                f"{drug.replace('_', ' ').capitalize()} is dosed in {self.drugs[drug]['dose_unit']}, "
+                f"not {data['dose_unit']}; convert the dose to {self.drugs[drug]['dose_unit']}.",
+            )
+        if drug and start:
+            clash = TreatmentCourse.objects.filter(patient=self.patient, drug=drug, start=start)
+            if self.instance.pk:
+                clash = clash.exclude(pk=self.instance.pk)
+            if clash.exists():
+                self.add_error("start", "A course of this drug starting on this date is already recorded.")
+        return data
+
+
+def not_in_future_field(form: forms.Form, field: str, value: date | None, what: str) -> None:
+    try:
+        not_in_future(value, what)
+    except forms.ValidationError as err:
+        form.add_error(field, err)
+
+
+class ConditionForm(RecordForm):
+    unique_together = ("code", "date")
+    duplicate_message = "This status is already recorded for this date; edit that entry instead."
+
+    class Meta:
+        model = Condition
+        fields = ["code", "status", "date"]
+        widgets = {"date": DATE_WIDGET, "status": forms.RadioSelect}
+        labels = {"code": "Work-up item", "date": "Date observed (for an event: its date)"}
+
+
+class DeleteForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is this record being deleted?", max_length=500,
+        widget=forms.TextInput(attrs={"autofocus": True}),
+        help_text="Required: kept in the patient's history with your name.",
+    )
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    def clean(self, data: Any, initial: Any = None) -> list[Any]:
+        files = data if isinstance(data, (list, tuple)) else [data]
+        return [super(MultipleFileField, self).clean(f, initial) for f in files]
+
+
+class CaseUploadForm(forms.Form):
+    site = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="Patients are created or updated in this site.")
+    files = MultipleFileField(
+        label="Case files (.json)", widget=MultipleFileInput(attrs={"accept": ".json,application/json"}),
+        help_text="All files are checked first; if any is wrong, nothing is imported.",
+    )
+
+    def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["site"].queryset = sites

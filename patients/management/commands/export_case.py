@@ -1,0 +1,26 @@
+"""export_case --site SITE CASE_ID: print a patient as a case file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from patients.casefile import dump_case
+from patients.casefiles import export_case
+from patients.management.commands._util import fail
+from patients.models import Patient
+
+
+class Command(BaseCommand):
+    help = "Print a patient as a case file (sle-screening-case/1)."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--site", required=True, help="code of the patient's site")
+        parser.add_argument("case_id")
+
+    def handle(self, *args: Any, site: str, case_id: str, **options: Any) -> None:
+        patient = Patient.objects.filter(site__code=site, identifier=case_id).first()
+        if patient is None:
+            fail(f"case_id: no patient {case_id!r} in site {site!r}")
+        self.stdout.write(dump_case(export_case(patient)), ending="")

@@ -1,0 +1,259 @@
+"""The clinical record: a patient and the dated records of their history.
+
+Shapes follow ../shared/case-format.md; vocabularies come from patients.vocab.
+Derived values (SLEDAI-2K bounds, SDI score) are computed by services with
+patients.scoring and stored so lists and charts need no recomputation; check
+constraints keep impossible values out whatever writes them.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Site
+from patients import vocab
+
+
+def _choices(mapping: dict[str, str] | tuple[str, ...]) -> list[tuple[str, str]]:
+    if isinstance(mapping, dict):
+        return list(mapping.items())
+    return [(code, code.replace("_", " ").capitalize()) for code in mapping]
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+
+
+class PatientQuerySet(models.QuerySet["Patient"]):
+    def visible_to(self, user: settings.AUTH_USER_MODEL) -> PatientQuerySet:  # type: ignore[valid-type]
+        """Patients of the user's sites only (one subquery, no extra round trip)."""
+        return self.filter(site__in=user.sites.all())  # type: ignore[attr-defined]
+
+
+class Patient(models.Model):
+    site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
+    identifier = models.CharField(
+        max_length=64,
+        help_text="The clinic's identifier for this patient (letters, digits, . _ -), unique within the site.",
+    )
+    birth_date = models.DateField(null=True, blank=True)
+    sex = models.CharField(max_length=6, choices=Sex.choices, null=True, blank=True)
+    weight_kg = models.DecimalField(
+        "weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True,
+        help_text="Current weight, 20–300 kg; used for per-kg doses.",
+    )
+    sle_attested = models.BooleanField(
+        "SLE diagnosis attested by a specialist", default=False,
+    )
+    ana_titre = models.PositiveIntegerField(
+        "highest ANA titre (reciprocal)", null=True, blank=True,
+        help_text="640 for 1:640; 0 for negative; empty if never recorded.",
+    )
+    # None = criteria not assessed; [] = assessed, none present (they screen differently).
+    eular_criteria = models.JSONField("2019 EULAR/ACR criteria present", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_activity = models.DateTimeField(auto_now_add=True, db_index=True)
+    history = HistoricalRecords(excluded_fields=["last_activity"])
+
+    objects = PatientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-last_activity", "pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["site", "identifier"], name="patient_identifier_unique_per_site"),
+            models.CheckConstraint(
+                condition=Q(weight_kg__isnull=True) | Q(weight_kg__gte=20, weight_kg__lte=300),
+                name="patient_weight_range",
+            ),
+            models.CheckConstraint(condition=Q(sex__isnull=True) | Q(sex__in=Sex.values), name="patient_sex_valid"),
+            models.CheckConstraint(condition=Q(birth_date__isnull=True) | Q(birth_date__gte="1900-01-01"), name="patient_birth_after_1900"),
+            models.CheckConstraint(condition=~Q(identifier=""), name="patient_identifier_not_empty"),
+        ]
+
+    def __str__(self) -> str:
+        return self.identifier
+
+
+class PatientRecord(models.Model):
+    """Base for the dated records of a patient's history."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE)
+    date = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-date", "-pk"]
+
+
+class Assessment(PatientRecord):
+    """A visit's disease-activity assessment: SLEDAI-2K items, PGA, BILAG-2004."""
+
+    window_days = models.PositiveSmallIntegerField(
+        "SLEDAI-2K window", choices=[(10, "10 days"), (30, "30 days")], default=10
+    )
+    sledai_present = models.JSONField(default=list, blank=True)
+    sledai_not_assessed = models.JSONField(default=list, blank=True)
+    sledai_low = models.PositiveSmallIntegerField(editable=False, default=0)
+    sledai_high = models.PositiveSmallIntegerField(editable=False, default=0)
+    csledai_low = models.PositiveSmallIntegerField(editable=False, default=0)
+    csledai_high = models.PositiveSmallIntegerField(editable=False, default=0)
+    pga = models.DecimalField("PGA (0–3)", max_digits=2, decimal_places=1, null=True, blank=True)
+    bilag = models.JSONField("BILAG-2004 grades", default=dict, blank=True)
+    history = HistoricalRecords()
+
+    class Meta(PatientRecord.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "date"], name="assessment_one_per_date"),
+            models.CheckConstraint(condition=Q(window_days__in=vocab.SLEDAI_WINDOWS), name="assessment_window_valid"),
+            models.CheckConstraint(condition=Q(pga__isnull=True) | Q(pga__gte=0, pga__lte=3), name="assessment_pga_range"),
+            models.CheckConstraint(condition=Q(sledai_low__lte=models.F("sledai_high"), sledai_high__lte=105), name="assessment_sledai_bounds"),
+            models.CheckConstraint(condition=Q(csledai_low__lte=models.F("csledai_high"), csledai_high__lte=101), name="assessment_csledai_bounds"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLEDAI-2K assessment {self.date}"
+
+    @property
+    def sledai_display(self) -> str:
+        if self.sledai_low == self.sledai_high:
+            return str(self.sledai_low)
+        return f"{self.sledai_low}–{self.sledai_high}"
+
+
+class DamageIndex(PatientRecord):
+    """SLICC/ACR damage index on a date."""
+
+    items = models.JSONField(default=dict, blank=True)
+    score = models.PositiveSmallIntegerField(editable=False, default=0)
+    history = HistoricalRecords()
+
+    class Meta(PatientRecord.Meta):
+        verbose_name_plural = "damage indices"
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "date"], name="damage_one_per_date"),
+            models.CheckConstraint(condition=Q(score__lte=47), name="damage_score_range"),
+        ]
+
+    def __str__(self) -> str:
+        return f"SLICC/ACR damage index {self.date}"
+
+
+class Manifestation(PatientRecord):
+    """Organ involvement; for lupus nephritis, a biopsy class makes it a biopsy."""
+
+    code = models.CharField(max_length=32, choices=_choices(vocab.MANIFESTATION_CODES))
+    active = models.BooleanField(default=True)
+    biopsy_class = models.CharField(
+        "ISN/RPS biopsy class", max_length=5, null=True, blank=True,
+        choices=[(c, f"Class {c}") for c in vocab.LN_CLASSES],
+    )
+    history = HistoricalRecords()
+
+    class Meta(PatientRecord.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "code", "date"], name="manifestation_one_per_code_date"),
+            models.CheckConstraint(condition=Q(code__in=list(vocab.MANIFESTATION_CODES)), name="manifestation_code_valid"),
+            models.CheckConstraint(
+                condition=Q(biopsy_class__isnull=True) | Q(code="lupus_nephritis", biopsy_class__in=vocab.LN_CLASSES),
+                name="manifestation_biopsy_class_ln_only",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} {self.date}"
+
+
+class Observation(PatientRecord):
+    """A lab or function test, stored in the canonical unit of its code."""
+
+    code = models.CharField(max_length=32, choices=[(c, o.label) for c, o in vocab.OBSERVATIONS.items()])
+    value = models.DecimalField(max_digits=12, decimal_places=4)
+    uln = models.DecimalField("upper limit of normal", max_digits=12, decimal_places=4, null=True, blank=True)
+    history = HistoricalRecords()
+
+    class Meta(PatientRecord.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "code", "date"], name="observation_one_per_code_date"),
+            models.CheckConstraint(condition=Q(code__in=list(vocab.OBSERVATIONS)), name="observation_code_valid"),
+            models.CheckConstraint(condition=Q(value__gte=0), name="observation_value_not_negative"),
+            models.CheckConstraint(condition=Q(uln__isnull=True) | Q(uln__gt=0), name="observation_uln_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} {self.value} {self.unit} on {self.date}"
+
+    @property
+    def unit(self) -> str:
+        return vocab.OBSERVATIONS[self.code].unit
+
+    @property
+    def loinc(self) -> str | None:
+        return vocab.OBSERVATIONS[self.code].loinc
+
+
+class TreatmentCourse(models.Model):
+    """A course of one drug of the catalogue: start, end (none = ongoing), dose, why it stopped."""
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE)
+    drug = models.CharField(max_length=64)
+    start = models.DateField()
+    end = models.DateField(null=True, blank=True, help_text="Leave empty while the course is ongoing.")
+    dose = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
+    dose_unit = models.CharField(max_length=16)
+    stop_reason = models.CharField(
+        max_length=24, null=True, blank=True, choices=_choices(vocab.STOP_REASONS)
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-start", "-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="course_end_not_before_start"),
+            models.CheckConstraint(condition=Q(end__isnull=False) | Q(stop_reason__isnull=True), name="course_stop_reason_needs_end"),
+            models.CheckConstraint(condition=Q(dose__isnull=True) | Q(dose__gte=0), name="course_dose_not_negative"),
+            models.CheckConstraint(
+                condition=Q(stop_reason__isnull=True) | Q(stop_reason__in=list(vocab.STOP_REASONS)),
+                name="course_stop_reason_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.drug} from {self.start}"
+
+    @property
+    def date(self):  # type: ignore[no-untyped-def]
+        return self.start
+
+
+class Condition(PatientRecord):
+    """A safety work-up status (present/absent) observed on a date."""
+
+    code = models.CharField(max_length=32, choices=_choices(vocab.CONDITION_CODES))
+    status = models.CharField(max_length=7, choices=[("present", "Present"), ("absent", "Absent")])
+    history = HistoricalRecords()
+
+    class Meta(PatientRecord.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["patient", "code", "date"], name="condition_one_per_code_date"),
+            models.CheckConstraint(condition=Q(code__in=list(vocab.CONDITION_CODES)), name="condition_code_valid"),
+            models.CheckConstraint(condition=Q(status__in=vocab.CONDITION_STATUSES), name="condition_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_code_display()} {self.status} on {self.date}"
+
+
+RECORD_MODELS: tuple[type[models.Model], ...] = (
+    Assessment, DamageIndex, Manifestation, Observation, TreatmentCourse, Condition,
+)
+ZERO = Decimal(0)

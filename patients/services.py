@@ -1,0 +1,204 @@
+"""Writes to the clinical record.
+
+Every write runs inside ``transaction.atomic()``, records the acting user and
+the reason in the audit trail (django-simple-history) in the same transaction,
+touches the patient's last activity and, once the transaction commits, asks
+for the patient to be re-screened.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import models, transaction
+from django.utils import timezone
+
+from accounts.models import Site, User
+from patients import scoring
+from patients.models import (
+    Assessment,
+    Condition,
+    DamageIndex,
+    Manifestation,
+    Observation,
+    Patient,
+    TreatmentCourse,
+)
+
+
+class RecordError(Exception):
+    """A write refused for a reason a user can act on; ``field`` names the input."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _after_change(patient_id: int) -> None:
+    Patient.objects.filter(pk=patient_id).update(last_activity=timezone.now())
+    from screening.services import schedule_rescreen
+
+    schedule_rescreen(patient_id)
+
+
+def compute_derived(record: models.Model) -> None:
+    """Fill the stored derived values (SLEDAI-2K bounds, SDI score) of a record."""
+    if isinstance(record, Assessment):
+        present, not_assessed = record.sledai_present, record.sledai_not_assessed
+        record.sledai_low, record.sledai_high = scoring.sledai_bounds(present, not_assessed)
+        record.csledai_low, record.csledai_high = scoring.sledai_bounds(
+            present, not_assessed, clinical_only=True
+        )
+    elif isinstance(record, DamageIndex):
+        record.score = scoring.sdi_score(record.items)
+
+
+def _audited(instance: models.Model, actor: User | None, reason: str) -> None:
+    instance._history_user = actor  # type: ignore[attr-defined]
+    instance._change_reason = reason or None  # type: ignore[attr-defined]
+
+
+@transaction.atomic
+def save_patient(*, actor: User | None, patient: Patient, reason: str = "") -> Patient:
+    """Create or update a patient's own fields (demographics, diagnosis basis)."""
+    _audited(patient, actor, reason)
+    patient.save()
+    transaction.on_commit(lambda: _after_change(patient.pk))
+    return patient
+
+
+@transaction.atomic
+def save_record(*, actor: User | None, record: Any, reason: str = "") -> Any:
+    """Create or update one dated record of a patient's history."""
+    compute_derived(record)
+    _audited(record, actor, reason)
+    record.save()
+    patient_id = record.patient_id
+    transaction.on_commit(lambda: _after_change(patient_id))
+    return record
+
+
+@transaction.atomic
+def delete_record(*, actor: User | None, record: Any, reason: str) -> None:
+    """Delete a record; the audit trail keeps what it held, who deleted it and why."""
+    patient_id = record.patient_id
+    _audited(record, actor, reason)
+    record.delete()
+    transaction.on_commit(lambda: _after_change(patient_id))
+
+
+@transaction.atomic
+def record_observation(
+    *, actor: User | None, observation: Observation, add_egfr: bool = False, reason: str = ""
+) -> Observation:
+    """Save a lab; for a creatinine, optionally also the CKD-EPI 2021 eGFR of that day."""
+    save_record(actor=actor, record=observation, reason=reason)
+    if add_egfr and observation.code == "creatinine":
+        egfr = egfr_from_creatinine(observation.patient, observation.value, observation.date)
+        if egfr is None:
+            raise RecordError("add_egfr", "eGFR needs the patient's birth date and sex")
+        existing = Observation.objects.filter(
+            patient=observation.patient, code="egfr", date=observation.date
+        ).first()
+        target = existing or Observation(patient=observation.patient, code="egfr", date=observation.date)
+        target.value = egfr
+        target.uln = None
+        save_record(actor=actor, record=target, reason=reason or "computed from creatinine (CKD-EPI 2021)")
+    return observation
+
+
+def egfr_from_creatinine(patient: Patient, creatinine: Decimal, on: date) -> Decimal | None:
+    """CKD-EPI 2021 eGFR from a creatinine on a date, when age and sex are known."""
+    if patient.birth_date is None or patient.sex is None or creatinine <= 0:
+        return None
+    age = scoring.age_on(patient.birth_date, on)
+    value = scoring.ckd_epi_2021(float(creatinine), age, patient.sex)
+    return Decimal(str(round(value, 1)))
+
+
+RECORD_TYPES: dict[str, type[models.Model]] = {
+    "assessments": Assessment,
+    "damage": DamageIndex,
+    "manifestations": Manifestation,
+    "observations": Observation,
+    "treatments": TreatmentCourse,
+    "conditions": Condition,
+}
+
+
+@transaction.atomic
+def replace_patient_record(
+    *, actor: User | None, site: Site, case: dict[str, Any], reason: str
+) -> tuple[Patient, bool]:
+    """Create or update a patient from a validated case file, replacing their records."""
+    data = case["patient"]
+    patient = Patient.objects.select_for_update().filter(site=site, identifier=case["case_id"]).first()
+    created = patient is None
+    if patient is None:
+        patient = Patient(site=site, identifier=case["case_id"])
+    patient.birth_date = _date(data.get("birth_date"))
+    patient.sex = data.get("sex")
+    patient.weight_kg = _dec(data.get("weight_kg"))
+    patient.sle_attested = bool(data.get("sle_attested", False))
+    classification = case.get("classification")
+    patient.ana_titre = classification.get("ana_titre") if classification else None
+    patient.eular_criteria = classification.get("criteria") if classification else None
+    _audited(patient, actor, reason)
+    patient.save()
+    if not created:
+        for model in RECORD_TYPES.values():
+            for old in model.objects.filter(patient=patient):  # type: ignore[attr-defined]
+                _audited(old, actor, reason)
+                old.delete()
+    records: list[models.Model] = []
+    for a in case.get("assessments", []):
+        sledai = a["sledai2k"]
+        records.append(Assessment(
+            patient=patient, date=_date(a["date"]), window_days=a.get("window_days", 10),
+            sledai_present=sorted(sledai.get("present", []), key=_sledai_order),
+            sledai_not_assessed=sorted(sledai.get("not_assessed", []), key=_sledai_order),
+            pga=_dec(a.get("pga")), bilag=a.get("bilag") or {},
+        ))
+    for d in case.get("damage", []):
+        records.append(DamageIndex(patient=patient, date=_date(d["date"]), items=d.get("items", {})))
+    for m in case.get("manifestations", []):
+        records.append(Manifestation(
+            patient=patient, code=m["code"], date=_date(m["date"]), active=m["active"],
+            biopsy_class=m.get("biopsy_class"),
+        ))
+    for o in case.get("observations", []):
+        records.append(Observation(
+            patient=patient, code=o["code"], date=_date(o["date"]), value=_dec(o["value"]),
+            uln=_dec(o.get("uln")),
+        ))
+    for t in case.get("treatments", []):
+        records.append(TreatmentCourse(
+            patient=patient, drug=t["drug"], start=_date(t["start"]), end=_date(t.get("end")),
+            dose=_dec(t.get("dose")), dose_unit=t["dose_unit"], stop_reason=t.get("stop_reason"),
+        ))
+    for c in case.get("conditions", []):
+        records.append(Condition(patient=patient, code=c["code"], status=c["status"], date=_date(c["date"])))
+    for record in records:
+        compute_derived(record)
+        _audited(record, actor, reason)
+        record.save()
+    patient_id = patient.pk
+    transaction.on_commit(lambda: _after_change(patient_id))
+    return patient, created
+
+
+def _sledai_order(code: str) -> int:
+    from patients.vocab import SLEDAI_ITEMS
+
+    return list(SLEDAI_ITEMS).index(code)
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def _dec(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))

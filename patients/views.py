@@ -1,0 +1,258 @@
+"""The specialist's screens: patient list, patient page, record forms, history, case files."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import IntegrityError
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.access import readers, specialists
+from patients import forms, scoring, services, vocab
+from patients.access import get_patient, get_record
+from patients.casefile import CaseFileError, dump_case
+from patients.casefiles import export_case, import_cases, validate_all
+from patients.history import patient_history
+from patients.models import (
+    Assessment,
+    Condition,
+    DamageIndex,
+    Manifestation,
+    Observation,
+    Patient,
+    TreatmentCourse,
+)
+from patients.summary import build_summary
+from screening.catalogue import drug_catalogue, drug_units
+
+PAGE_SIZES = (25, 50, 100)
+
+
+@dataclass(frozen=True)
+class RecordKind:
+    model: Any
+    form: Any
+    label: str
+    template: str = "patients/record_form.html"
+
+
+KINDS: dict[str, RecordKind] = {
+    "assessments": RecordKind(Assessment, forms.AssessmentForm, "disease-activity assessment", "patients/assessment_form.html"),
+    "damage": RecordKind(DamageIndex, forms.DamageForm, "damage index (SLICC/ACR)", "patients/damage_form.html"),
+    "manifestations": RecordKind(Manifestation, forms.ManifestationForm, "organ manifestation"),
+    "observations": RecordKind(Observation, forms.ObservationForm, "lab or function test"),
+    "treatments": RecordKind(TreatmentCourse, forms.TreatmentForm, "treatment course"),
+    "conditions": RecordKind(Condition, forms.ConditionForm, "work-up status"),
+}
+
+
+def _kind(kind: str) -> RecordKind:
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise Http404("No such kind of record") from None
+
+
+@readers
+def patient_list(request: HttpRequest) -> HttpResponse:
+    """Patients of the user's sites, most recently active first."""
+    sites = request.user.sites.all()  # type: ignore[union-attr]
+    latest = Assessment.objects.filter(patient=OuterRef("pk")).order_by("-date")
+    patients = (
+        Patient.objects.visible_to(request.user)
+        .select_related("site")
+        .annotate(
+            latest_sledai_low=Subquery(latest.values("sledai_low")[:1]),
+            latest_sledai_high=Subquery(latest.values("sledai_high")[:1]),
+            latest_assessment=Subquery(latest.values("date")[:1]),
+        )
+        .order_by("-last_activity", "pk")
+    )
+    q = request.GET.get("q", "").strip()
+    if q:
+        patients = patients.filter(identifier__icontains=q)
+    site_code = request.GET.get("site", "")
+    if site_code:
+        patients = patients.filter(site__code=site_code)
+    try:
+        per_page = int(request.GET.get("per_page", 25))
+    except ValueError:
+        per_page = 25
+    per_page = per_page if per_page in PAGE_SIZES else 25
+    page = Paginator(patients, per_page).get_page(request.GET.get("page"))
+    return render(request, "patients/patient_list.html", {
+        "page": page, "q": q, "site_code": site_code, "sites": list(sites), "per_page": per_page,
+        "page_sizes": PAGE_SIZES, "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
+    })
+
+
+@specialists
+def patient_create(request: HttpRequest) -> HttpResponse:
+    sites = request.user.sites.all()  # type: ignore[union-attr]
+    form = forms.PatientForm(request.POST or None, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        patient = services.save_patient(actor=request.user, patient=form.save(commit=False), reason="patient created")
+        messages.success(request, f"Patient {patient.identifier} created.")
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/patient_form.html", {"form": form, "title": "New patient"})
+
+
+@specialists
+def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient(request, pk)
+    sites = request.user.sites.all()  # type: ignore[union-attr]
+    form = forms.PatientForm(request.POST or None, instance=patient, sites=sites)
+    reason_form = forms.DeleteForm(request.POST or None, prefix="why")
+    reason_form.fields["reason"].required = False
+    reason_form.fields["reason"].label = "Reason for the change"
+    if request.method == "POST" and form.is_valid() and reason_form.is_valid():
+        services.save_patient(actor=request.user, patient=form.save(commit=False), reason=reason_form.cleaned_data["reason"])
+        messages.success(request, "Patient details saved.")
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/patient_form.html", {
+        "form": form, "reason_form": reason_form, "patient": patient, "title": f"Edit {patient.identifier}",
+    })
+
+
+@specialists
+def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient(request, pk)
+    form = forms.ClassificationForm(request.POST or None, instance=patient)
+    if request.method == "POST" and form.is_valid():
+        services.save_patient(actor=request.user, patient=form.save(commit=False), reason="diagnosis basis updated")
+        messages.success(request, "Diagnosis basis saved.")
+        return redirect("patients:detail", pk=patient.pk)
+    eular = scoring.eular_acr(patient.ana_titre, patient.eular_criteria)
+    weights = {code: [c.weight, c.domain, c.clinical] for code, c in vocab.EULAR_CRITERIA.items()}
+    return render(request, "patients/classification_form.html", {
+        "form": form, "patient": patient, "eular": eular, "weights": weights,
+    })
+
+
+@readers
+def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient(request, pk)
+    summary = build_summary(patient, timezone.localdate())
+    from screening.services import adequacy_by_course, latest_result_for
+
+    return render(request, "patients/patient_detail.html", {
+        "patient": patient,
+        "s": summary,
+        "adequacy": adequacy_by_course(summary),
+        "screening": latest_result_for(patient),
+        "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
+        "kinds": KINDS,
+    })
+
+
+@readers
+def patient_history_view(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient(request, pk)
+    return render(request, "patients/patient_history.html", {"patient": patient, "entries": patient_history(patient)})
+
+
+def _form_kwargs(kind: str, patient: Patient) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"patient": patient}
+    if kind == "treatments":
+        kwargs["drugs"] = drug_catalogue()
+    return kwargs
+
+
+@specialists
+def record_add(request: HttpRequest, pk: int, kind: str) -> HttpResponse:
+    return _record_form(request, pk, kind, None)
+
+
+@specialists
+def record_edit(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpResponse:
+    return _record_form(request, pk, kind, rid)
+
+
+def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> HttpResponse:
+    patient = get_patient(request, pk)
+    spec = _kind(kind)
+    instance = get_record(spec.model, patient, rid) if rid else None
+    form = spec.form(request.POST or None, instance=instance, **_form_kwargs(kind, patient))
+    if request.method == "POST" and form.is_valid():
+        record = form.save(commit=False)
+        reason = form.cleaned_data.get("reason", "")
+        try:
+            if kind == "observations":
+                services.record_observation(
+                    actor=request.user, observation=record, add_egfr=form.cleaned_data.get("add_egfr", False), reason=reason
+                )
+            else:
+                services.save_record(actor=request.user, record=record, reason=reason)
+        except services.RecordError as err:
+            form.add_error(err.field if err.field in form.fields else None, err.message)
+        except IntegrityError:
+            form.add_error(None, "This record clashes with one saved a moment ago; reload the patient page and check.")
+        else:
+            messages.success(request, f"{spec.label.capitalize()} saved.")
+            return redirect(reverse("patients:detail", kwargs={"pk": patient.pk}) + f"#{kind}")
+    return render(request, spec.template, {
+        "form": form, "patient": patient, "kind": kind, "spec": spec, "record": instance,
+        "title": f"{'Edit' if instance else 'Add'} {spec.label}",
+        "sledai_weights": {c: i.weight for c, i in vocab.SLEDAI_ITEMS.items()},
+    })
+
+
+@specialists
+def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpResponse:
+    patient = get_patient(request, pk)
+    spec = _kind(kind)
+    record = get_record(spec.model, patient, rid)
+    form = forms.DeleteForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        services.delete_record(actor=request.user, record=record, reason=form.cleaned_data["reason"])
+        messages.success(request, f"{spec.label.capitalize()} deleted. It remains in the patient's history.")
+        return redirect("patients:detail", pk=patient.pk)
+    return render(request, "patients/record_delete.html", {"form": form, "patient": patient, "record": record, "spec": spec})
+
+
+@specialists
+@require_POST
+def sledai_preview(request: HttpRequest) -> JsonResponse:
+    """Live SLEDAI-2K bounds for the assessment form, computed by the same scoring module."""
+    present = [c for c in vocab.SLEDAI_ITEMS if request.POST.get(forms.sledai_field_name(c)) == "present"]
+    not_assessed = [c for c in vocab.SLEDAI_ITEMS if request.POST.get(forms.sledai_field_name(c)) == "not_assessed"]
+    low, high = scoring.sledai_bounds(present, not_assessed)
+    clow, chigh = scoring.sledai_bounds(present, not_assessed, clinical_only=True)
+    return JsonResponse({
+        "low": low, "high": high, "clinical_low": clow, "clinical_high": chigh,
+        "not_assessed": len(not_assessed), "band": scoring.sledai_activity_band(low),
+    })
+
+
+@specialists
+def case_import(request: HttpRequest) -> HttpResponse:
+    sites = request.user.sites.all()  # type: ignore[union-attr]
+    form = forms.CaseUploadForm(request.POST or None, request.FILES or None, sites=sites)
+    if request.method == "POST" and form.is_valid():
+        named = [(upload.name, upload.read()) for upload in form.cleaned_data["files"]]
+        try:
+            cases = validate_all(named, drugs=drug_units(), today=timezone.localdate())
+            outcome = import_cases(actor=request.user, site=form.cleaned_data["site"], cases=cases)
+        except CaseFileError as err:
+            form.add_error("files", f"Nothing was imported. {err}")
+        else:
+            messages.success(request, f"Imported {len(cases)} case file(s): {outcome.created} new patient(s), {outcome.updated} updated.")
+            return redirect("patients:list")
+    return render(request, "patients/case_import.html", {"form": form})
+
+
+@readers
+def case_export(request: HttpRequest, pk: int) -> HttpResponse:
+    patient = get_patient(request, pk)
+    response = HttpResponse(dump_case(export_case(patient)), content_type="application/json")
+    response["Content-Disposition"] = f'attachment; filename="{patient.identifier}.json"'
+    return response
+

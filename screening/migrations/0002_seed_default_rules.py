@@ -1,0 +1,33 @@
+"""Seed the default rule set (../shared/default-rules.json) as the published version."""
+
+import json
+from pathlib import Path
+
+from django.db import migrations
+from django.utils import timezone
+
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "default-rules.json"
+
+
+def seed(apps, schema_editor):
+    RuleSet = apps.get_model("screening", "RuleSet")
+    content = json.loads(DEFAULT_RULES.read_text(encoding="utf-8"))
+    if RuleSet.objects.filter(version=content["version"]).exists():
+        return
+    RuleSet.objects.create(
+        name=content["name"],
+        version=content["version"],
+        status="published",
+        content=content,
+        change_note="Default rule set shipped with Candidacy (screening-rules.md section 4).",
+        published_at=timezone.now(),
+    )
+
+
+def unseed(apps, schema_editor):
+    apps.get_model("screening", "RuleSet").objects.filter(version="2026.1").delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = [("screening", "0001_initial")]
+    operations = [migrations.RunPython(seed, unseed)]

@@ -1,0 +1,1 @@
+"""Re-screening hooks (filled in by the screening service)."""

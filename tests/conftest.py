@@ -1,0 +1,69 @@
+"""The fixed cast of users and shared fixtures (style.md rule 10)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.test import Client
+
+from accounts.models import Role, Site, User
+from patients.models import Patient
+
+PASSWORD = "pw-for-tests-only"
+
+
+def make_user(username: str, role: str, *sites: Site) -> User:
+    user = User.objects.create_user(username=username, password=PASSWORD, role=role)
+    user.sites.add(*sites)
+    return user
+
+
+@pytest.fixture
+def site_a(db: None) -> Site:
+    return Site.objects.create(code="site-a", name="Site A")
+
+
+@pytest.fixture
+def site_b(db: None) -> Site:
+    return Site.objects.create(code="site-b", name="Site B")
+
+
+@pytest.fixture
+def specialist(site_a: Site) -> User:
+    return make_user("spec_a", Role.SPECIALIST, site_a)
+
+
+@pytest.fixture
+def staff(site_a: Site) -> User:
+    return make_user("staff_a", Role.STAFF, site_a)
+
+
+@pytest.fixture
+def specialist_b(site_b: Site) -> User:
+    return make_user("spec_b", Role.SPECIALIST, site_b)
+
+
+@pytest.fixture
+def rules_admin(site_a: Site) -> User:
+    return make_user("admin_1", Role.RULES_ADMIN, site_a)
+
+
+@pytest.fixture
+def patient(site_a: Site) -> Patient:
+    return Patient.objects.create(
+        site=site_a, identifier="P-001", birth_date=date(1990, 5, 1), sex="female", weight_kg=64,
+        ana_titre=640, eular_criteria=["joint_involvement", "anti_dsdna_or_anti_sm"],
+    )
+
+
+def client_for(user: User | None) -> Client:
+    client = Client()
+    if user is not None:
+        client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def spec_client(specialist: User) -> Client:
+    return client_for(specialist)
