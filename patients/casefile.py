@@ -307,7 +307,7 @@ def case_schema() -> dict[str, Any]:
             "no two observations, manifestations or conditions with the same code and date; numbers are finite."
         ),
         "type": "object",
-        "required": ["format", "case_id", "patient", *LIST_KEYS],
+        "required": ["format", "case_id", "patient"],
         "additionalProperties": False,
         "properties": {
             "format": {"type": "string", "const": vocab.CASE_FORMAT},
@@ -554,7 +554,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
         _no_duplicate_codes(classification["criteria"], ("classification", "criteria"))
 
     seen_dates: set[date] = set()
-    for index, entry in enumerate(data["assessments"]):
+    for index, entry in enumerate(data.get("assessments") or []):
         path: tuple[Any, ...] = ("assessments", index)
         day = _date(entry["date"], path + ("date",))
         if day in seen_dates:
@@ -567,7 +567,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
                             set(present), "present")
 
     seen_dates = set()
-    for index, entry in enumerate(data["damage"]):
+    for index, entry in enumerate(data.get("damage") or []):
         path = ("damage", index)
         day = _date(entry["date"], path + ("date",))
         if day in seen_dates:
@@ -589,7 +589,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
                     and entry["code"] != "lupus_nephritis":
                 _fail(path + ("biopsy_class",), "is allowed only for lupus_nephritis")
 
-    for index, entry in enumerate(data["treatments"]):
+    for index, entry in enumerate(data.get("treatments") or []):
         path = ("treatments", index)
         drug = entry["drug"]
         if not _STRICT_DRUG_CODE.fullmatch(drug):
@@ -607,7 +607,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
             _fail(path + ("stop_reason",), "is allowed only for a course that has an end date")
 
     seen_codes = set()
-    for index, entry in enumerate(data["conditions"]):
+    for index, entry in enumerate(data.get("conditions") or []):
         path = ("conditions", index)
         day = _date(entry["date"], path + ("date",))
         if (entry["code"], day) in seen_codes:

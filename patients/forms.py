@@ -144,7 +144,7 @@ class RecordForm(ReasonMixin, forms.ModelForm):
             if self.instance.pk:
                 clash = clash.exclude(pk=self.instance.pk)
             if clash.exists():
-                self.add_error(self.unique_together[-1] if len(self.unique_together) == 1 else "date", self.duplicate_message)
+                self.add_error("date", self.duplicate_message)
         return data
 
     def clean_date(self) -> date:

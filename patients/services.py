@@ -158,8 +158,8 @@ def replace_patient_record(
         sledai = a["sledai2k"]
         records.append(Assessment(
             patient=patient, date=_date(a["date"]), window_days=a.get("window_days", 10),
-            sledai_present=sorted(sledai.get("present", []), key=_sledai_order),
-            sledai_not_assessed=sorted(sledai.get("not_assessed", []), key=_sledai_order),
+            sledai_present=list(sledai.get("present", [])),
+            sledai_not_assessed=list(sledai.get("not_assessed", [])),
             pga=_dec(a.get("pga")), bilag=a.get("bilag") or {},
         ))
     for d in case.get("damage", []):
@@ -188,12 +188,6 @@ def replace_patient_record(
     patient_id = patient.pk
     transaction.on_commit(lambda: _after_change(patient_id))
     return patient, created
-
-
-def _sledai_order(code: str) -> int:
-    from patients.vocab import SLEDAI_ITEMS
-
-    return list(SLEDAI_ITEMS).index(code)
 
 
 def _date(value: str | None) -> date | None:

@@ -150,9 +150,7 @@ class Context:
 def build_context(facts: PatientFacts, rule_set: RuleSet, as_of: date) -> Context:
     """The facts known on as_of, each collection sorted on its records' content."""
     drugs = {d.drug: d for d in rule_set.drugs}
-    courses = [
-        _course(t, drugs[t.drug], as_of) for t in facts.treatments if t.start <= as_of and t.drug in drugs
-    ]
+    courses = [_course(t, drugs[t.drug], as_of) for t in facts.treatments if t.start <= as_of and t.drug in drugs]
     courses.sort(
         key=lambda c: (
             c.start,

@@ -206,8 +206,15 @@ _WINDOW_NULL = "any date on or before as-of"
 
 def _window(name: str, help: str, *, default: int | None = None, has_default: bool = False) -> ParamSpec:
     return ParamSpec(
-        name=name, kind="integer", help=help, unit="days", minimum=0, nullable=True,
-        null_means=_WINDOW_NULL, default=default, has_default=has_default,
+        name=name,
+        kind="integer",
+        help=help,
+        unit="days",
+        minimum=0,
+        nullable=True,
+        null_means=_WINDOW_NULL,
+        default=default,
+        has_default=has_default,
     )
 
 
@@ -221,10 +228,24 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=True,
             params_class=SleDiagnosisParams,
             params=(
-                ParamSpec(name="ana_min_titre", kind="integer", minimum=1, has_default=True, default=80,
-                          unit="reciprocal titre", help="lowest ANA titre that meets the entry criterion (80 for 1:80)"),
-                ParamSpec(name="classification_min_score", kind="integer", minimum=0, has_default=True, default=10,
-                          unit="points", help="lowest 2019 EULAR/ACR score that classifies"),
+                ParamSpec(
+                    name="ana_min_titre",
+                    kind="integer",
+                    minimum=1,
+                    has_default=True,
+                    default=80,
+                    unit="reciprocal titre",
+                    help="lowest ANA titre that meets the entry criterion (80 for 1:80)",
+                ),
+                ParamSpec(
+                    name="classification_min_score",
+                    kind="integer",
+                    minimum=0,
+                    has_default=True,
+                    default=10,
+                    unit="points",
+                    help="lowest 2019 EULAR/ACR score that classifies",
+                ),
             ),
         ),
         CriterionType(
@@ -234,10 +255,17 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=True,
             params_class=AgeBetweenParams,
             params=(
-                ParamSpec(name="min_years", kind="integer", minimum=0, maximum=150, unit="years",
-                          help="youngest age included"),
-                ParamSpec(name="max_years", kind="integer", minimum=0, maximum=150, unit="years",
-                          help="oldest age included (≥ min_years)"),
+                ParamSpec(
+                    name="min_years", kind="integer", minimum=0, maximum=150, unit="years", help="youngest age included"
+                ),
+                ParamSpec(
+                    name="max_years",
+                    kind="integer",
+                    minimum=0,
+                    maximum=150,
+                    unit="years",
+                    help="oldest age included (≥ min_years)",
+                ),
             ),
         ),
         CriterionType(
@@ -247,11 +275,22 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=True,
             params_class=SledaiAtLeastParams,
             params=(
-                ParamSpec(name="min_score", kind="integer", minimum=0, maximum=SLEDAI_MAX, unit="points",
-                          help="lowest SLEDAI-2K score that meets the criterion"),
+                ParamSpec(
+                    name="min_score",
+                    kind="integer",
+                    minimum=0,
+                    maximum=SLEDAI_MAX,
+                    unit="points",
+                    help="lowest SLEDAI-2K score that meets the criterion",
+                ),
                 _window("max_age_days", "how old the latest assessment may be", default=30, has_default=True),
-                ParamSpec(name="clinical_only", kind="boolean", has_default=True, default=False,
-                          help="use the clinical SLEDAI-2K (leaves out low complement and increased DNA binding)"),
+                ParamSpec(
+                    name="clinical_only",
+                    kind="boolean",
+                    has_default=True,
+                    default=False,
+                    help="use the clinical SLEDAI-2K (leaves out low complement and increased DNA binding)",
+                ),
             ),
         ),
         CriterionType(
@@ -261,10 +300,19 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=False,
             params_class=ManifestationActiveParams,
             params=(
-                ParamSpec(name="codes", kind="codes", vocabulary="manifestation",
-                          help="manifestations any one of which meets the criterion"),
-                ParamSpec(name="ln_classes", kind="codes", vocabulary="ln_class", allow_empty=True,
-                          help="ISN/RPS classes of the latest biopsy that admit lupus nephritis (empty admits none)"),
+                ParamSpec(
+                    name="codes",
+                    kind="codes",
+                    vocabulary="manifestation",
+                    help="manifestations any one of which meets the criterion",
+                ),
+                ParamSpec(
+                    name="ln_classes",
+                    kind="codes",
+                    vocabulary="ln_class",
+                    allow_empty=True,
+                    help="ISN/RPS classes of the latest biopsy that admit lupus nephritis (empty admits none)",
+                ),
                 _window("biopsy_max_age_days", "how old the lupus nephritis biopsy may be"),
             ),
         ),
@@ -275,17 +323,44 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=True,
             params_class=FailedAgentsAtLeastParams,
             params=(
-                ParamSpec(name="min_count", kind="integer", minimum=1, unit="agents",
-                          help="how many distinct agents must have failed"),
-                ParamSpec(name="classes", kind="codes", vocabulary="drug_class", has_default=True,
-                          default=("immunosuppressant", "biologic"), help="drug classes whose courses are judged"),
-                ParamSpec(name="count_intolerance", kind="boolean", has_default=True, default=True,
-                          help="a course stopped for intolerance counts as failed"),
-                ParamSpec(name="ongoing_active_sledai_min", kind="integer", minimum=0, maximum=SLEDAI_MAX,
-                          has_default=True, default=6, unit="points",
-                          help="an adequate ongoing course has failed if the SLEDAI-2K is still at least this"),
-                _window("max_age_days", "how old the SLEDAI-2K assessment judging an ongoing course may be",
-                        default=30, has_default=True),
+                ParamSpec(
+                    name="min_count",
+                    kind="integer",
+                    minimum=1,
+                    unit="agents",
+                    help="how many distinct agents must have failed",
+                ),
+                ParamSpec(
+                    name="classes",
+                    kind="codes",
+                    vocabulary="drug_class",
+                    has_default=True,
+                    default=("immunosuppressant", "biologic"),
+                    help="drug classes whose courses are judged",
+                ),
+                ParamSpec(
+                    name="count_intolerance",
+                    kind="boolean",
+                    has_default=True,
+                    default=True,
+                    help="a course stopped for intolerance counts as failed",
+                ),
+                ParamSpec(
+                    name="ongoing_active_sledai_min",
+                    kind="integer",
+                    minimum=0,
+                    maximum=SLEDAI_MAX,
+                    has_default=True,
+                    default=6,
+                    unit="points",
+                    help="an adequate ongoing course has failed if the SLEDAI-2K is still at least this",
+                ),
+                _window(
+                    "max_age_days",
+                    "how old the SLEDAI-2K assessment judging an ongoing course may be",
+                    default=30,
+                    has_default=True,
+                ),
             ),
         ),
         CriterionType(
@@ -295,11 +370,24 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=True,
             params_class=GlucocorticoidDependentParams,
             params=(
-                ParamSpec(name="above_mg_per_day", kind="number", minimum=0, has_default=True,
-                          default=Decimal("7.5"), unit="mg/day prednisone-equivalent",
-                          help="the daily dose must be strictly above this"),
-                ParamSpec(name="min_days", kind="integer", minimum=1, has_default=True, default=180,
-                          unit="days", help="how many days up to as-of are examined"),
+                ParamSpec(
+                    name="above_mg_per_day",
+                    kind="number",
+                    minimum=0,
+                    has_default=True,
+                    default=Decimal("7.5"),
+                    unit="mg/day prednisone-equivalent",
+                    help="the daily dose must be strictly above this",
+                ),
+                ParamSpec(
+                    name="min_days",
+                    kind="integer",
+                    minimum=1,
+                    has_default=True,
+                    default=180,
+                    unit="days",
+                    help="how many days up to as-of are examined",
+                ),
             ),
         ),
         CriterionType(
@@ -309,10 +397,19 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=False,
             params_class=DrugTriedParams,
             params=(
-                ParamSpec(name="agents", kind="codes", vocabulary="agent",
-                          help="agents of the drug catalogue, any course of which counts"),
-                ParamSpec(name="or_conditions", kind="codes", vocabulary="condition", allow_empty=True,
-                          help="conditions whose presence counts instead (e.g. a contraindication)"),
+                ParamSpec(
+                    name="agents",
+                    kind="codes",
+                    vocabulary="agent",
+                    help="agents of the drug catalogue, any course of which counts",
+                ),
+                ParamSpec(
+                    name="or_conditions",
+                    kind="codes",
+                    vocabulary="condition",
+                    allow_empty=True,
+                    help="conditions whose presence counts instead (e.g. a contraindication)",
+                ),
             ),
         ),
         CriterionType(
@@ -322,10 +419,12 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=False,
             params_class=ExposureDaysAtLeastParams,
             params=(
-                ParamSpec(name="classes", kind="codes", vocabulary="drug_class",
-                          help="drug classes whose courses count"),
-                ParamSpec(name="min_days", kind="integer", minimum=0, unit="days",
-                          help="lowest number of covered days"),
+                ParamSpec(
+                    name="classes", kind="codes", vocabulary="drug_class", help="drug classes whose courses count"
+                ),
+                ParamSpec(
+                    name="min_days", kind="integer", minimum=0, unit="days", help="lowest number of covered days"
+                ),
             ),
         ),
         CriterionType(
@@ -337,10 +436,19 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             params=(
                 ParamSpec(name="code", kind="code", vocabulary="observation", help="lab or function test"),
                 ParamSpec(name="op", kind="choice", choices=OPERATORS, help="observed value OP threshold"),
-                ParamSpec(name="value", kind="number", unit="the code's canonical unit, or × ULN",
-                          help="threshold (a multiple of the upper limit of normal when times_uln)"),
-                ParamSpec(name="times_uln", kind="boolean", has_default=True, default=False,
-                          help="compare with value × the observation's own upper limit of normal"),
+                ParamSpec(
+                    name="value",
+                    kind="number",
+                    unit="the code's canonical unit, or × ULN",
+                    help="threshold (a multiple of the upper limit of normal when times_uln)",
+                ),
+                ParamSpec(
+                    name="times_uln",
+                    kind="boolean",
+                    has_default=True,
+                    default=False,
+                    help="compare with value × the observation's own upper limit of normal",
+                ),
                 _window("max_age_days", "how old the observation may be"),
             ),
         ),
@@ -351,14 +459,28 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=True,
             params_class=ConditionPresentParams,
             params=(
-                ParamSpec(name="codes", kind="codes", vocabulary="condition", help="conditions any one of which counts"),
+                ParamSpec(
+                    name="codes", kind="codes", vocabulary="condition", help="conditions any one of which counts"
+                ),
                 _window("max_age_days", "how old the latest entry may be", default=None, has_default=True),
-                ParamSpec(name="sex", kind="choice", choices=("female",), nullable=True, has_default=True,
-                          default=None, null_means="any sex",
-                          help="applies only to patients of this sex (a patient known to be of another sex: not met)"),
-                ParamSpec(name="if_unrecorded", kind="choice", choices=IF_UNRECORDED, has_default=True,
-                          default="unknown",
-                          help="a code with no entry in the window is unknown (work-up item) or absent (history item)"),
+                ParamSpec(
+                    name="sex",
+                    kind="choice",
+                    choices=("female",),
+                    nullable=True,
+                    has_default=True,
+                    default=None,
+                    null_means="any sex",
+                    help="applies only to patients of this sex (a patient known to be of another sex: not met)",
+                ),
+                ParamSpec(
+                    name="if_unrecorded",
+                    kind="choice",
+                    choices=IF_UNRECORDED,
+                    has_default=True,
+                    default="unknown",
+                    help="a code with no entry in the window is unknown (work-up item) or absent (history item)",
+                ),
             ),
         ),
         CriterionType(
@@ -379,8 +501,13 @@ CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
             can_be_unknown=True,
             params_class=DamageIndexAtLeastParams,
             params=(
-                ParamSpec(name="min_score", kind="integer", minimum=0, unit="points",
-                          help="lowest SLICC/ACR damage index score"),
+                ParamSpec(
+                    name="min_score",
+                    kind="integer",
+                    minimum=0,
+                    unit="points",
+                    help="lowest SLICC/ACR damage index score",
+                ),
             ),
         ),
     )
@@ -474,7 +601,14 @@ _TOP_KEYS: Final = ("format", "name", "version", "pathways", "cautions", "drugs"
 _PATHWAY_KEYS: Final = ("id", "label", "inclusion")
 _CAUTION_KEYS: Final = ("id", "criterion", "severity", "source")
 _DRUG_KEYS: Final = (
-    "drug", "agent", "class", "dose_unit", "min_days", "min_dose", "min_dose_per_kg", "prednisone_factor",
+    "drug",
+    "agent",
+    "class",
+    "dose_unit",
+    "min_days",
+    "min_dose",
+    "min_dose_per_kg",
+    "prednisone_factor",
 )
 _CRITERION_KEYS: Final = ("id", "type", "params", "source")
 
@@ -532,7 +666,8 @@ class _Parser:
             known = agent_class.setdefault(drug.agent, drug.drug_class)
             if known != drug.drug_class:
                 raise RuleSetError(
-                    f"drug {drug.drug}", "class",
+                    f"drug {drug.drug}",
+                    "class",
                     f"agent {drug.agent!r} is already of class {known!r} (drugs of one agent share a class)",
                 )
             drugs.append(drug)
@@ -573,8 +708,13 @@ class _Parser:
         elif factor_raw is not None:
             raise RuleSetError(where, "prednisone_factor", "must be null for a drug that is not a glucocorticoid")
         return Drug(
-            drug=raw["drug"], agent=raw["agent"], drug_class=drug_class, dose_unit=dose_unit,
-            min_days=min_days, min_dose=doses["min_dose"], min_dose_per_kg=doses["min_dose_per_kg"],
+            drug=raw["drug"],
+            agent=raw["agent"],
+            drug_class=drug_class,
+            dose_unit=dose_unit,
+            min_days=min_days,
+            min_dose=doses["min_dose"],
+            min_dose_per_kg=doses["min_dose_per_kg"],
             prednisone_factor=factor,
         )
 
@@ -606,7 +746,8 @@ class _Parser:
         if not children:
             raise RuleSetError(node_id, op, "a group needs at least one child")
         return Group(
-            id=node_id, op=op,
+            id=node_id,
+            op=op,
             children=tuple(self.node(child, f"{node_id}.{op}[{i}]") for i, child in enumerate(children)),
         )
 
@@ -808,9 +949,7 @@ def rule_set_to_dict(rule_set: RuleSet) -> dict[str, Any]:
         "format": rule_set.format,
         "name": rule_set.name,
         "version": rule_set.version,
-        "pathways": [
-            {"id": p.id, "label": p.label, "inclusion": node_to_dict(p.inclusion)} for p in rule_set.pathways
-        ],
+        "pathways": [{"id": p.id, "label": p.label, "inclusion": node_to_dict(p.inclusion)} for p in rule_set.pathways],
         "cautions": [
             {
                 "id": c.id,

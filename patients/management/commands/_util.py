@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from typing import NoReturn
+
+from django.core.management.base import CommandError
 
 
 def fail(message: str) -> NoReturn:
-    sys.stderr.write(message.replace("\n", " ") + "\n")
-    raise SystemExit(2)
+    raise CommandError(message.replace("\n", " "), returncode=2)

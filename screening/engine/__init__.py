@@ -1,0 +1,90 @@
+"""The pure screening engine: facts + rule set + as-of date → results with their trace.
+
+No Django here (style.md, "The engine is pure"). Normative references:
+``../shared/screening-rules.md`` and ``../shared/case-format.md``.
+"""
+
+from screening.engine.casefile import case_as_of, facts_from_case
+from screening.engine.evaluate import EngineError, screen
+from screening.engine.facts import (
+    Assessment,
+    ConditionEntry,
+    DamageEntry,
+    Manifestation,
+    Observation,
+    PatientFacts,
+    PatientRefs,
+    TreatmentCourse,
+)
+from screening.engine.output import STANDING_NOTE, outcome_sentence, result_to_dict, why_not
+from screening.engine.results import (
+    CautionResult,
+    CautionStatus,
+    CriterionResult,
+    GroupResult,
+    NodeResult,
+    Outcome,
+    PathwayResult,
+    Result,
+    ScreeningResult,
+    all_of,
+    any_of,
+)
+from screening.engine.ruleset import (
+    CRITERION_TYPES,
+    Caution,
+    Criterion,
+    CriterionType,
+    Drug,
+    Group,
+    Node,
+    ParamSpec,
+    Pathway,
+    RuleSet,
+    RuleSetError,
+    parse_rule_set,
+    rule_set_to_dict,
+)
+
+__all__ = [
+    "CRITERION_TYPES",
+    "STANDING_NOTE",
+    "Assessment",
+    "Caution",
+    "CautionResult",
+    "CautionStatus",
+    "ConditionEntry",
+    "Criterion",
+    "CriterionResult",
+    "CriterionType",
+    "DamageEntry",
+    "Drug",
+    "EngineError",
+    "Group",
+    "GroupResult",
+    "Manifestation",
+    "Node",
+    "NodeResult",
+    "Observation",
+    "Outcome",
+    "ParamSpec",
+    "Pathway",
+    "PathwayResult",
+    "PatientFacts",
+    "PatientRefs",
+    "Result",
+    "RuleSet",
+    "RuleSetError",
+    "ScreeningResult",
+    "TreatmentCourse",
+    "all_of",
+    "any_of",
+    "case_as_of",
+    "facts_from_case",
+    "outcome_sentence",
+    "parse_rule_set",
+    "result_to_dict",
+    "rule_set_to_dict",
+    "screen",
+    "why_not",
+]

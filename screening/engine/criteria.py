@@ -1,0 +1,628 @@
+"""One function per criterion type of screening-rules.md section 3.
+
+Each takes the type's parameters and the Context and returns a Leaf: the
+three-valued result, a one-line explanation naming the values and dates it
+used (with how far off a number is when not met), the refs it read and, when
+unknown, one line per piece of data that would settle it.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from patients import scoring, vocab
+from screening.engine.context import Context, Course, dedupe, window_phrase, window_start
+from screening.engine.facts import Assessment
+from screening.engine.results import Result, all_of, any_of, from_bool
+from screening.engine.ruleset import (
+    AgeBetweenParams,
+    ConditionPresentParams,
+    CriterionParams,
+    DamageIndexAtLeastParams,
+    DrugTriedParams,
+    ExposureDaysAtLeastParams,
+    FailedAgentsAtLeastParams,
+    GlucocorticoidDependentParams,
+    ManifestationActiveParams,
+    ObservationCompareParams,
+    RecentDrugParams,
+    SledaiAtLeastParams,
+    SleDiagnosisParams,
+)
+
+MET, NOT_MET, UNKNOWN = Result.MET, Result.NOT_MET, Result.UNKNOWN
+
+_COMPARE: dict[str, Callable[[Decimal, Decimal], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+_SYMBOL = {"<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+_STOP_REASON_TEXT = {
+    "inadequate_response": "inadequate response",
+    "intolerance": "intolerance",
+    "remission": "remission",
+    "non_adherence": "non-adherence",
+    "other": "other reason",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Leaf:
+    """What a criterion function returns (the evaluator adds id, type and source)."""
+
+    result: Result
+    explanation: str
+    refs: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+
+
+def _leaf(result: Result, explanation: str, refs: Iterable[str] = (), missing: Iterable[str] = ()) -> Leaf:
+    return Leaf(
+        result=result,
+        explanation=explanation,
+        refs=dedupe(refs),
+        missing=dedupe(missing) if result is UNKNOWN else (),
+    )
+
+
+# --------------------------------------------------------------------------
+# Wording helpers
+
+
+def num(value: Decimal | int) -> str:
+    """A number as written in explanations (no exponent, no trailing zeros)."""
+    if isinstance(value, int):
+        return str(value)
+    text = format(value.normalize(), "f")
+    return "0" if text == "-0" else text
+
+
+def _titre(titre: int) -> str:
+    return "negative" if titre == 0 else f"1:{titre}"
+
+
+def _plural(count: int, word: str) -> str:
+    return f"{count} {word}" if count == 1 else f"{count} {word}s"
+
+
+def _needed_window(as_of: date, days: int | None) -> str:
+    """Where a missing dated record would have to fall."""
+    start = window_start(as_of, days)
+    if start is None:
+        return f"on or before as-of (none recorded by {as_of.isoformat()})"
+    return f"within {days} days of as-of (none since {start.isoformat()})"
+
+
+def _observation_label(code: str) -> str:
+    return vocab.OBSERVATIONS[code].label
+
+
+def _observation_value(code: str, value: Decimal) -> str:
+    unit = vocab.OBSERVATIONS[code].unit
+    # A scale such as ECOG's "0–5" is not a unit to print after the value.
+    return num(value) if "–" in unit else f"{num(value)} {unit}"
+
+
+# --------------------------------------------------------------------------
+# SLEDAI-2K reading, shared by sledai_at_least and failed_agents_at_least
+
+
+@dataclass(frozen=True, slots=True)
+class SledaiReading:
+    result: Result
+    assessment: Assessment | None
+    low: int
+    high: int
+    not_assessed: tuple[str, ...]  # the not-assessed items that count, in form order
+    label: str
+    min_score: int
+    days: int | None
+
+    def text(self, as_of: date) -> str:
+        """The score as read, e.g. "SLEDAI-2K 6–10 on 2026-10-15 (2 items not assessed)"."""
+        if self.assessment is None:
+            return f"no {self.label} assessment {window_phrase(as_of, self.days)}"
+        when = self.assessment.date.isoformat()
+        if not self.not_assessed:
+            return f"{self.label} {self.low} on {when}"
+        items = _plural(len(self.not_assessed), "item") + " not assessed"
+        if self.result is MET:
+            return f"{self.label} at least {self.low} on {when} ({items})"
+        if self.result is NOT_MET:
+            return f"{self.label} at most {self.high} on {when} ({items})"
+        return f"{self.label} {self.low}–{self.high} on {when} ({items})"
+
+    def lack(self, as_of: date) -> str:
+        """The data that would settle an unknown reading."""
+        if self.assessment is None:
+            return f"a {self.label} assessment dated {_needed_window(as_of, self.days)}"
+        return f"{self.label} items not assessed on {self.assessment.date.isoformat()}: {', '.join(self.not_assessed)}"
+
+
+def read_sledai(ctx: Context, min_score: int, days: int | None, clinical_only: bool) -> SledaiReading:
+    """Latest assessment in the window against a minimum, on the score's low and high bounds."""
+    label = "cSLEDAI-2K" if clinical_only else "SLEDAI-2K"
+    assessment = ctx.latest_assessment(days)
+    if assessment is None:
+        return SledaiReading(UNKNOWN, None, 0, 0, (), label, min_score, days)
+    low, high = scoring.sledai_bounds(
+        assessment.sledai_present, assessment.sledai_not_assessed, clinical_only=clinical_only
+    )
+    counted = set(assessment.sledai_not_assessed)
+    if clinical_only:
+        counted -= vocab.SLEDAI_SEROLOGICAL
+    not_assessed = tuple(code for code in vocab.SLEDAI_ITEMS if code in counted)
+    if low >= min_score:
+        result = MET
+    elif high < min_score:
+        result = NOT_MET
+    else:
+        result = UNKNOWN
+    return SledaiReading(result, assessment, low, high, not_assessed, label, min_score, days)
+
+
+# --------------------------------------------------------------------------
+# Criterion types
+
+
+def sle_diagnosis(p: SleDiagnosisParams, ctx: Context) -> Leaf:
+    """SLE diagnosis: specialist attestation, or ANA entry criterion plus 2019 EULAR/ACR classification (S6)."""
+    facts, refs = ctx.facts, ctx.facts.refs
+    if facts.sle_attested:
+        return _leaf(MET, "SLE diagnosis attested by a specialist", [refs.sle_attested])
+    read = [refs.sle_attested, refs.ana_titre]
+    ana = facts.ana_titre
+    if ana is None:
+        return _leaf(
+            UNKNOWN,
+            "not attested; ANA titre not recorded",
+            read,
+            ["the ANA titre (highest ever), or a specialist's attestation of the SLE diagnosis"],
+        )
+    if ana < p.ana_min_titre:
+        return _leaf(NOT_MET, f"not attested; ANA {_titre(ana)}, needs ≥ {_titre(p.ana_min_titre)}", read)
+    if facts.criteria is None:
+        return _leaf(
+            UNKNOWN,
+            f"not attested; ANA {_titre(ana)} meets the entry criterion but the 2019 EULAR/ACR criteria are not recorded",
+            read,
+            ["the 2019 EULAR/ACR classification criteria (assessed list; empty if none present)"],
+        )
+    read.append(refs.criteria)
+    eular = scoring.eular_acr(ana, facts.criteria, ana_min_titre=p.ana_min_titre, min_score=p.classification_min_score)
+    head = f"ANA {_titre(ana)}; 2019 EULAR/ACR score {eular.score}"
+    if eular.classified:
+        return _leaf(MET, f"{head} with a clinical criterion (needs ≥ {p.classification_min_score})", read)
+    if eular.score < p.classification_min_score:
+        return _leaf(NOT_MET, f"not attested; {head}, needs ≥ {p.classification_min_score}", read)
+    return _leaf(NOT_MET, f"not attested; {head} but no clinical criterion, needs ≥ 1", read)
+
+
+def age_between(p: AgeBetweenParams, ctx: Context) -> Leaf:
+    """Age in whole years on as-of within [min_years, max_years]."""
+    birth = ctx.facts.birth_date
+    read = [ctx.facts.refs.birth_date]
+    if birth is None:
+        return _leaf(UNKNOWN, "birth date not recorded", read, ["the patient's birth date"])
+    age = scoring.age_on(birth, ctx.as_of)
+    text = f"age {age} on {ctx.as_of.isoformat()} (born {birth.isoformat()}), range {p.min_years}–{p.max_years}"
+    return _leaf(from_bool(p.min_years <= age <= p.max_years), text, read)
+
+
+def sledai_at_least(p: SledaiAtLeastParams, ctx: Context) -> Leaf:
+    """Latest SLEDAI-2K (or cSLEDAI) in the window at least min_score, judged on its bounds (S1, S2)."""
+    reading = read_sledai(ctx, p.min_score, p.max_age_days, p.clinical_only)
+    refs = [reading.assessment.ref] if reading.assessment is not None else []
+    return _leaf(
+        reading.result,
+        f"{reading.text(ctx.as_of)}, needs ≥ {p.min_score}",
+        refs,
+        [reading.lack(ctx.as_of)],
+    )
+
+
+def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
+    """A listed manifestation active per its latest entry; lupus nephritis also needs a listed, recent biopsy class."""
+    met: list[str] = []
+    not_met: list[str] = []
+    unrecorded: list[str] = []
+    refs: list[str] = []
+    biopsy_since = window_start(ctx.as_of, p.biopsy_max_age_days)
+    for code in p.codes:
+        latest = ctx.latest_manifestation(code)
+        if latest is None:
+            unrecorded.append(code)
+            continue
+        refs.append(latest.ref)
+        label = vocab.MANIFESTATION_CODES[code]
+        if not latest.active:
+            not_met.append(f"{label} not active ({latest.date.isoformat()})")
+            continue
+        active = f"{label} active ({latest.date.isoformat()})"
+        if code != "lupus_nephritis":
+            met.append(active)
+            continue
+        biopsy = ctx.latest_biopsy(code)
+        if biopsy is None:
+            not_met.append(f"{active} but no biopsy class recorded")
+            continue
+        refs.append(biopsy.ref)
+        biopsy_text = f"class {biopsy.biopsy_class} biopsy of {biopsy.date.isoformat()}"
+        if biopsy.biopsy_class not in p.ln_classes:
+            admitted = ", ".join(p.ln_classes) or "none"
+            not_met.append(f"{active} with {biopsy_text}, class not among {admitted}")
+        elif biopsy_since is not None and biopsy.date < biopsy_since:
+            not_met.append(f"{active} with {biopsy_text}, older than {p.biopsy_max_age_days} days")
+        else:
+            met.append(f"{active} with {biopsy_text}")
+    if met:
+        return _leaf(MET, "; ".join(met), refs)
+    if unrecorded:
+        not_met.append(f"not recorded: {', '.join(unrecorded)}")
+    return _leaf(NOT_MET, "none active; " + "; ".join(not_met), refs)
+
+
+@dataclass(frozen=True, slots=True)
+class _Adequacy:
+    result: Result
+    text: str
+    lacks: tuple[str, ...]
+    refs: tuple[str, ...]
+
+
+def _adequacy(course: Course, ctx: Context) -> _Adequacy:
+    """Kleene AND of days covered ≥ min_days and the drug's dose conditions (section 2)."""
+    drug = course.drug
+    min_days = drug.min_days or 0
+    days = course.days_covered
+    parts = [from_bool(days >= min_days)]
+    shortfalls: list[str] = []
+    lacks: list[str] = []
+    refs: list[str] = []
+    if days < min_days:
+        shortfalls.append(f"{days} of {min_days} days")
+    dose = course.dose
+    if drug.min_dose is not None:
+        if dose is None:
+            parts.append(UNKNOWN)
+            lacks.append(course.dose_lack)
+        else:
+            parts.append(from_bool(dose >= drug.min_dose))
+            if dose < drug.min_dose:
+                shortfalls.append(f"{num(dose)} < {num(drug.min_dose)} {drug.dose_unit}")
+    if drug.min_dose_per_kg is not None:
+        weight = ctx.facts.weight_kg
+        refs.append(ctx.facts.refs.weight_kg)
+        if dose is None or weight is None:
+            parts.append(UNKNOWN)
+            if dose is None:
+                lacks.append(course.dose_lack)
+            if weight is None:
+                lacks.append(f"the patient's weight ({drug.drug} dose threshold is per kg)")
+        else:
+            # dose ÷ weight ≥ threshold, multiplied out to stay exact in Decimal.
+            enough = dose >= drug.min_dose_per_kg * weight
+            parts.append(from_bool(enough))
+            if not enough:
+                shortfalls.append(
+                    f"{num(dose)} {drug.dose_unit} < {num(drug.min_dose_per_kg)} mg/kg × {num(weight)} kg"
+                )
+    result = all_of(parts)
+    if result is MET:
+        text = f"adequate: {days} days"
+    elif result is NOT_MET:
+        text = "not adequate: " + ", ".join(shortfalls)
+    else:
+        text = "adequacy unknown"
+    return _Adequacy(result, text, tuple(lacks) if result is UNKNOWN else (), tuple(refs))
+
+
+@dataclass(frozen=True, slots=True)
+class _Judgement:
+    course: Course
+    result: Result
+    text: str
+    lacks: tuple[str, ...]
+    refs: tuple[str, ...]
+
+
+def _judge_course(course: Course, p: FailedAgentsAtLeastParams, ctx: Context) -> _Judgement:
+    """Whether one course failed (notes on failed_agents_at_least, section 3)."""
+    refs: list[str] = [course.ref]
+    if course.ongoing:
+        adequacy = _adequacy(course, ctx)
+        reading = read_sledai(ctx, p.ongoing_active_sledai_min, p.max_age_days, False)
+        refs += adequacy.refs
+        if reading.assessment is not None:
+            refs.append(reading.assessment.ref)
+        result = all_of([adequacy.result, reading.result])
+        lacks: list[str] = []
+        if result is UNKNOWN:
+            lacks += adequacy.lacks
+            if reading.result is UNKNOWN:
+                lacks.append(reading.lack(ctx.as_of))
+        text = f"ongoing, {adequacy.text}, {reading.text(ctx.as_of)} vs ≥ {p.ongoing_active_sledai_min}"
+        return _Judgement(course, result, text, tuple(lacks), tuple(refs))
+    reason = course.stop_reason
+    if reason is None:
+        return _Judgement(course, UNKNOWN, "ended with no stop reason", ("stop reason",), tuple(refs))
+    stopped = f"stopped for {_STOP_REASON_TEXT.get(reason, reason)}"
+    if reason == "intolerance":
+        counted = "counted" if p.count_intolerance else "not counted"
+        return _Judgement(course, from_bool(p.count_intolerance), f"{stopped} ({counted})", (), tuple(refs))
+    if reason == "inadequate_response":
+        adequacy = _adequacy(course, ctx)
+        refs += adequacy.refs
+        return _Judgement(course, adequacy.result, f"{stopped}, {adequacy.text}", adequacy.lacks, tuple(refs))
+    return _Judgement(course, NOT_MET, stopped, (), tuple(refs))
+
+
+_VERDICT = {MET: "failed", NOT_MET: "not failed", UNKNOWN: "undetermined"}
+
+
+def failed_agents_at_least(p: FailedAgentsAtLeastParams, ctx: Context) -> Leaf:
+    """Distinct agents of the listed classes that failed (definite and possible counts) against min_count."""
+    judgements = [_judge_course(c, p, ctx) for c in ctx.courses if c.drug.drug_class in p.classes]
+    by_agent: dict[str, list[_Judgement]] = {}
+    for j in judgements:
+        by_agent.setdefault(j.course.drug.agent, []).append(j)
+    agent_result = {agent: any_of(j.result for j in js) for agent, js in sorted(by_agent.items())}
+    definite = [a for a, r in agent_result.items() if r is MET]
+    undetermined = [a for a, r in agent_result.items() if r is UNKNOWN]
+    if len(definite) >= p.min_count:
+        result = MET
+    elif len(definite) + len(undetermined) < p.min_count:
+        result = NOT_MET
+    else:
+        result = UNKNOWN
+    count = _plural(len(definite), "failed agent")
+    text = f"{count} ({', '.join(definite)})" if definite else count
+    if undetermined:
+        text += f" and {len(undetermined)} undetermined ({', '.join(undetermined)})"
+    text += f", needs ≥ {p.min_count}"
+    if judgements:
+        courses = ", ".join(f"{j.course.label} {_VERDICT[j.result]} ({j.text})" for j in judgements)
+        text += f"; courses: {courses}"
+    else:
+        text += f"; no {' or '.join(p.classes)} course recorded"
+    # Only courses of undetermined agents can change the count: one line each.
+    missing = [
+        f"{j.course.drug.drug} course started {j.course.start.isoformat()} needs: {'; '.join(j.lacks)}"
+        for j in judgements
+        if j.result is UNKNOWN and agent_result[j.course.drug.agent] is UNKNOWN
+    ]
+    refs = [ref for j in judgements for ref in j.refs]
+    return _leaf(result, text, refs, missing)
+
+
+def glucocorticoid_dependent(p: GlucocorticoidDependentParams, ctx: Context) -> Leaf:
+    """Every day of (as_of − min_days, as_of] covered by glucocorticoids summing above the threshold (S8)."""
+    as_of = ctx.as_of
+    try:
+        first = as_of - timedelta(days=p.min_days - 1)
+    except OverflowError:
+        first = date.min
+    courses = [c for c in ctx.courses if c.drug.drug_class == "glucocorticoid" and c.last_day >= first]
+    span = f"every day from {first.isoformat()} to {as_of.isoformat()}"
+    need = f"needs > {num(p.above_mg_per_day)} mg/day on {span}"
+    # Split the examined days where the set of covering courses changes.
+    cuts = {first} | {c.start for c in courses if c.start > first}
+    cuts |= {c.last_day + timedelta(days=1) for c in courses if c.last_day < as_of}
+    starts = sorted(cuts)
+    verdicts: list[Result] = []
+    lowest: Decimal | None = None
+    first_failure = ""
+    unknown_courses: list[Course] = []
+    for i, seg_start in enumerate(starts):
+        seg_end = starts[i + 1] - timedelta(days=1) if i + 1 < len(starts) else as_of
+        dates = (
+            f"on {seg_start.isoformat()}"
+            if seg_start == seg_end
+            else f"from {seg_start.isoformat()} to {seg_end.isoformat()}"
+        )
+        covering = [c for c in courses if c.start <= seg_start <= c.last_day]
+        known = [c for c in covering if c.dose is not None]
+        total = sum(
+            (scoring.prednisone_equivalent(c.dose, c.drug.prednisone_factor or 1) for c in known if c.dose is not None),
+            Decimal(0),
+        )
+        if not covering:
+            verdict = NOT_MET
+            first_failure = first_failure or f"no glucocorticoid course {dates}"
+        elif total > p.above_mg_per_day:
+            verdict = MET
+            lowest = total if lowest is None else min(lowest, total)
+        elif len(known) < len(covering):
+            verdict = UNKNOWN
+            unknown_courses += [c for c in covering if c.dose is None]
+        else:
+            verdict = NOT_MET
+            first_failure = first_failure or f"{num(total)} mg/day prednisone-equivalent {dates}"
+        verdicts.append(verdict)
+    result = all_of(verdicts)
+    refs = [c.ref for c in courses]
+    if result is MET:
+        return _leaf(
+            MET,
+            f"above {num(p.above_mg_per_day)} mg/day prednisone-equivalent on {span} (lowest {num(lowest or Decimal(0))} mg/day)",
+            refs,
+        )
+    if result is NOT_MET:
+        return _leaf(NOT_MET, f"{first_failure}, {need}", refs)
+    undetermined = {id(c) for c in unknown_courses}
+    unknown_sorted = [c for c in courses if id(c) in undetermined]
+    missing = [f"{c.dose_lack} of the {c.drug.drug} course started {c.start.isoformat()}" for c in unknown_sorted]
+    named = ", ".join(f"{c.drug.drug} from {c.start.isoformat()}" for c in unknown_sorted)
+    return _leaf(UNKNOWN, f"dose not known for {named}; {need}", refs, missing)
+
+
+def drug_tried(p: DrugTriedParams, ctx: Context) -> Leaf:
+    """A course of a listed agent started on or before as-of, or a listed condition present."""
+    courses = [c for c in ctx.courses if c.drug.agent in p.agents]
+    if courses:
+        first = courses[0]
+        return _leaf(MET, f"{first.drug.drug} course started {first.start.isoformat()}", [c.ref for c in courses])
+    refs: list[str] = []
+    states: list[str] = []
+    for code in p.or_conditions:
+        latest = ctx.latest_condition(code, None)
+        label = vocab.CONDITION_CODES[code]
+        if latest is None:
+            states.append(f"{label} not recorded")
+            continue
+        refs.append(latest.ref)
+        if latest.status == "present":
+            return _leaf(MET, f"{label} present ({latest.date.isoformat()})", refs)
+        states.append(f"{label} {latest.status} ({latest.date.isoformat()})")
+    text = f"no course of {', '.join(p.agents)}"
+    if states:
+        text += "; " + "; ".join(states)
+    return _leaf(NOT_MET, text, refs)
+
+
+def _covered_days(courses: Sequence[Course]) -> int:
+    """Calendar days covered by at least one of the courses."""
+    total = 0
+    covered_until: date | None = None
+    for start, last in sorted((c.start, c.last_day) for c in courses):
+        if covered_until is not None and start <= covered_until:
+            start = covered_until + timedelta(days=1)
+        if last >= start:
+            total += (last - start).days + 1
+        covered_until = last if covered_until is None else max(covered_until, last)
+    return total
+
+
+def exposure_days_at_least(p: ExposureDaysAtLeastParams, ctx: Context) -> Leaf:
+    """Calendar days covered by at least one course of the listed classes, against min_days."""
+    courses = [c for c in ctx.courses if c.drug.drug_class in p.classes]
+    days = _covered_days(courses)
+    classes = " or ".join(p.classes)
+    text = f"{days} days covered by {classes} courses"
+    if courses:
+        text += f" ({', '.join(c.label for c in courses)})"
+    return _leaf(from_bool(days >= p.min_days), f"{text}, needs ≥ {p.min_days}", [c.ref for c in courses])
+
+
+def observation_compare(p: ObservationCompareParams, ctx: Context) -> Leaf:
+    """Latest observation of the code in the window compared with a value (or value × its ULN), in Decimal."""
+    label = _observation_label(p.code)
+    latest = ctx.latest_observation(p.code, p.max_age_days)
+    if latest is None:
+        return _leaf(
+            UNKNOWN,
+            f"no {label} result {window_phrase(ctx.as_of, p.max_age_days)}",
+            (),
+            [f"{label} result dated {_needed_window(ctx.as_of, p.max_age_days)}"],
+        )
+    seen = f"{label} {_observation_value(p.code, latest.value)} on {latest.date.isoformat()}"
+    symbol = _SYMBOL[p.op]
+    if p.times_uln:
+        if latest.uln is None:
+            return _leaf(
+                UNKNOWN,
+                f"{seen} with no ULN recorded, compared with {num(p.value)} × ULN",
+                [latest.ref],
+                [f"ULN of the {label} result of {latest.date.isoformat()} (needed for {num(p.value)} × ULN)"],
+            )
+        threshold = p.value * latest.uln
+        rule = f"{symbol} {num(p.value)} × ULN {num(latest.uln)} = {num(threshold)}"
+    else:
+        threshold = p.value
+        rule = f"{symbol} {num(threshold)}"
+    holds = _COMPARE[p.op](latest.value, threshold)
+    return _leaf(from_bool(holds), f"{seen}, {'' if holds else 'not '}{rule}", [latest.ref])
+
+
+def condition_present(p: ConditionPresentParams, ctx: Context) -> Leaf:
+    """Latest entry in the window of a listed condition present; sex checked first; if_unrecorded for no entry."""
+    facts = ctx.facts
+    refs: list[str] = []
+    if p.sex is not None:
+        refs.append(facts.refs.sex)
+        if facts.sex is not None and facts.sex != p.sex:
+            return _leaf(NOT_MET, f"patient's sex is {facts.sex}; applies to {p.sex} patients only", refs)
+    window = window_phrase(ctx.as_of, p.max_age_days)
+    present: list[str] = []
+    states: list[str] = []
+    missing: list[str] = []
+    for code in p.codes:
+        label = vocab.CONDITION_CODES[code]
+        latest = ctx.latest_condition(code, p.max_age_days)
+        if latest is None:
+            if p.if_unrecorded == "absent":
+                states.append(f"{label} not recorded (taken as absent)")
+            else:
+                states.append(f"{label} not recorded")
+                missing.append(f"{label} status dated {_needed_window(ctx.as_of, p.max_age_days)}")
+            continue
+        refs.append(latest.ref)
+        state = f"{label} {latest.status} ({latest.date.isoformat()})"
+        (present if latest.status == "present" else states).append(state)
+    if present:
+        return _leaf(MET, "; ".join(present), refs)
+    text = f"{window}: {'; '.join(states)}"
+    return _leaf(UNKNOWN if missing else NOT_MET, text, refs, missing)
+
+
+def recent_drug(p: RecentDrugParams, ctx: Context) -> Leaf:
+    """A course of a listed agent covering a day of [as_of − within_days, as_of]."""
+    courses = [c for c in ctx.courses if c.drug.agent in p.agents]
+    since = window_start(ctx.as_of, p.within_days)
+    window = window_phrase(ctx.as_of, p.within_days)
+    refs = [c.ref for c in courses]
+    recent = [c for c in courses if since is None or c.last_day >= since]
+    if recent:
+        return _leaf(MET, f"{recent[-1].label} covers a day {window}", refs)
+    if courses:
+        last = max(courses, key=lambda c: (c.last_day, c.start))
+        return _leaf(NOT_MET, f"last course {last.label} ended before the window ({window})", refs)
+    return _leaf(NOT_MET, f"no course of {', '.join(p.agents)}", refs)
+
+
+def damage_index_at_least(p: DamageIndexAtLeastParams, ctx: Context) -> Leaf:
+    """Latest SLICC/ACR damage index (S7) at least min_score."""
+    latest = ctx.latest_damage()
+    if latest is None:
+        return _leaf(
+            UNKNOWN,
+            f"no SLICC/ACR damage index recorded on or before {ctx.as_of.isoformat()}",
+            (),
+            ["a SLICC/ACR damage index"],
+        )
+    score = scoring.sdi_score(dict(latest.items))
+    text = f"SLICC/ACR damage index {score} on {latest.date.isoformat()}, needs ≥ {p.min_score}"
+    return _leaf(from_bool(score >= p.min_score), text, [latest.ref])
+
+
+def evaluate_criterion(params: CriterionParams, ctx: Context) -> Leaf:
+    """Dispatch on the parameters' type to the criterion function."""
+    if isinstance(params, SleDiagnosisParams):
+        return sle_diagnosis(params, ctx)
+    if isinstance(params, AgeBetweenParams):
+        return age_between(params, ctx)
+    if isinstance(params, SledaiAtLeastParams):
+        return sledai_at_least(params, ctx)
+    if isinstance(params, ManifestationActiveParams):
+        return manifestation_active(params, ctx)
+    if isinstance(params, FailedAgentsAtLeastParams):
+        return failed_agents_at_least(params, ctx)
+    if isinstance(params, GlucocorticoidDependentParams):
+        return glucocorticoid_dependent(params, ctx)
+    if isinstance(params, DrugTriedParams):
+        return drug_tried(params, ctx)
+    if isinstance(params, ExposureDaysAtLeastParams):
+        return exposure_days_at_least(params, ctx)
+    if isinstance(params, ObservationCompareParams):
+        return observation_compare(params, ctx)
+    if isinstance(params, ConditionPresentParams):
+        return condition_present(params, ctx)
+    if isinstance(params, RecentDrugParams):
+        return recent_drug(params, ctx)
+    return damage_index_at_least(params, ctx)

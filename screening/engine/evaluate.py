@@ -1,0 +1,124 @@
+"""Screening: the rule set's trees evaluated over a patient's facts as of a date.
+
+screening-rules.md section 1: Kleene logic over the inclusion tree gives the
+outcome; the missing list names what would settle an unknown outcome;
+cautions are evaluated for every pathway they apply to and never change the
+outcome. The same facts, rule set and as-of date always give the same result.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+
+from screening.engine.context import Context, build_context
+from screening.engine.criteria import evaluate_criterion
+from screening.engine.facts import PatientFacts
+from screening.engine.results import (
+    CAUTION_STATUS_OF,
+    OUTCOME_OF,
+    CautionResult,
+    CriterionResult,
+    GroupResult,
+    NodeResult,
+    Outcome,
+    PathwayResult,
+    Result,
+    ScreeningResult,
+    combine,
+    deciding_leaves,
+    missing_lines,
+)
+from screening.engine.ruleset import Caution, Criterion, Node, RuleSet, Severity
+
+WORKUP_INCOMPLETE = "work-up incomplete: "
+_RESULT_WORDS = ((Result.MET, "met"), (Result.NOT_MET, "not met"), (Result.UNKNOWN, "unknown"))
+
+
+class EngineError(ValueError):
+    """The engine was given input it refuses (e.g. an as-of date before the birth date)."""
+
+
+def evaluate_node(node: Node, ctx: Context) -> NodeResult:
+    """A node's result: a criterion through its type's function, a group by Kleene all/any."""
+    if isinstance(node, Criterion):
+        leaf = evaluate_criterion(node.params, ctx)
+        return CriterionResult(
+            id=node.id,
+            type=node.type,
+            result=leaf.result,
+            explanation=leaf.explanation,
+            refs=leaf.refs,
+            source=node.source,
+            missing=leaf.missing,
+        )
+    children = tuple(evaluate_node(child, ctx) for child in node.children)
+    result = combine(node.op, (child.result for child in children))
+    counts = Counter(child.result for child in children)
+    tally = ", ".join(f"{counts[r]} {word}" for r, word in _RESULT_WORDS if counts[r])
+    return GroupResult(
+        id=node.id,
+        op=node.op,
+        result=result,
+        explanation=f"{node.op} of {len(children)}: {tally}",
+        children=children,
+    )
+
+
+def caution_explanation(node: NodeResult) -> str:
+    """Why a caution is present or absent, or "work-up incomplete: " and what would settle it."""
+    if node.result is Result.UNKNOWN:
+        lines = missing_lines(node) or (node.explanation,)
+        return WORKUP_INCOMPLETE + "; ".join(lines)
+    return "; ".join(leaf.explanation for leaf in deciding_leaves(node, node.result))
+
+
+def _caution_result(caution: Caution, severity: Severity, node: NodeResult) -> CautionResult:
+    return CautionResult(
+        id=caution.id,
+        severity=severity,
+        status=CAUTION_STATUS_OF[node.result],
+        explanation=caution_explanation(node),
+        source=caution.source,
+        node=node,
+    )
+
+
+def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date) -> ScreeningResult:
+    """Screen one patient's facts with a rule set as of a date (EngineError on bad input)."""
+    if isinstance(as_of, datetime) or not isinstance(as_of, date):
+        raise EngineError(f"as_of must be a date, got {as_of!r}")
+    if facts.birth_date is not None and as_of < facts.birth_date:
+        raise EngineError(f"as-of date {as_of.isoformat()} is before the birth date {facts.birth_date.isoformat()}")
+    ctx = build_context(facts, rule_set, as_of)
+    # A caution's value does not depend on the pathway: evaluate each one once.
+    caution_nodes = {
+        c.id: evaluate_node(c.criterion, ctx)
+        for c in rule_set.cautions
+        if any(c.severity_for(p.id) is not None for p in rule_set.pathways)
+    }
+    pathways: list[PathwayResult] = []
+    for pathway in rule_set.pathways:
+        inclusion = evaluate_node(pathway.inclusion, ctx)
+        outcome = OUTCOME_OF[inclusion.result]
+        cautions = []
+        for caution in rule_set.cautions:
+            severity = caution.severity_for(pathway.id)
+            if severity is not None:
+                cautions.append(_caution_result(caution, severity, caution_nodes[caution.id]))
+        pathways.append(
+            PathwayResult(
+                id=pathway.id,
+                label=pathway.label,
+                outcome=outcome,
+                inclusion=inclusion,
+                missing=missing_lines(inclusion) if outcome is Outcome.INSUFFICIENT_DATA else (),
+                cautions=tuple(cautions),
+            )
+        )
+    return ScreeningResult(
+        as_of=as_of,
+        rule_set_name=rule_set.name,
+        rule_set_version=rule_set.version,
+        pathways=tuple(pathways),
+    )

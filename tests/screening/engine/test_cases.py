@@ -1,0 +1,186 @@
+"""The shared case files give exactly expected.json; the output has the documented shape and wording."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from screening.engine import (
+    STANDING_NOTE,
+    EngineError,
+    Outcome,
+    case_as_of,
+    facts_from_case,
+    outcome_sentence,
+    result_to_dict,
+    screen,
+    why_not,
+)
+from tests.screening.engine.helpers import CASES, case_paths, default_rules, facts, load_case
+
+EXPECTED: dict[str, Any] = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
+FORBIDDEN = re.compile(r"eligib|approved|candidate", re.IGNORECASE)
+
+
+def screen_case(path: Path) -> dict[str, Any]:
+    case = load_case(path)
+    as_of = case_as_of(case)
+    assert as_of is not None
+    return result_to_dict(screen(facts_from_case(case), default_rules(), as_of), case_id=case["case_id"])
+
+
+def test_every_expected_case_has_a_file() -> None:
+    assert sorted(EXPECTED) == sorted(load_case(p)["case_id"] for p in case_paths())
+
+
+@pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
+def test_case_gives_expected_outcomes_and_caution_statuses(path: Path) -> None:
+    output = screen_case(path)
+    expected = EXPECTED[output["case_id"]]
+    got = {
+        pid: {"outcome": pw["outcome"], "cautions": {c["id"]: c["status"] for c in pw["cautions"]}}
+        for pid, pw in output["pathways"].items()
+    }
+    assert got == expected
+
+
+@pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
+def test_output_shape(path: Path) -> None:
+    output = screen_case(path)
+    json.dumps(output)  # plain JSON
+    assert list(output) == ["case_id", "as_of", "rule_set", "pathways"]
+    assert output["as_of"] == "2026-11-01"
+    assert output["rule_set"] == {"name": "Default rules", "version": "2026.1"}
+    rules = default_rules()
+    assert list(output["pathways"]) == [p.id for p in rules.pathways]
+    for pathway in rules.pathways:
+        pw = output["pathways"][pathway.id]
+        assert list(pw) == ["outcome", "criteria", "missing", "cautions"]
+        assert pw["outcome"] in {"flagged", "not_flagged", "insufficient_data"}
+        # Criteria: the top-level children of the inclusion root, in rule-set order.
+        assert [c["id"] for c in pw["criteria"]] == [c.id for c in pathway.inclusion.children]  # type: ignore[union-attr]
+        stack = list(pw["criteria"])
+        while stack:
+            node = stack.pop()
+            assert node["result"] in {"met", "not_met", "unknown"}
+            assert node["explanation"] and "\n" not in node["explanation"]
+            if "children" in node:
+                assert set(node) == {"id", "result", "explanation", "children"}
+                stack.extend(node["children"])
+            else:
+                assert set(node) == {"id", "result", "explanation", "type", "source", "refs"}
+                assert all(isinstance(r, str) for r in node["refs"])
+        assert (pw["missing"] != []) == (pw["outcome"] == "insufficient_data")
+        applicable = [c.id for c in rules.cautions if c.severity_for(pathway.id) is not None]
+        assert [c["id"] for c in pw["cautions"]] == applicable
+        for caution in pw["cautions"]:
+            assert list(caution) == ["id", "severity", "status", "explanation", "source"]
+            assert caution["severity"] in {"contraindication", "caution"}
+            assert "\n" not in caution["explanation"]
+            assert caution["explanation"].startswith("work-up incomplete: ") == (caution["status"] == "unknown")
+
+
+@pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
+def test_output_never_uses_decision_words(path: Path) -> None:
+    output = screen_case(path)
+    result = screen(facts_from_case(load_case(path)), default_rules(), date(2026, 11, 1))
+    texts = [json.dumps(output, ensure_ascii=False)]
+    for pathway in result.pathways:
+        texts += why_not(result, pathway.id)
+        texts.append(outcome_sentence(pathway.outcome, "HSCT"))
+    texts.append(STANDING_NOTE)
+    for text in texts:
+        assert not FORBIDDEN.search(text), text
+
+
+def test_refs_are_paths_into_the_case_file() -> None:
+    output = screen_case(CASES / "refractory-nephritis.json")
+    criteria = {c["id"]: c for c in output["pathways"]["hsct"]["criteria"]}
+    assert criteria["hsct.age"]["refs"] == ["patient.birth_date"]
+    assert criteria["hsct.antimalarial"]["refs"] == ["treatments[0]"]
+    refractory = {c["id"]: c for c in criteria["hsct.refractory"]["children"]}
+    assert refractory["hsct.refractory.failed_agents"]["refs"] == [
+        "treatments[2]",
+        "treatments[3]",
+        "treatments[4]",
+        "assessments[1]",
+    ]
+
+
+def test_partial_activity_score_lists_the_not_assessed_items_in_one_line() -> None:
+    output = screen_case(CASES / "partial-activity-score.json")
+    assert output["pathways"]["hsct"]["missing"] == [
+        "SLEDAI-2K items not assessed on 2026-10-15: low_complement, increased_dna_binding"
+    ]
+
+
+def test_no_recent_assessment_names_the_assessment_needed() -> None:
+    output = screen_case(CASES / "no-recent-assessment.json")
+    for pathway in ("hsct", "msc"):
+        (line,) = output["pathways"][pathway]["missing"]
+        assert "SLEDAI-2K assessment" in line and "30 days" in line
+
+
+def test_workup_pending_cautions_say_what_would_settle_them() -> None:
+    output = screen_case(CASES / "workup-pending.json")
+    cautions = {c["id"]: c for c in output["pathways"]["hsct"]["cautions"]}
+    cardiac = cautions["cardiac_function"]["explanation"]
+    assert cardiac.startswith("work-up incomplete: ") and "ejection fraction" in cardiac and "365 days" in cardiac
+    viral = cautions["viral_infection"]["explanation"]
+    assert all(word in viral for word in ("HIV", "Hepatitis B", "Hepatitis C"))
+
+
+def test_why_not_lists_the_criteria_not_met() -> None:
+    result = screen(facts_from_case(load_case(CASES / "older-patient.json")), default_rules(), date(2026, 11, 1))
+    assert why_not(result, "hsct") == ["hsct.age: age 63 on 2026-11-01 (born 1963-02-20), range 18–60"]
+    assert why_not(result, "msc") == []  # flagged
+    mild = screen(facts_from_case(load_case(CASES / "mild-disease.json")), default_rules(), date(2026, 11, 1))
+    lines = why_not(mild, "msc")
+    assert lines[0] == "msc.activity: SLEDAI-2K 4 on 2026-10-15, needs ≥ 6"
+    hsct = why_not(mild, "hsct")
+    # A not-met "any" group lists each of its children.
+    assert [line.split(":")[0] for line in hsct] == [
+        "hsct.severe_activity.sledai",
+        "hsct.severe_activity.major_organ",
+        "hsct.refractory.failed_agents",
+        "hsct.refractory.steroid_dependent.glucocorticoids",
+        "hsct.refractory.steroid_dependent.failed_agent",
+    ]
+
+
+def test_outcome_sentences() -> None:
+    assert outcome_sentence(Outcome.FLAGGED, "HSCT") == "A referral for HSCT evaluation may be worth considering."
+    assert outcome_sentence("not_flagged", "HSCT") == "Not flagged for HSCT evaluation by the current rules."
+    assert outcome_sentence("insufficient_data", "MSC therapy") == "Not enough data to screen for MSC therapy evaluation."
+
+
+def test_as_of_before_birth_date_is_refused() -> None:
+    with pytest.raises(EngineError, match="before the birth date"):
+        screen(facts(birth_date=date(2000, 1, 2)), default_rules(), date(2000, 1, 1))
+    # The birth date itself is fine (age 0).
+    screen(facts(birth_date=date(2000, 1, 2)), default_rules(), date(2000, 1, 2))
+
+
+def test_screening_twice_gives_the_same_result() -> None:
+    case = load_case(CASES / "contraindications-present.json")
+    first = screen(facts_from_case(case), default_rules(), date(2026, 11, 1))
+    second = screen(facts_from_case(case), default_rules(), date(2026, 11, 1))
+    assert first == second
+
+
+def test_engine_imports_no_django() -> None:
+    code = (
+        "import sys, screening.engine, screening.engine.output, screening.engine.casefile; "
+        "bad = sorted(m for m in sys.modules if m == 'django' or m.startswith('django.')); "
+        "print(bad); sys.exit(1 if bad else 0)"
+    )
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stdout + done.stderr
