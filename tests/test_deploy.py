@@ -11,7 +11,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_check_deploy_passes_with_production_settings() -> None:
-    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "SECURE_COOKIES"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DEBUG", "DJANGO_SETTINGS_MODULE", "SECURE_SSL_REDIRECT", "SECURE_COOKIES", "DJANGO_ALLOW_ASYNC_UNSAFE"}}
     env.update(SECRET_KEY="x" * 30 + "production-like-secret-key-0123456789", DEBUG="false",
                DJANGO_SETTINGS_MODULE="config.settings", ALLOWED_HOSTS="candidacy.example.org")
     result = subprocess.run(

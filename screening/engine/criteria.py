@@ -504,7 +504,7 @@ def exposure_days_at_least(p: ExposureDaysAtLeastParams, ctx: Context) -> Leaf:
     courses = [c for c in ctx.courses if c.drug.drug_class in p.classes]
     days = _covered_days(courses)
     classes = " or ".join(p.classes)
-    text = f"{days} days covered by {classes} courses"
+    text = f"{_plural(days, 'day')} covered by {classes} courses"
     if courses:
         text += f" ({', '.join(c.label for c in courses)})"
     return _leaf(from_bool(days >= p.min_days), f"{text}, needs ≥ {p.min_days}", [c.ref for c in courses])

@@ -806,8 +806,9 @@ class _Parser:
             return number
         if spec.kind == "choice":
             if not isinstance(value, str) or value not in spec.choices:
-                allowed = ", ".join(spec.choices)
-                raise RuleSetError(node_id, field, f"must be one of {allowed}{or_null}")
+                options = [*spec.choices, "null"] if spec.nullable else list(spec.choices)
+                allowed = " or ".join(options) if len(options) == 2 else "one of " + ", ".join(options)
+                raise RuleSetError(node_id, field, f"must be {allowed}")
             return value
         allowed_codes = self.vocabulary(spec)
         label = _VOCABULARY_LABELS[spec.vocabulary or ""]
