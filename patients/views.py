@@ -32,6 +32,9 @@ from patients.models import (
 )
 from patients.summary import build_summary
 from screening.catalogue import drug_catalogue, drug_units
+from screening.display import panel
+from screening.models import ScreeningResult
+from screening.services import adequacy_by_course, latest_result_for
 
 PAGE_SIZES = (25, 50, 100)
 
@@ -141,13 +144,16 @@ def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
     summary = build_summary(patient, timezone.localdate())
-    from screening.services import adequacy_by_course, latest_result_for
-
+    result = latest_result_for(patient)
     return render(request, "patients/patient_detail.html", {
         "patient": patient,
         "s": summary,
         "adequacy": adequacy_by_course(summary),
-        "screening": latest_result_for(patient),
+        "screening": result,
+        "panels": panel(patient, result) if result else [],
+        "screening_changes": list(
+            ScreeningResult.objects.filter(patient=patient, changed=True).select_related("rule_set").order_by("-pk")[:10]
+        ),
         "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
         "kinds": KINDS,
     })

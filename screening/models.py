@@ -56,3 +56,42 @@ class RuleSet(models.Model):
     @property
     def drugs(self) -> dict[str, dict[str, Any]]:
         return {d["drug"]: d for d in self.content.get("drugs", [])}
+
+
+class Trigger(models.TextChoices):
+    DATA = "data", "new or changed data"
+    RULES = "rules", "new rules published"
+    MANUAL = "manual", "re-screened on request"
+
+
+class ScreeningResultQuerySet(models.QuerySet["ScreeningResult"]):
+    def latest_for(self, patient_id: int) -> ScreeningResult | None:
+        return self.filter(patient_id=patient_id).select_related("rule_set").order_by("-pk").first()
+
+
+class ScreeningResult(models.Model):
+    """One evaluation: the rule set version, as-of date, facts used, outcomes and full trace."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="screening_results")
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="results")
+    as_of = models.DateField()
+    computed_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    facts = models.JSONField()
+    outcomes = models.JSONField(help_text="pathway id → flagged / not_flagged / insufficient_data")
+    trace = models.JSONField(help_text="The screening output object with per-pathway display extras.")
+    changed = models.BooleanField(default=False, help_text="Outcome of some pathway differs from the previous result.")
+    change_cause = models.CharField(max_length=20, blank=True, help_text="first screening, new data, new rules or time")
+
+    objects = ScreeningResultQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["patient", "-id"], name="result_patient_latest")]
+
+    def __str__(self) -> str:
+        return f"screening of {self.patient_id} on {self.as_of} ({self.rule_set_id})"
+
+    @property
+    def outcome_summary(self) -> str:
+        return "; ".join(f"{k.upper()} {v.replace('_', ' ')}" for k, v in self.outcomes.items())

@@ -1,17 +1,151 @@
-"""Screening services: re-screen patients, read stored results."""
+"""Screening services: evaluate patients with the published rules and store the results.
+
+A patient is re-screened right after any change to their record commits (a
+handful of queries, so it runs in the same request and the patient page shows
+the new result at once); a whole cohort is re-screened by a background task
+(``screening.tasks``) when rules are published.
+"""
 
 from __future__ import annotations
 
+import logging
+from datetime import date
 from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from patients.models import Patient
+from screening import engine
+from screening.engine.results import Result, deciding_leaves
+from screening.facts import facts_to_json, load_facts
+from screening.models import RuleSet, ScreeningResult, Trigger
+
+log = logging.getLogger(__name__)
+
+
+class ScreeningError(Exception):
+    """Screening refused for a reason a user can act on."""
+
+
+_PARSED: dict[tuple[int, str], engine.RuleSet] = {}
+
+
+def parsed_rules(rule_set: RuleSet) -> engine.RuleSet:
+    """The engine's rule set; published and retired versions never change, so they are cached."""
+    if rule_set.status == "draft":
+        return engine.parse_rule_set(rule_set.content)
+    key = (rule_set.pk, rule_set.version)
+    if key not in _PARSED:
+        if len(_PARSED) > 32:
+            _PARSED.clear()
+        _PARSED[key] = engine.parse_rule_set(rule_set.content)
+    return _PARSED[key]
+
+
+def short_label(pathway_id: str) -> str:
+    return pathway_id.upper()
+
+
+def _checklist(pathway: engine.PathwayResult) -> list[dict[str, Any]]:
+    items: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for leaf in deciding_leaves(pathway.inclusion, Result.UNKNOWN):
+        for line in leaf.missing:
+            if line not in seen:
+                seen.add(line)
+                items.append({"line": line, "type": leaf.type, "refs": list(leaf.refs), "criterion": leaf.id})
+    return items
+
+
+def _caution_settle(caution: engine.CautionResult) -> list[str]:
+    if caution.status is not engine.CautionStatus.UNKNOWN:
+        return []
+    return sorted({leaf.type for leaf in deciding_leaves(caution.node, Result.UNKNOWN)})
+
+
+def build_trace(result: engine.ScreeningResult, *, case_id: str) -> dict[str, Any]:
+    """The screening output object, with per pathway the display extras the panel needs."""
+    trace = engine.result_to_dict(result, case_id=case_id)
+    for pathway in result.pathways:
+        out = trace["pathways"][pathway.id]
+        out["label"] = pathway.label
+        out["sentence"] = engine.outcome_sentence(pathway.outcome, short_label(pathway.id))
+        out["why_not"] = engine.why_not(result, pathway.id)
+        out["checklist"] = _checklist(pathway)
+        for caution_out, caution in zip(out["cautions"], pathway.cautions, strict=True):
+            caution_out["settle"] = _caution_settle(caution)
+    return trace
+
+
+def _cause(previous: ScreeningResult | None, rule_set: RuleSet, facts: dict[str, Any], outcomes: dict[str, str]) -> tuple[bool, str]:
+    if previous is None:
+        return True, "first screening"
+    if previous.outcomes == outcomes:
+        return False, ""
+    if previous.rule_set_id != rule_set.pk:
+        return True, "new rules"
+    if previous.facts != facts:
+        return True, "new data"
+    return True, "time"
+
+
+def screen_patient(
+    *, patient: Patient, trigger: str, rule_set: RuleSet | None = None, as_of: date | None = None
+) -> ScreeningResult | None:
+    """Evaluate one patient and store the result (rule set version, as-of, facts, outcomes, trace)."""
+    rule_set = rule_set or RuleSet.objects.published()
+    as_of = as_of or timezone.localdate()
+    facts = load_facts(patient)
+    try:
+        result = engine.screen(facts, parsed_rules(rule_set), as_of)
+    except engine.EngineError as err:
+        log.warning("screening of patient %s refused: %s", patient.pk, err)
+        return None
+    facts_json = facts_to_json(facts)
+    outcomes = {p.id: p.outcome.value for p in result.pathways}
+    previous = ScreeningResult.objects.latest_for(patient.pk)
+    changed, cause = _cause(previous, rule_set, facts_json, outcomes)
+    return ScreeningResult.objects.create(
+        patient=patient, rule_set=rule_set, as_of=as_of, trigger=trigger, facts=facts_json,
+        outcomes=outcomes, trace=build_trace(result, case_id=patient.identifier), changed=changed, change_cause=cause,
+    )
 
 
 def schedule_rescreen(patient_id: int) -> None:
-    """Ask for a patient to be re-screened (after the transaction commits)."""
+    """Re-screen a patient whose record changed; call it after the transaction commits."""
+    patient = Patient.objects.filter(pk=patient_id).first()
+    if patient is not None:
+        with transaction.atomic():
+            screen_patient(patient=patient, trigger=Trigger.DATA)
+
+
+def rescreen_patients(patient_ids: list[int], *, trigger: str) -> int:
+    """Re-screen the given patients with the published rules; returns how many were screened."""
+    rule_set = RuleSet.objects.published()
+    done = 0
+    for patient in Patient.objects.filter(pk__in=patient_ids).order_by("pk"):
+        with transaction.atomic():
+            done += screen_patient(patient=patient, trigger=trigger, rule_set=rule_set) is not None
+    return done
+
+
+def latest_result_for(patient: Patient) -> ScreeningResult | None:
+    return ScreeningResult.objects.latest_for(patient.pk)
 
 
 def adequacy_by_course(summary: Any) -> dict[int, str]:
-    return {}
+    """Course pk → whether it was an adequate trial by the published catalogue's thresholds."""
+    from screening.engine.adequacy import course_adequacy
 
-
-def latest_result_for(patient: Any) -> Any:
-    return None
+    rules = parsed_rules(RuleSet.objects.published())
+    facts = engine.PatientFacts(
+        weight_kg=summary.patient.weight_kg,
+        treatments=tuple(
+            engine.TreatmentCourse(drug=t.drug, start=t.start, end=t.end, dose=t.dose, dose_unit=t.dose_unit,
+                                   stop_reason=t.stop_reason, ref=str(t.pk))
+            for t in summary.treatments
+        ),
+    )
+    verdicts = course_adequacy(facts, rules, summary.today)
+    return {t.pk: verdicts[str(t.pk)][1] if str(t.pk) in verdicts else "drug not in the catalogue" for t in summary.treatments}

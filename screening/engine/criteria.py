@@ -269,14 +269,14 @@ def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
 
 
 @dataclass(frozen=True, slots=True)
-class _Adequacy:
+class Adequacy:
     result: Result
     text: str
     lacks: tuple[str, ...]
     refs: tuple[str, ...]
 
 
-def _adequacy(course: Course, ctx: Context) -> _Adequacy:
+def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
     """Kleene AND of days covered ≥ min_days and the drug's dose conditions (section 2)."""
     drug = course.drug
     min_days = drug.min_days or 0
@@ -320,7 +320,7 @@ def _adequacy(course: Course, ctx: Context) -> _Adequacy:
         text = "not adequate: " + ", ".join(shortfalls)
     else:
         text = "adequacy unknown"
-    return _Adequacy(result, text, tuple(lacks) if result is UNKNOWN else (), tuple(refs))
+    return Adequacy(result, text, tuple(lacks) if result is UNKNOWN else (), tuple(refs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,7 +336,7 @@ def _judge_course(course: Course, p: FailedAgentsAtLeastParams, ctx: Context) ->
     """Whether one course failed (notes on failed_agents_at_least, section 3)."""
     refs: list[str] = [course.ref]
     if course.ongoing:
-        adequacy = _adequacy(course, ctx)
+        adequacy = judge_adequacy(course, ctx)
         reading = read_sledai(ctx, p.ongoing_active_sledai_min, p.max_age_days, False)
         refs += adequacy.refs
         if reading.assessment is not None:
@@ -357,7 +357,7 @@ def _judge_course(course: Course, p: FailedAgentsAtLeastParams, ctx: Context) ->
         counted = "counted" if p.count_intolerance else "not counted"
         return _Judgement(course, from_bool(p.count_intolerance), f"{stopped} ({counted})", (), tuple(refs))
     if reason == "inadequate_response":
-        adequacy = _adequacy(course, ctx)
+        adequacy = judge_adequacy(course, ctx)
         refs += adequacy.refs
         return _Judgement(course, adequacy.result, f"{stopped}, {adequacy.text}", adequacy.lacks, tuple(refs))
     return _Judgement(course, NOT_MET, stopped, (), tuple(refs))

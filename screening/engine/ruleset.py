@@ -767,7 +767,8 @@ class _Parser:
         for key in params:
             if key not in names:
                 raise RuleSetError(node_id, f"params.{key}", f"not a parameter of {type_name}")
-        values = {spec.name: self.param(spec, params[spec.name], node_id) for spec in ctype.params}
+        # Checked against the spec one by one, so the typed params class can take them as they are.
+        values: dict[str, Any] = {spec.name: self.param(spec, params[spec.name], node_id) for spec in ctype.params}
         _cross_check(type_name, values, node_id)
         source = raw.get("source")
         if "source" in raw and (not isinstance(source, str) or not source.strip()):

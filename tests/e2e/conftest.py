@@ -38,3 +38,17 @@ def login(page, live_server, username: str, password: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Log in").click()
+
+
+@pytest.fixture(autouse=True)
+def published_rules(transactional_db):
+    """Transactional tests flush the database after each test, data migrations included:
+    put the default rule set back before each browser test."""
+    import json
+
+    from screening.models import RuleSet
+
+    if not RuleSet.objects.filter(status="published").exists():
+        path = Path(__file__).resolve().parents[2] / "screening" / "data" / "default-rules.json"
+        content = json.loads(path.read_text(encoding="utf-8"))
+        RuleSet.objects.create(name=content["name"], version=content["version"], status="published", content=content)

@@ -35,7 +35,7 @@ def test_specialist_records_a_patient(page, live_server, specialist_user) -> Non
     expect(page.get_by_role("heading", name=re.compile("E2E-001"))).to_be_visible()
 
     # An assessment: the computed score follows the boxes as they are ticked.
-    page.get_by_role("link", name="Add assessment").click()
+    page.get_by_role("link", name="Add assessment", exact=True).click()
     page.get_by_label("Date").fill("2026-10-01")
     score = page.locator("#sledai-score")
     expect(score).to_have_text("0")

@@ -100,6 +100,15 @@ def test_output_never_uses_decision_words(path: Path) -> None:
         assert not FORBIDDEN.search(text), text
 
 
+@pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
+def test_facts_from_the_validated_case_are_the_same(path: Path) -> None:
+    from patients.casefile import validate_case
+
+    case = load_case(path)
+    drugs = {d.drug: d.dose_unit for d in default_rules().drugs}
+    assert facts_from_case(validate_case(case, drugs=drugs)) == facts_from_case(case)
+
+
 def test_refs_are_paths_into_the_case_file() -> None:
     output = screen_case(CASES / "refractory-nephritis.json")
     criteria = {c["id"]: c for c in output["pathways"]["hsct"]["criteria"]}
@@ -158,7 +167,9 @@ def test_why_not_lists_the_criteria_not_met() -> None:
 def test_outcome_sentences() -> None:
     assert outcome_sentence(Outcome.FLAGGED, "HSCT") == "A referral for HSCT evaluation may be worth considering."
     assert outcome_sentence("not_flagged", "HSCT") == "Not flagged for HSCT evaluation by the current rules."
-    assert outcome_sentence("insufficient_data", "MSC therapy") == "Not enough data to screen for MSC therapy evaluation."
+    assert (
+        outcome_sentence("insufficient_data", "MSC therapy") == "Not enough data to screen for MSC therapy evaluation."
+    )
 
 
 def test_as_of_before_birth_date_is_refused() -> None:

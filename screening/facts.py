@@ -1,0 +1,85 @@
+"""Facts for the engine from the database: one query per table, whatever the record size.
+
+Refs name the source record as ``"<kind>/<pk>"`` (kinds as in the patient
+URLs: assessments, damage, manifestations, observations, treatments,
+conditions) or ``"patient.<field>"``, so the patient page can link each
+criterion to the records it read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from patients.models import Assessment, Condition, DamageIndex, Manifestation, Observation, Patient, TreatmentCourse
+from screening import engine
+from screening.engine.facts import PatientRefs
+
+DB_REFS = PatientRefs(
+    birth_date="patient.birth_date", sex="patient.sex", weight_kg="patient.weight_kg",
+    sle_attested="patient.sle_attested", ana_titre="patient.ana_titre", criteria="patient.eular_criteria",
+)
+
+
+def load_facts(patient: Patient) -> engine.PatientFacts:
+    """The engine's view of a patient (six queries: one per record table)."""
+    return engine.PatientFacts(
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        weight_kg=patient.weight_kg,
+        sle_attested=patient.sle_attested,
+        ana_titre=patient.ana_titre,
+        criteria=tuple(patient.eular_criteria) if patient.eular_criteria is not None else None,
+        assessments=tuple(
+            engine.Assessment(
+                date=a.date, sledai_present=tuple(a.sledai_present), sledai_not_assessed=tuple(a.sledai_not_assessed),
+                window_days=a.window_days, pga=a.pga, bilag=tuple(sorted(a.bilag.items())), ref=f"assessments/{a.pk}",
+            )
+            for a in Assessment.objects.filter(patient=patient).order_by("date", "pk")
+        ),
+        damage=tuple(
+            engine.DamageEntry(date=d.date, items=tuple(sorted(d.items.items())), ref=f"damage/{d.pk}")
+            for d in DamageIndex.objects.filter(patient=patient).order_by("date", "pk")
+        ),
+        manifestations=tuple(
+            engine.Manifestation(code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class, ref=f"manifestations/{m.pk}")
+            for m in Manifestation.objects.filter(patient=patient).order_by("date", "pk")
+        ),
+        observations=tuple(
+            engine.Observation(code=o.code, date=o.date, value=o.value, uln=o.uln, ref=f"observations/{o.pk}")
+            for o in Observation.objects.filter(patient=patient).order_by("date", "pk")
+        ),
+        treatments=tuple(
+            engine.TreatmentCourse(
+                drug=t.drug, start=t.start, end=t.end, dose=t.dose, dose_unit=t.dose_unit,
+                stop_reason=t.stop_reason, ref=f"treatments/{t.pk}",
+            )
+            for t in TreatmentCourse.objects.filter(patient=patient).order_by("start", "pk")
+        ),
+        conditions=tuple(
+            engine.ConditionEntry(code=c.code, status=c.status, date=c.date, ref=f"conditions/{c.pk}")
+            for c in Condition.objects.filter(patient=patient).order_by("date", "pk")
+        ),
+        refs=DB_REFS,
+    )
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value.normalize())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def facts_to_json(facts: engine.PatientFacts) -> dict[str, Any]:
+    """The facts as stored beside a result (dates ISO, decimals as strings)."""
+    data = dataclasses.asdict(facts)
+    data.pop("refs", None)
+    return _plain(data)
