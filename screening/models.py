@@ -53,6 +53,24 @@ class RuleSet(models.Model):
     def __str__(self) -> str:
         return f"{self.name} {self.version}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # Every write validates the parameters per criterion type, whatever path it comes by.
+        self.clean()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        """The content must be a valid rule-set file whose name and version match the row."""
+        from django.core.exceptions import ValidationError
+
+        from screening.engine import RuleSetError, parse_rule_set
+
+        try:
+            parsed = parse_rule_set(self.content)
+        except RuleSetError as err:
+            raise ValidationError({"content": str(err)}) from err
+        if (parsed.name, parsed.version) != (self.name, self.version):
+            raise ValidationError({"content": "name and version must match the rule set's own"})
+
     @property
     def drugs(self) -> dict[str, dict[str, Any]]:
         return {d["drug"]: d for d in self.content.get("drugs", [])}

@@ -20,6 +20,7 @@ from screening import engine
 from screening.engine.results import Result, deciding_leaves
 from screening.facts import facts_to_json, load_facts
 from screening.models import RuleSet, ScreeningResult, Trigger
+from screening.signals import result_stored
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,12 @@ def screen_patient(
     outcomes = {p.id: p.outcome.value for p in result.pathways}
     previous = ScreeningResult.objects.latest_for(patient.pk)
     changed, cause = _cause(previous, rule_set, facts_json, outcomes)
-    return ScreeningResult.objects.create(
+    stored = ScreeningResult.objects.create(
         patient=patient, rule_set=rule_set, as_of=as_of, trigger=trigger, facts=facts_json,
         outcomes=outcomes, trace=build_trace(result, case_id=patient.identifier), changed=changed, change_cause=cause,
     )
+    result_stored.send(sender=ScreeningResult, result=stored, previous=previous)
+    return stored
 
 
 def schedule_rescreen(patient_id: int) -> None:

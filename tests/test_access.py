@@ -60,11 +60,21 @@ for kind in RECORD_FACTORIES:
         ("patients:record_delete", "GET", f"record:{kind}", PATIENT_WRITE),
     ]
 
+# Rows of other apps live beside their tests (tests/<app>/access_rows.py, list ACCESS_ROWS with
+# the same shape, the kwargs spec being a callable (request, patient) -> kwargs) and join here.
+for _module in ("tests.screening.access_rows", "tests.referrals.access_rows"):
+    try:
+        TABLE += __import__(_module, fromlist=["ACCESS_ROWS"]).ACCESS_ROWS
+    except ModuleNotFoundError:
+        pass
+
 # Django admin's own pages (guarded by is_staff, not by Candidacy roles): only its index is listed.
 IGNORED_NAMESPACES = {"admin"}
 
 
-def _kwargs(spec: str, patient: Any) -> dict[str, Any]:
+def _kwargs(spec: Any, patient: Any, request: Any) -> dict[str, Any]:
+    if callable(spec):
+        return spec(request, patient)
     if not spec:
         return {}
     if spec == "patient":
@@ -77,7 +87,7 @@ def _kwargs(spec: str, patient: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("role_index,role", list(enumerate(ROLES)))
-@pytest.mark.parametrize("name,method,spec,expected", TABLE, ids=[f"{t[0]}-{t[2]}" for t in TABLE])
+@pytest.mark.parametrize("name,method,spec,expected", TABLE, ids=[f"{t[0]}-{getattr(t[2], '__name__', t[2])}" for t in TABLE])
 def test_access_table(request, name, method, spec, expected, role_index, role, patient) -> None:
     from django.urls import reverse
 
@@ -88,7 +98,7 @@ def test_access_table(request, name, method, spec, expected, role_index, role, p
         "staff": request.getfixturevalue("staff"),
         "rules_admin": request.getfixturevalue("rules_admin"),
     }
-    url = reverse(name, kwargs=_kwargs(spec, patient))
+    url = reverse(name, kwargs=_kwargs(spec, patient, request))
     client = client_for(users[role])
     response = client.post(url) if method == "POST" else client.get(url)
     want = expected[role_index]

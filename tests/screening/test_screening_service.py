@@ -175,3 +175,13 @@ def test_adequacy_shown_for_each_course(spec_client, patient) -> None:
     page = spec_client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
     assert "not adequate: 1500 &lt; 2000 mg/day" in page
     assert "adequacy unknown (needs dose)" in page
+
+
+@pytest.mark.django_db
+def test_cohort_rescreen_runs_as_a_task(site_a) -> None:
+    from screening.tasks import rescreen_all_patients
+
+    import_cases(actor=None, site=site_a, cases=[load("mild-disease"), load("older-patient")])
+    result = rescreen_all_patients.enqueue()  # the immediate backend runs it here
+    assert result.return_value == 2
+    assert set(ScreeningResult.objects.values_list("trigger", flat=True)) == {"rules"}
