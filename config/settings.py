@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "accounts",
     "patients",
     "screening",
+    "referrals",
 ]
 
 MIDDLEWARE = [

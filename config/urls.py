@@ -15,5 +15,6 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", include("patients.urls")),
     path("", include("screening.urls")),
+    path("", include("referrals.urls")),
     path("admin/", admin.site.urls),
 ]

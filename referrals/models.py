@@ -1,0 +1,1 @@
+"""Referrals raised on screening flags (filled in by the referral-queue work)."""
