@@ -145,10 +145,12 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
     summary = build_summary(patient, timezone.localdate())
     result = latest_result_for(patient)
+    adequacy = adequacy_by_course(summary)
+    for course in summary.treatments:
+        course.adequacy = adequacy[course.pk]
     return render(request, "patients/patient_detail.html", {
         "patient": patient,
         "s": summary,
-        "adequacy": adequacy_by_course(summary),
         "screening": result,
         "panels": panel(patient, result) if result else [],
         "screening_changes": list(
