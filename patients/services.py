@@ -44,6 +44,12 @@ def _after_change(patient_id: int) -> None:
     schedule_rescreen(patient_id)
 
 
+def _on_commit_rescreen(patient_id: int) -> None:
+    # robust: a failure to re-screen is logged and must not turn a saved change into an error page;
+    # the panel shows when its result was computed.
+    transaction.on_commit(lambda: _after_change(patient_id), robust=True)
+
+
 def compute_derived(record: models.Model) -> None:
     """Fill the stored derived values (SLEDAI-2K bounds, SDI score) of a record."""
     if isinstance(record, Assessment):
@@ -66,7 +72,7 @@ def save_patient(*, actor: User | None, patient: Patient, reason: str = "") -> P
     """Create or update a patient's own fields (demographics, diagnosis basis)."""
     _audited(patient, actor, reason)
     patient.save()
-    transaction.on_commit(lambda: _after_change(patient.pk))
+    _on_commit_rescreen(patient.pk)
     return patient
 
 
@@ -77,7 +83,7 @@ def save_record(*, actor: User | None, record: Any, reason: str = "") -> Any:
     _audited(record, actor, reason)
     record.save()
     patient_id = record.patient_id
-    transaction.on_commit(lambda: _after_change(patient_id))
+    _on_commit_rescreen(patient_id)
     return record
 
 
@@ -87,7 +93,7 @@ def delete_record(*, actor: User | None, record: Any, reason: str) -> None:
     patient_id = record.patient_id
     _audited(record, actor, reason)
     record.delete()
-    transaction.on_commit(lambda: _after_change(patient_id))
+    _on_commit_rescreen(patient_id)
 
 
 @transaction.atomic
@@ -186,7 +192,7 @@ def replace_patient_record(
         _audited(record, actor, reason)
         record.save()
     patient_id = patient.pk
-    transaction.on_commit(lambda: _after_change(patient_id))
+    _on_commit_rescreen(patient_id)
     return patient, created
 
 
