@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +38,7 @@ from screening.models import ScreeningResult
 from screening.services import adequacy_by_course, latest_result_for
 
 PAGE_SIZES = (25, 50, 100)
+OUTCOME_WORDS = {"flagged": "flagged", "not_flagged": "not flagged", "insufficient_data": "data missing"}
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,9 @@ def patient_list(request: HttpRequest) -> HttpResponse:
             latest_sledai_low=Subquery(latest.values("sledai_low")[:1]),
             latest_sledai_high=Subquery(latest.values("sledai_high")[:1]),
             latest_assessment=Subquery(latest.values("date")[:1]),
+            latest_outcomes=Subquery(
+                ScreeningResult.objects.filter(patient=OuterRef("pk")).order_by("-pk").values("outcomes")[:1]
+            ),
         )
         .order_by("-last_activity", "pk")
     )
@@ -91,6 +96,11 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         per_page = 25
     per_page = per_page if per_page in PAGE_SIZES else 25
     page = Paginator(patients, per_page).get_page(request.GET.get("page"))
+    for p in page:
+        # SQLite hands back JSON from a subquery as text; PostgreSQL as a dict.
+        outcomes = p.latest_outcomes
+        outcomes = json.loads(outcomes) if isinstance(outcomes, str) else outcomes or {}
+        p.outcome_badges = [(pathway, o, OUTCOME_WORDS[o]) for pathway, o in sorted(outcomes.items())]
     return render(request, "patients/patient_list.html", {
         "page": page, "q": q, "site_code": site_code, "sites": list(sites), "per_page": per_page,
         "page_sizes": PAGE_SIZES, "can_edit": request.user.is_specialist,  # type: ignore[union-attr]

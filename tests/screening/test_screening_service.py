@@ -185,3 +185,12 @@ def test_cohort_rescreen_runs_as_a_task(site_a) -> None:
     result = rescreen_all_patients.enqueue()  # the immediate backend runs it here
     assert result.return_value == 2
     assert set(ScreeningResult.objects.values_list("trigger", flat=True)) == {"rules"}
+
+
+@pytest.mark.django_db
+def test_patient_list_shows_the_latest_outcomes(spec_client, site_a) -> None:
+    import_cases(actor=None, site=site_a, cases=[load("refractory-nephritis"), load("mild-disease")])
+    for patient in Patient.objects.all():
+        screen_patient(patient=patient, trigger="manual", as_of=date(2026, 11, 1))
+    page = spec_client.get(reverse("patients:list")).content.decode()
+    assert page.count("HSCT flagged") == 1 and page.count("HSCT not flagged") == 1 and "MSC flagged" in page
