@@ -22,12 +22,14 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
-    items = []
+    links = []
     for label, name, roles in NAV:
         if user.role in roles:
             try:
-                url = reverse(name)
+                links.append((label, reverse(name)))
             except NoReverseMatch:
                 continue
-            items.append((label, url, request.path.startswith(url)))
-    return {"nav_items": items}
+    # the current entry is the longest URL the path starts with (/rules/manage/ is not /rules/)
+    matches = [url for _, url in links if request.path.startswith(url)]
+    current = max(matches, key=len, default=None)
+    return {"nav_items": [(label, url, url == current) for label, url in links]}

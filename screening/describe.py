@@ -1,6 +1,6 @@
 """Rule sets in plain language, from the rule-set file content (no Django import).
 
-Used by the readable rules page and, later, by the version comparison.
+Used by the readable rules page, the rules administration pages and the version comparison.
 """
 
 from __future__ import annotations
@@ -87,7 +87,9 @@ def describe_node(node: dict[str, Any]) -> dict[str, Any]:
 def describe_rule_set(content: dict[str, Any]) -> dict[str, Any]:
     return {
         "pathways": [{"id": p["id"], "label": p["label"], "tree": describe_node(p["inclusion"])} for p in content["pathways"]],
-        "cautions": [{"id": c["id"], "severity": c["severity"], "source": c.get("source"), "tree": describe_node(c["criterion"])}
+        # severity in pathway order: the table's columns follow the pathways, and jsonb does not keep key order
+        "cautions": [{"id": c["id"], "severity": {p["id"]: c["severity"].get(p["id"]) for p in content["pathways"]},
+                      "source": c.get("source"), "tree": describe_node(c["criterion"])}
                      for c in content["cautions"]],
         "drugs": content["drugs"],
     }
@@ -110,3 +112,9 @@ def source_keys(content: dict[str, Any]) -> list[str]:
         keys.update(re.findall(r"S\d+", c.get("source") or ""))
         visit(c["criterion"])
     return sorted(keys, key=lambda k: int(k[1:]))
+
+
+def describe_disabled(disabled: dict[str, Any]) -> list[dict[str, Any]]:
+    """Switched-off nodes of a draft, each with the group it came from, in plain language."""
+    return [{"id": node_id, "parent": entry["parent"], "tree": describe_node(entry["node"])}
+            for node_id, entry in disabled.items()]

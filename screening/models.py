@@ -6,7 +6,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 
@@ -37,6 +38,20 @@ class RuleSet(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     published_at = models.DateTimeField(null=True, blank=True)
+    based_on = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The version this one was drafted from or rolled back to.",
+    )
+    disabled_nodes = models.JSONField(
+        default=dict, blank=True,
+        help_text="Switched-off nodes kept aside: {node id: {parent, index, node}} (the file has no 'enabled' flag).",
+    )
+    revision = models.PositiveIntegerField(default=0, help_text="Raised by every edit of the draft's content.")
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="The second rules admin who signed the draft off (cleared by any later edit).",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     history = HistoricalRecords()
 
     objects = RuleSetQuerySet.as_manager()
@@ -74,6 +89,142 @@ class RuleSet(models.Model):
     @property
     def drugs(self) -> dict[str, dict[str, Any]]:
         return {d["drug"]: d for d in self.content.get("drugs", [])}
+
+    @property
+    def is_draft(self) -> bool:
+        return self.status == RuleSetStatus.DRAFT
+
+    @property
+    def was_published(self) -> bool:
+        return self.published_at is not None
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "draft created"
+    IMPORTED = "imported", "imported from a rule-set file"
+    EDITED = "edited", "parameters edited"
+    ADDED = "added", "criterion added"
+    SWITCHED_OFF = "switched_off", "criterion switched off"
+    SWITCHED_ON = "switched_on", "criterion switched on"
+    EXPECTATION = "expectation", "test case expectation updated"
+    PREVIEWED = "previewed", "impact preview run"
+    SIGNED_OFF = "signed_off", "signed off by a second rules admin"
+    PUBLISHED = "published", "published"
+    RETIRED = "retired", "retired"
+    ROLLED_BACK = "rolled_back", "rolled back to an earlier version"
+
+
+# Events by which a rules admin shaped a draft: whoever did one of these cannot sign it off.
+AUTHORING_EVENTS = (
+    EventKind.CREATED, EventKind.IMPORTED, EventKind.EDITED, EventKind.ADDED,
+    EventKind.SWITCHED_OFF, EventKind.SWITCHED_ON, EventKind.EXPECTATION,
+)
+
+
+class AppendOnly(Exception):
+    """An audit row cannot be changed or deleted."""
+
+
+class RuleSetEvent(models.Model):
+    """One step in a rule set's life, append-only: who, when, what changed and why."""
+
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="events")
+    kind = models.CharField(max_length=20, choices=EventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    at = models.DateTimeField(default=timezone.now)
+    summary = models.TextField(help_text="What changed, one line per change.")
+    reason = models.TextField(blank=True, help_text="Why, in the actor's words.")
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        constraints = [models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="rulesetevent_kind_valid")]
+
+    def __str__(self) -> str:
+        return f"{self.rule_set_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise AppendOnly("rule set events are never changed")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise AppendOnly("rule set events are never deleted")
+
+
+class RuleCase(models.Model):
+    """A test case: a case file (sle-screening-case/1) and the outcome expected per pathway."""
+
+    name = models.CharField(max_length=100, unique=True, help_text="The case file's case_id.")
+    case = models.JSONField(help_text="The case file as uploaded; it has a fixed as_of date.")
+    expected = models.JSONField(help_text="pathway id → flagged / not_flagged / insufficient_data")
+    note = models.TextField(blank=True, help_text="What the case is for.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "test case"
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class JobKind(models.TextChoices):
+    IMPACT = "impact", "impact preview"
+    RESCREEN = "rescreen", "re-screening after publishing"
+
+
+class JobStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    DONE = "done", "finished"
+    FAILED = "failed", "failed"
+
+
+class Job(models.Model):
+    """Background work over the whole cohort, with its progress (updated every few dozen patients)."""
+
+    kind = models.CharField(max_length=10, choices=JobKind.choices)
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="jobs")
+    revision = models.PositiveIntegerField(help_text="The rule set's revision when the job was asked for.")
+    as_of = models.DateField()
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=JobKind.values), name="job_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="job_status_valid"),
+            models.CheckConstraint(condition=Q(done__lte=F("total")), name="job_done_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.rule_set_id} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    @property
+    def percent(self) -> int:
+        if self.status == JobStatus.DONE:
+            return 100
+        return int(100 * self.done / self.total) if self.total else 0
 
 
 class Trigger(models.TextChoices):

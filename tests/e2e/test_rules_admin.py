@@ -1,0 +1,120 @@
+"""A rules admin raises HSCT's upper age limit; the preview names the patient; a second admin signs off; the flag shows."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import re
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from django.apps import apps
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD, make_user
+from tests.e2e.conftest import login
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
+ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+def shifted(value, days: int):
+    """Every date of a case file moved by ``days``, so the case reads as of today as it did as of its as_of."""
+    if isinstance(value, dict):
+        return {k: shifted(v, days) for k, v in value.items()}
+    if isinstance(value, list):
+        return [shifted(v, days) for v in value]
+    if isinstance(value, str) and ISO.match(value):
+        return (date.fromisoformat(value) + timedelta(days=days)).isoformat()
+    return value
+
+
+@pytest.fixture
+def older_patient(db):
+    from accounts.models import Role, Site
+    from patients.casefile import validate_case
+    from patients.casefiles import import_cases
+    from patients.models import Patient
+    from screening.catalogue import drug_units
+
+    # the test cases are data-migration rows: put them back after the previous flush
+    importlib.import_module("screening.migrations.0005_seed_test_cases").seed(apps, None)
+    site = Site.objects.create(code="e2e-rules", name="Rules clinic")
+    make_user("rules_spec", Role.SPECIALIST, site)
+    make_user("admin_1", Role.RULES_ADMIN, site)
+    make_user("admin_2", Role.RULES_ADMIN, site)
+    case = json.loads((CASES / "older-patient.json").read_text())
+    today = timezone.localdate()
+    case = shifted(case, (today - date.fromisoformat(case.pop("as_of"))).days)
+    case["case_id"] = "OLDER-63"
+    import_cases(actor=None, site=site, cases=[validate_case(case, drugs=drug_units(), today=today)])
+    return Patient.objects.get(identifier="OLDER-63")
+
+
+def test_raise_the_age_limit_preview_sign_off_publish_and_see_the_flag(page, live_server, older_patient) -> None:
+    page.set_default_timeout(15_000)
+    base = live_server.url
+
+    # the specialist sees the patient not flagged for HSCT: too old for the published rules
+    login(page, live_server, "rules_spec", PASSWORD)
+    page.goto(f"{base}/patients/{older_patient.pk}/")
+    expect(page.locator("article[data-pathway=hsct]")).to_have_attribute("data-outcome", "not_flagged")
+    page.context.clear_cookies()
+
+    # admin_1 drafts the change
+    login(page, live_server, "admin_1", PASSWORD)
+    page.get_by_role("link", name="Manage rules").click()
+    page.get_by_role("link", name="Create a draft from it").click()
+    expect(page.get_by_label("Version of the new draft")).to_have_value("2026.2")
+    page.get_by_label("Why").fill("LIST protocol admits patients up to 65")
+    page.get_by_role("button", name="Create draft").click()
+    expect(page.locator("#status")).to_have_text("draft")
+
+    page.get_by_role("link", name="Edit hsct.age").click()
+    page.get_by_label("Oldest age (max_years)").fill("65")
+    page.get_by_label("Why").fill("LIST protocol (S30) admits patients up to 65")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#audit")).to_contain_text("hsct.age: 18–60 → 18–65 (max_years 60 → 65)")
+
+    # the impact preview names the patient it newly flags, and the criterion that made the difference
+    page.get_by_role("button", name="Preview impact").click()
+    row = page.locator("#impact-rows tr[data-patient=OLDER-63]")
+    expect(row).to_have_attribute("data-direction", "newly_flagged")
+    expect(row).to_contain_text("hsct.age")
+    expect(page.locator("#impact-counts tr[data-pathway=hsct] td[data-direction=newly_flagged]")).to_have_text("1")
+
+    # the shipped older-patient test case now fails; admin_1 updates its expectation with a reason
+    page.get_by_role("link", name=re.compile("Default rules 2026.2")).click()
+    page.get_by_role("link", name="Run test cases").click()
+    expect(page.locator("#test-summary")).to_contain_text("1 of 9 test cases failing")
+    page.locator("[data-case=older-patient]").get_by_role("link", name="Update the expected outcome…").click()
+    expect(page.get_by_label("Expected for HSCT")).to_have_value("flagged")
+    page.get_by_label("Why").fill("63-year-olds are flagged under the new limit")
+    page.get_by_role("button", name="Update expectation").click()
+    expect(page.locator("#test-summary")).to_contain_text("All 9 test cases pass.")
+    page.context.clear_cookies()
+
+    # admin_2 reviews, signs off and publishes
+    login(page, live_server, "admin_2", PASSWORD)
+    page.get_by_role("link", name="Manage rules").click()
+    page.get_by_role("link", name="2026.2", exact=True).click()
+    page.get_by_role("link", name="Review and sign off").click()
+    expect(page.locator("#release-checks")).to_contain_text("all 9 pass")
+    page.get_by_label("Review note").fill("Checked the preview: one patient newly flagged")
+    page.get_by_role("button", name="Sign off").click()
+    expect(page.locator("#sign-off-state")).to_contain_text("signed off by admin_2")
+    page.get_by_role("link", name="Publish…").click()
+    page.get_by_label("Change note").fill("HSCT upper age limit raised to 65 (LIST protocol)")
+    page.get_by_role("button", name="Publish").click()
+    expect(page.locator("#rescreen-summary")).to_contain_text("re-screened")
+    page.context.clear_cookies()
+
+    # the patient's page now shows the flag
+    login(page, live_server, "rules_spec", PASSWORD)
+    page.goto(f"{base}/patients/{older_patient.pk}/")
+    hsct = page.locator("article[data-pathway=hsct]")
+    expect(hsct).to_have_attribute("data-outcome", "flagged")
+    expect(hsct).to_contain_text("A referral for HSCT evaluation may be worth considering.")

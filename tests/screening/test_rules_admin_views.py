@@ -1,0 +1,285 @@
+"""Rules administration pages: each action through its URL, POST/redirect/GET, errors naming fields."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+from django.urls import reverse
+
+from screening import rulesets, testcases
+from screening.models import EventKind, Job, RuleCase, RuleSet
+from tests.conftest import client_for
+from tests.screening.conftest import AS_OF, case_file
+
+FORBIDDEN = re.compile(r"\b(eligible|eligibility|approved|candidate)\b", re.IGNORECASE)
+
+
+def url(name: str, **kwargs) -> str:
+    return reverse(f"screening:{name}", kwargs=kwargs)
+
+
+def page(client, address: str) -> str:
+    response = client.get(address)
+    assert response.status_code == 200, address
+    text = response.content.decode()
+    assert not FORBIDDEN.search(text), FORBIDDEN.search(text)
+    return text
+
+
+@pytest.mark.django_db
+def test_home_shows_the_published_set_its_history_and_the_drafts(rules_admin, older_draft) -> None:
+    text = page(client_for(rules_admin), url("admin_home"))
+    assert "Default rules 2026.1" in text and "Default shipped with Candidacy"[:7] in text
+    assert "Default rule set shipped with Candidacy" in text  # why 2026.1 was published
+    assert url("ruleset_detail", pk=older_draft.pk) in text and "waiting" in text
+    assert url("draft_create", pk=RuleSet.objects.published().pk) in text
+
+
+@pytest.mark.django_db
+def test_create_a_draft_from_a_version(rules_admin) -> None:
+    client = client_for(rules_admin)
+    published = RuleSet.objects.published()
+    assert 'value="2026.2"' in page(client, url("draft_create", pk=published.pk))
+    response = client.post(url("draft_create", pk=published.pk), {"version": "2026.2", "name": "", "reason": "age"})
+    draft = RuleSet.objects.get(version="2026.2")
+    assert response.status_code == 302 and response["Location"] == url("ruleset_detail", pk=draft.pk)
+    response = client.post(url("draft_create", pk=published.pk), {"version": "2026.2", "reason": "again"})
+    assert "2026.2 already exists" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_edit_a_criterion_through_its_form_and_see_it_in_the_audit_trail(rules_admin, draft) -> None:
+    client = client_for(rules_admin)
+    address = url("node_edit", pk=draft.pk, node_id="hsct.age")
+    assert "Oldest age (max_years)" in page(client, address)
+    response = client.post(address, {"min_years": 18, "max_years": 65, "source": "S30", "reason": "LIST protocol"})
+    assert response.status_code == 302
+    text = page(client, url("ruleset_detail", pk=draft.pk))
+    assert "hsct.age: 18–60 → 18–65 (max_years 60 → 65)" in text and "LIST protocol" in text and "admin_1" in text
+
+
+@pytest.mark.django_db
+def test_a_bad_value_is_refused_with_the_field_named_and_nothing_changes(rules_admin, draft) -> None:
+    client = client_for(rules_admin)
+    address = url("node_edit", pk=draft.pk, node_id="hsct.age")
+    response = client.post(address, {"min_years": 18, "max_years": 200, "source": "S30", "reason": "typo"})
+    assert response.status_code == 200
+    assert "Oldest age (max_years): must be at most 150 years." in response.content.decode()
+    response = client.post(url("node_edit", pk=draft.pk, node_id="hsct.severe_activity.major_organ"),
+                           {"codes": [], "ln_classes": ["IV"], "biopsy_max_age_days": "", "reason": "x"})
+    assert "Manifestations (codes): choose at least one." in response.content.decode()
+    draft.refresh_from_db()
+    assert draft.revision == 0
+
+
+@pytest.mark.django_db
+def test_only_drafts_are_edited(rules_admin) -> None:
+    published = RuleSet.objects.published()
+    response = client_for(rules_admin).get(url("node_edit", pk=published.pk, node_id="hsct.age"))
+    assert response.status_code == 404
+    text = page(client_for(rules_admin), url("ruleset_detail", pk=published.pk))
+    assert url("node_edit", pk=published.pk, node_id="hsct.age") not in text
+
+
+@pytest.mark.django_db
+def test_switch_off_and_on_add_change_op_severity_and_drug_thresholds(rules_admin, draft) -> None:
+    client = client_for(rules_admin)
+    pk = draft.pk
+    assert client.post(url("node_off", pk=pk, node_id="msc.antimalarial"), {"reason": "trial"}).status_code == 302
+    assert "msc.antimalarial" in page(client, url("ruleset_detail", pk=pk))
+    assert client.post(url("node_on", pk=pk, node_id="msc.antimalarial"), {"reason": "back"}).status_code == 302
+    assert "Criterion type" in page(client, url("node_add", pk=pk, node_id="msc"))
+    add = url("node_add", pk=pk, node_id="msc") + "?type=damage_index_at_least"
+    assert 'value="msc.damage_index_at_least"' in page(client, add)
+    assert client.post(add, {"node_id": "msc.damage", "min_score": 1, "reason": "trial"}).status_code == 302
+    assert client.post(url("group_op", pk=pk, node_id="hsct.refractory"),
+                       {"op": "all", "reason": "stricter"}).status_code == 302
+    assert client.post(url("caution_edit", pk=pk, caution_id="organ_damage"),
+                       {"severity_hsct": "contraindication", "severity_msc": "", "reason": "S30"}).status_code == 302
+    assert client.post(url("drug_edit", pk=pk, drug="methotrexate"),
+                       {"min_days": 120, "min_dose": 15, "min_dose_per_kg": "", "reason": "local"}).status_code == 302
+    assert list(draft.events.order_by("pk").values_list("kind", flat=True)) == [
+        EventKind.CREATED, EventKind.SWITCHED_OFF, EventKind.SWITCHED_ON, EventKind.ADDED, EventKind.EDITED,
+        EventKind.EDITED, EventKind.EDITED]
+    response = client.post(url("node_off", pk=pk, node_id="hsct.severe_activity.sledai"), {"reason": "x"})
+    response = client.post(url("node_off", pk=pk, node_id="hsct.severe_activity.major_organ"), {"reason": "x"})
+    assert "a group keeps at least one" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_export_and_import_a_rule_set_file(rules_admin) -> None:
+    client = client_for(rules_admin)
+    published = RuleSet.objects.published()
+    response = client.get(url("ruleset_export", pk=published.pk))
+    assert response["Content-Disposition"] == 'attachment; filename="rules-2026.1.json"'
+    content = json.loads(response.content)
+    assert content == published.content
+    content["version"] = "2026.5"
+    upload = io.BytesIO(json.dumps(content).encode())
+    upload.name = "rules.json"
+    response = client.post(url("ruleset_import"), {"file": upload, "note": "from the network"})
+    imported = RuleSet.objects.get(version="2026.5")
+    assert response.status_code == 302 and imported.status == "draft" and imported.created_by == rules_admin
+    assert imported.events.get().kind == EventKind.IMPORTED
+    content["version"] = "2026.6"
+    content["pathways"][0]["inclusion"]["all"][1]["params"]["max_years"] = "sixty"
+    upload = io.BytesIO(json.dumps(content).encode())
+    upload.name = "bad.json"
+    text = client.post(url("ruleset_import"), {"file": upload, "note": "x"}).content.decode()
+    assert "Rule-set file: hsct.age: params.max_years: must be an integer" in text
+
+
+@pytest.mark.django_db
+def test_compare_two_versions_side_by_side(rules_admin, older_draft) -> None:
+    text = page(client_for(rules_admin), url("compare") + "?a=2026.1&b=2026.2")
+    assert "hsct.age: 18–60 → 18–65 (max_years 60 → 65)" in text
+    assert "<td>18–60</td><td>18–65</td>" in text.replace("\n", "").replace("    ", "")
+
+
+@pytest.mark.django_db
+def test_plain_language_view_of_a_draft(rules_admin, older_draft) -> None:
+    assert "Age 18 to 65 years" in page(client_for(rules_admin), reverse("screening:rules") + "?version=2026.2")
+
+
+@pytest.mark.django_db
+def test_tests_page_shows_failing_case_with_trace_and_the_expectation_can_be_updated(rules_admin,
+                                                                                      older_draft) -> None:
+    client = client_for(rules_admin)
+    text = page(client, url("ruleset_tests", pk=older_draft.pk))
+    assert "1 of 9 test cases failing" in text
+    assert 'data-case="older-patient" data-passed="no"' in text and "hsct.age" in text
+    case = RuleCase.objects.get(name="older-patient")
+    expect = url("testcase_expect", pk=case.pk) + f"?draft={older_draft.pk}"
+    form = page(client, expect)
+    assert 'value="flagged" selected' in form.replace('selected=""', "selected")  # offered: the draft's outcome
+    response = client.post(expect, {"expected_hsct": "flagged", "expected_msc": "flagged", "reason": ""})
+    assert "Why: say why you make this change." in response.content.decode()
+    response = client.post(expect, {"expected_hsct": "flagged", "expected_msc": "flagged", "reason": "65 now"})
+    assert response["Location"] == url("ruleset_tests", pk=older_draft.pk)
+    assert "All 9 test cases pass." in page(client, url("ruleset_tests", pk=older_draft.pk))
+    assert "65 now" in page(client, url("testcase_detail", pk=case.pk))
+
+
+@pytest.mark.django_db
+def test_impact_preview_runs_as_a_job_and_its_page_names_the_patients(rules_admin, older_draft, site_a,
+                                                                      django_capture_on_commit_callbacks) -> None:
+    from tests.screening.conftest import import_named
+
+    import_named(site_a, "older-patient", "mild-disease")
+    client = client_for(rules_admin)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url("impact_start", pk=older_draft.pk))
+    job = Job.objects.get()
+    assert response["Location"] == url("job_detail", pk=job.pk)
+    text = page(client, response["Location"])
+    assert 'data-patient="older-patient" data-pathway="hsct" data-direction="newly_flagged"' in text
+    assert "<code>hsct.age</code> not met → met" in text
+    assert 'data-direction="newly_flagged">1</td>' in text and "job-progress.js" not in text
+    assert client.get(url("impact_start", pk=older_draft.pk)).status_code == 405
+
+
+@pytest.mark.django_db
+def test_a_running_job_page_refreshes_itself(rules_admin, older_draft) -> None:
+    job = Job.objects.create(kind="impact", rule_set=older_draft, revision=1, as_of=AS_OF, status="running",
+                             total=200, done=50)
+    text = page(client_for(rules_admin), url("job_detail", pk=job.pk))
+    assert "50 of 200 patients" in text and 'aria-valuenow="25"' in text and "job-progress.js" in text
+
+
+@pytest.mark.django_db
+def test_self_sign_off_is_refused_and_a_second_admin_signs_off(rules_admin, admin_2, older_draft) -> None:
+    address = url("sign_off", pk=older_draft.pk)
+    own = client_for(rules_admin)
+    assert "a second rules admin must sign it off" in page(own, address)
+    response = own.post(address, {"note": "mine"})
+    assert response.status_code == 200 and "a second rules admin must sign it off" in response.content.decode()
+    older_draft.refresh_from_db()
+    assert older_draft.reviewed_by is None
+    other = client_for(admin_2)
+    assert "<td>18–60</td><td>18–65</td>" in page(other, address).replace("\n", "").replace("    ", "")
+    assert other.post(address, {"note": "checked"}).status_code == 302
+    older_draft.refresh_from_db()
+    assert older_draft.reviewed_by == admin_2
+    assert "signed off by admin_2" in page(other, url("ruleset_detail", pk=older_draft.pk))
+
+
+@pytest.mark.django_db
+def test_publish_through_the_page_is_blocked_then_done(rules_admin, admin_2, older_draft, cohort,
+                                                       django_capture_on_commit_callbacks) -> None:
+    client = client_for(admin_2)
+    address = url("publish", pk=older_draft.pk)
+    text = client.post(address, {"change_note": "HSCT up to 65"}).content.decode()
+    assert "must sign this draft off" in text
+    rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
+    text = client.post(address, {"change_note": "HSCT up to 65"}).content.decode()
+    assert "1 test case(s) fail: older-patient" in text
+    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=admin_2,
+                                 expected={"hsct": "flagged"}, reason="65")
+    assert "Change note: say what changes and why." in client.post(address, {"change_note": ""}).content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(url("impact_start", pk=older_draft.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(address, {"change_note": "HSCT up to 65"})
+    job = Job.objects.get(kind="rescreen")
+    assert response["Location"] == url("job_detail", pk=job.pk)
+    assert "10 patients re-screened" in page(client, response["Location"])
+    assert RuleSet.objects.published().version == "2026.2"
+    history = page(client, url("admin_home"))
+    assert "HSCT up to 65" in history and "admin_2" in history
+
+
+@pytest.mark.django_db
+def test_publish_a_retired_version_again_in_one_action(rules_admin, admin_2, django_capture_on_commit_callbacks,
+                                                       older_draft) -> None:
+    original = RuleSet.objects.published()
+    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=rules_admin,
+                                 expected={"hsct": "flagged"}, reason="65")
+    with django_capture_on_commit_callbacks(execute=True):
+        rulesets.start_impact_preview(rule_set=older_draft, actor=rules_admin, as_of=AS_OF)
+    rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
+    with django_capture_on_commit_callbacks(execute=True):
+        rulesets.publish_rule_set(rule_set=older_draft, actor=rules_admin, change_note="65")
+    client = client_for(admin_2)
+    address = url("rollback", pk=original.pk)
+    text = page(client, address)
+    assert 'value="2026.3"' in text and "<td>18–65</td><td>18–60</td>" in text.replace("\n", "").replace("    ", "")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(address, {"version": "2026.3", "reason": "undo"})
+    assert response.status_code == 302
+    assert RuleSet.objects.published().version == "2026.3"
+    assert client.get(url("rollback", pk=RuleSet.objects.published().pk)).status_code == 404
+
+
+@pytest.mark.django_db
+def test_add_a_test_case_from_a_file(rules_admin) -> None:
+    client = client_for(rules_admin)
+    case = case_file("mild-disease")
+    case["case_id"] = "mild-2"
+    upload = io.BytesIO(json.dumps(case).encode())
+    upload.name = "mild-2.json"
+    response = client.post(url("testcase_add"), {"file": upload, "expected_hsct": "not_flagged",
+                                                 "expected_msc": "not_flagged", "reason": "low activity"})
+    added = RuleCase.objects.get(name="mild-2")
+    assert response["Location"] == url("testcase_detail", pk=added.pk)
+    assert added.expected == {"hsct": "not_flagged", "msc": "not_flagged"}
+    assert "mild-2" in page(client, url("testcase_list"))
+    upload = io.BytesIO(b"{not json")
+    upload.name = "bad.json"
+    text = client.post(url("testcase_add"), {"file": upload, "expected_hsct": "flagged", "expected_msc": "flagged",
+                                             "reason": "x"}).content.decode()
+    assert "Case file: not a JSON file" in text
+
+
+@pytest.mark.django_db
+def test_no_page_uses_forbidden_words(rules_admin, older_draft) -> None:
+    client = client_for(rules_admin)
+    job = Job.objects.create(kind="impact", rule_set=older_draft, revision=1, as_of=AS_OF)
+    case = RuleCase.objects.first()
+    for address in [url("admin_home"), url("ruleset_detail", pk=older_draft.pk), url("ruleset_tests", pk=older_draft.pk),
+                    url("sign_off", pk=older_draft.pk), url("publish", pk=older_draft.pk), url("testcase_list"),
+                    url("testcase_detail", pk=case.pk), url("job_detail", pk=job.pk), url("compare"),
+                    url("ruleset_import"), url("testcase_add"), url("node_add", pk=older_draft.pk, node_id="hsct")]:
+        page(client, address)
