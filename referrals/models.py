@@ -1,1 +1,208 @@
-"""Referrals raised on screening flags (filled in by the referral-queue work)."""
+"""Referrals raised on screening flags, and their append-only event trail.
+
+A referral is opened by the screening receiver when a patient becomes flagged
+for a pathway; people move it through the states of ``referrals.workflow``.
+Every change is a ``ReferralEvent`` (who, when, from, to, why) written in the
+same transaction, and bumps ``Referral.version`` so that two people acting on
+one referral at once cannot overwrite each other (optimistic locking).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+
+class ReferralState(models.TextChoices):
+    NEW = "new", "New"
+    IN_REVIEW = "in_review", "In review"
+    REFERRED = "referred", "Referred"
+    NOT_REFERRED = "not_referred", "Not referred"
+    DEFERRED = "deferred", "Deferred"
+    NEEDS_DATA = "needs_data", "Needs data"
+
+
+# Open: still needs people to act (a deferred or needs-data referral comes back by itself).
+OPEN_STATES = (ReferralState.NEW, ReferralState.IN_REVIEW, ReferralState.DEFERRED, ReferralState.NEEDS_DATA)
+DECIDED_STATES = (ReferralState.REFERRED, ReferralState.NOT_REFERRED)
+
+
+class NotReferredReason(models.TextChoices):
+    CLINICAL_JUDGEMENT = "clinical_judgement", "Clinical judgement"
+    PATIENT_DECLINED = "patient_declined", "Patient declined"
+    CONTRAINDICATION = "contraindication", "Contraindication"
+    ELSEWHERE = "under_evaluation_elsewhere", "Already under evaluation elsewhere"
+    DATA_ERROR = "data_error", "Data error"
+    OTHER = "other", "Other"
+
+
+class EventKind(models.TextChoices):
+    OPENED = "opened", "Opened on a flag"
+    TRANSITION = "transition", "State changed"
+    ASSIGNED = "assigned", "Assignment changed"
+    NOTE = "note", "Note"
+    FLAG_WITHDRAWN = "flag_withdrawn", "Flag withdrawn"
+    FLAG_RESTORED = "flag_restored", "Flagged again"
+
+
+class ReferralQuerySet(models.QuerySet["Referral"]):
+    def open(self) -> ReferralQuerySet:
+        return self.filter(state__in=OPEN_STATES)
+
+    def visible_to(self, user: Any) -> ReferralQuerySet:
+        """Referrals of patients of the user's sites (one subquery, no extra round trip)."""
+        return self.filter(patient__site__in=user.sites.all())
+
+
+class Referral(models.Model):
+    """One patient's referral question for one pathway, from the flag to a recorded decision."""
+
+    patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="referrals")
+    pathway = models.CharField(max_length=32)
+    pathway_label = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=12, choices=ReferralState.choices, default=ReferralState.NEW)
+    version = models.PositiveIntegerField(default=1, help_text="Bumped by every change (optimistic locking).")
+    raised_on = models.ForeignKey(
+        "screening.ScreeningResult", on_delete=models.PROTECT, related_name="+",
+        help_text="The screening result that flagged the patient.",
+    )
+    latest_result = models.ForeignKey(
+        "screening.ScreeningResult", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+    )
+    flagged_at = models.DateTimeField(help_text="When the screening that raised it was computed.")
+    opened_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(default=timezone.now)
+    assigned_to = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_referrals",
+    )
+    centre = models.CharField("evaluating centre", max_length=200, blank=True)
+    referred_on = models.DateField(null=True, blank=True)
+    not_referred_reason = models.CharField(max_length=32, blank=True, choices=NotReferredReason.choices)
+    review_on = models.DateField("review again on", null=True, blank=True)
+    data_needed = models.TextField(blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+    )
+    flag_withdrawn = models.BooleanField(default=False)
+    withdrawn_reason = models.CharField(max_length=40, blank=True)
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # At a glance, from the latest screening result (so the queue reads no trace JSON).
+    reasons = models.JSONField(default=list, blank=True)
+    cautions = models.JSONField(default=list, blank=True)
+    has_contraindication = models.BooleanField(default=False)
+    history = HistoricalRecords(excluded_fields=["latest_result", "reasons", "cautions", "has_contraindication"])
+
+    objects = ReferralQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["flagged_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "pathway"], condition=Q(state__in=OPEN_STATES),
+                name="referral_one_open_per_patient_pathway",
+            ),
+            models.CheckConstraint(condition=Q(state__in=ReferralState.values), name="referral_state_valid"),
+            models.CheckConstraint(condition=Q(version__gte=1), name="referral_version_positive"),
+            models.CheckConstraint(
+                condition=~Q(state=ReferralState.REFERRED) | (Q(referred_on__isnull=False) & ~Q(centre="")),
+                name="referral_referred_needs_centre_and_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ReferralState.NOT_REFERRED) | Q(not_referred_reason__in=NotReferredReason.values),
+                name="referral_not_referred_needs_reason",
+            ),
+            models.CheckConstraint(
+                condition=Q(not_referred_reason="") | Q(not_referred_reason__in=NotReferredReason.values),
+                name="referral_not_referred_reason_valid",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ReferralState.DEFERRED) | Q(review_on__isnull=False),
+                name="referral_deferred_needs_date",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state=ReferralState.NEEDS_DATA) | ~Q(data_needed=""),
+                name="referral_needs_data_says_what",
+            ),
+            models.CheckConstraint(
+                condition=~Q(state__in=DECIDED_STATES) | Q(decided_at__isnull=False),
+                name="referral_decision_has_time",
+            ),
+            models.CheckConstraint(
+                condition=Q(flag_withdrawn=False) | ~Q(withdrawn_reason=""),
+                name="referral_withdrawn_has_reason",
+            ),
+        ]
+        indexes = [
+            # keyset pagination of the queue: one index per sort order
+            models.Index(fields=["flagged_at", "id"], name="referral_by_flagged"),
+            models.Index(fields=["updated_at", "id"], name="referral_by_updated"),
+            models.Index(fields=["state", "flagged_at", "id"], name="referral_state_flagged"),
+            models.Index(fields=["state", "review_on"], name="referral_state_review"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.pathway.upper()} referral of {self.patient_id} ({self.state})"
+
+    def get_absolute_url(self) -> str:
+        from django.urls import reverse
+
+        return reverse("referrals:detail", kwargs={"pk": self.pk})
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    def is_due(self, today: Any) -> bool:
+        """A deferred referral whose review date has come is back in the queue."""
+        return self.state == ReferralState.DEFERRED and self.review_on is not None and self.review_on <= today
+
+
+class ReferralEvent(models.Model):
+    """One change to a referral: opened, state changed, assigned, note, flag withdrawn or restored.
+
+    Append-only: saving an existing event or deleting one raises. ``version`` is
+    the referral's version after the change, so "what changed since I looked"
+    is the events with a higher version than the one the user saw.
+    """
+
+    referral = models.ForeignKey(Referral, on_delete=models.PROTECT, related_name="events")
+    version = models.PositiveIntegerField()
+    kind = models.CharField(max_length=16, choices=EventKind.choices)
+    from_state = models.CharField(max_length=12, blank=True, choices=ReferralState.choices)
+    to_state = models.CharField(max_length=12, blank=True, choices=ReferralState.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        help_text="Empty when the system acted (screening, review date reached).",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    detail = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["referral", "version"]
+        constraints = [
+            models.UniqueConstraint(fields=["referral", "version"], name="referral_event_one_per_version"),
+            models.CheckConstraint(condition=~Q(reason=""), name="referral_event_has_reason"),
+            models.CheckConstraint(condition=Q(kind__in=EventKind.values), name="referral_event_kind_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} v{self.version} of referral {self.referral_id}"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise ValueError("referral events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise ValueError("referral events are append-only")
+
+    @property
+    def actor_name(self) -> str:
+        return str(self.actor) if self.actor_id else "Candidacy (automatic)"

@@ -1,4 +1,15 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from referrals import views
 
 app_name = "referrals"
-urlpatterns: list = []
+urlpatterns = [
+    path("queue/", views.queue, name="queue"),
+    path("queue/export.csv", views.queue_export, name="export"),
+    path("referrals/<int:pk>/", views.referral_detail, name="detail"),
+    path("referrals/<int:pk>/print/", views.referral_print, name="print"),
+    path("referrals/<int:pk>/transition/", views.referral_transition, name="transition"),
+    path("referrals/<int:pk>/assign/", views.referral_assign, name="assign"),
+    path("referrals/<int:pk>/notes/", views.referral_note, name="note"),
+    path("dashboard/", views.dashboard, name="dashboard"),
+]

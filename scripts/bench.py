@@ -122,6 +122,24 @@ def main() -> None:
     per_patient = (time.perf_counter() - start) / len(ids)
     rows.append(("Re-screen and store, per patient vs one evaluation", per_patient / t_eval, f"{len(ids)} patients"))
 
+    # Impact preview of a draft over the whole cohort (the task runs inline with the test settings).
+    from django.db import transaction
+
+    from screening.models import Job
+    from screening.rulesets import create_draft, start_impact_preview
+
+    admin = User.objects.create_user("bench_admin", password="x", role=Role.RULES_ADMIN)
+    draft = create_draft(actor=admin, source=RuleSet.objects.published(), version="bench-1", reason="benchmark")
+    cohort = Patient.objects.count()
+    start = time.perf_counter()
+    with transaction.atomic():
+        job = start_impact_preview(rule_set=draft, actor=admin, as_of=TODAY)
+    preview = time.perf_counter() - start
+    job = Job.objects.get(pk=job.pk)
+    assert job.status == "done", job.status
+    rows.append(("Impact preview, per patient vs one evaluation", preview / cohort / t_eval,
+                 f"{cohort} patients in {preview:.1f} s"))
+
     lines = [
         "# Benchmarks",
         "",

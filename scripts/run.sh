@@ -8,6 +8,7 @@ export DEBUG=${DEBUG:-true}
 PORT=${PORT:-8000}
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py seed_demo
+.venv/bin/python manage.py release_deferred
 .venv/bin/python manage.py db_worker >worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT

@@ -26,8 +26,20 @@ DEMO_USERS = (
 class Command(BaseCommand):
     help = "Create the demo site (code 'demo'), demo users and demo patients. Safe to run twice."
 
-    @transaction.atomic
     def handle(self, *args: Any, **options: Any) -> None:
+        with transaction.atomic():
+            site, outcome = self._seed()
+        # After the commit: the patients have been screened, so referrals exist to move along.
+        from referrals.demo import seed_demo_referrals
+
+        moved = seed_demo_referrals(site)
+        self.stdout.write(
+            f"demo site ready: {outcome.created} patients created, {outcome.updated} refreshed, "
+            f"{moved} demo referrals moved along; logins {', '.join(u[0] for u in DEMO_USERS)} "
+            f"(password {DEMO_PASSWORD})"
+        )
+
+    def _seed(self) -> tuple[Site, Any]:
         site, _ = Site.objects.get_or_create(code="demo", defaults={"name": "Demo lupus clinic"})
         for username, role, first, last in DEMO_USERS:
             user, created = User.objects.get_or_create(
@@ -39,8 +51,4 @@ class Command(BaseCommand):
             user.sites.add(site)
         today = timezone.localdate()
         cases = [validate_case(c, drugs=drug_units(), today=today) for c in demo_cases(today)]
-        outcome = import_cases(actor=None, site=site, cases=cases)
-        self.stdout.write(
-            f"demo site ready: {outcome.created} patients created, {outcome.updated} refreshed; "
-            f"logins {', '.join(u[0] for u in DEMO_USERS)} (password {DEMO_PASSWORD})"
-        )
+        return site, import_cases(actor=None, site=site, cases=cases)

@@ -1,0 +1,203 @@
+"""The referral queue as a read model: filters, counts per state, keyset pagination.
+
+Keyset pagination ("after this row") reads one indexed range whatever the page
+number, so the queue stays fast on a large table; the counts per state and per
+pathway come from one GROUP BY query over the filtered referrals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+from django.db.models import Count, Q, QuerySet
+
+from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
+
+S = ReferralState
+PAGE_SIZES = (25, 50, 100)
+AGES = {"7": "flagged over 7 days ago", "30": "flagged over 30 days ago", "90": "flagged over 90 days ago"}
+# state filter → label (conditions in state_condition); "todo" is the working queue, which a deferred
+# referral joins again on its review date.
+STATE_VIEWS: dict[str, str] = {
+    "todo": "To do (new, in review, due for review)",
+    "open": "All open",
+    **{s.value: s.label for s in ReferralState},
+    "due": "Deferred, due for review",
+    "decided": "Decided",
+    "all": "All",
+}
+# sort key → (field, descending, label); every order ends with id so the keyset cursor is unique.
+SORTS: dict[str, tuple[str, bool, str]] = {
+    "oldest": ("flagged_at", False, "Oldest flag first"),
+    "newest": ("flagged_at", True, "Newest flag first"),
+    "updated": ("updated_at", True, "Recently changed first"),
+}
+
+
+@dataclass
+class QueueFilters:
+    pathway: str = ""
+    state: str = "todo"
+    site: str = ""
+    mine: bool = False
+    contraindication: bool = False
+    withdrawn: bool = False
+    age: str = ""
+    sort: str = "oldest"
+    per_page: int = 50
+
+    @classmethod
+    def from_params(cls, params: Any) -> QueueFilters:
+        """Read filters from a query string; unknown values fall back to the defaults."""
+        f = cls(
+            pathway=params.get("pathway", "").strip()[:32],
+            state=params.get("state", "todo"),
+            site=params.get("site", "").strip()[:32],
+            mine=params.get("mine") == "1",
+            contraindication=params.get("contraindication") == "1",
+            withdrawn=params.get("withdrawn") == "1",
+            age=params.get("age", ""),
+            sort=params.get("sort", "oldest"),
+        )
+        if f.state not in STATE_VIEWS:
+            f.state = "todo"
+        if f.age not in AGES:
+            f.age = ""
+        if f.sort not in SORTS:
+            f.sort = "oldest"
+        try:
+            per_page = int(params.get("per_page", 50))
+        except ValueError:
+            per_page = 50
+        f.per_page = per_page if per_page in PAGE_SIZES else 50
+        return f
+
+    def query(self, **extra: Any) -> str:
+        """This filter set as a query string (defaults left out), with ``extra`` fields or cursors."""
+        defaults = asdict(QueueFilters())
+        values = {**asdict(self), **extra}
+        params = {
+            k: ("1" if v is True else v) for k, v in values.items()
+            if v not in ("", False, None) and (k not in defaults or v != defaults[k])
+        }
+        return urlencode(params)
+
+
+def state_condition(view: str, today: date) -> Q:
+    due = Q(state=S.DEFERRED, review_on__lte=today)
+    return {
+        "todo": Q(state__in=(S.NEW, S.IN_REVIEW)) | due,
+        "open": Q(state__in=OPEN_STATES),
+        "due": due,
+        "decided": Q(state__in=DECIDED_STATES),
+        "all": Q(),
+    }.get(view, Q(state=view))
+
+
+def filtered(user: Any, f: QueueFilters, *, now: datetime) -> QuerySet[Referral]:
+    """Referrals of the user's sites matching every filter except pathway and state (counted apart)."""
+    qs = Referral.objects.visible_to(user)
+    if f.site:
+        qs = qs.filter(patient__site__code=f.site)
+    if f.mine:
+        qs = qs.filter(assigned_to=user)
+    if f.contraindication:
+        qs = qs.filter(has_contraindication=True)
+    if f.withdrawn:
+        qs = qs.filter(flag_withdrawn=True)
+    if f.age:
+        qs = qs.filter(flagged_at__lt=now - timedelta(days=int(f.age)))
+    return qs
+
+
+@dataclass
+class Counts:
+    by_state: dict[str, int] = field(default_factory=dict)
+    due: int = 0
+    pathways: list[str] = field(default_factory=list)
+
+    def for_view(self, view: str) -> int:
+        if view == "todo":
+            return self.by_state.get(S.NEW, 0) + self.by_state.get(S.IN_REVIEW, 0) + self.due
+        if view == "open":
+            return sum(self.by_state.get(s, 0) for s in OPEN_STATES)
+        if view == "decided":
+            return sum(self.by_state.get(s, 0) for s in DECIDED_STATES)
+        if view == "all":
+            return sum(self.by_state.values())
+        if view == "due":
+            return self.due
+        return self.by_state.get(view, 0)
+
+
+def count(qs: QuerySet[Referral], f: QueueFilters, *, today: date) -> Counts:
+    """Counts per state (for the selected pathway) and the pathways present: one GROUP BY query."""
+    rows = (
+        qs.order_by().values("state", "pathway")
+        .annotate(n=Count("id"), due=Count("id", filter=Q(state=S.DEFERRED, review_on__lte=today)))
+    )
+    counts = Counts()
+    pathways: set[str] = set()
+    for row in rows:
+        pathways.add(row["pathway"])
+        if f.pathway and row["pathway"] != f.pathway:
+            continue
+        counts.by_state[row["state"]] = counts.by_state.get(row["state"], 0) + row["n"]
+        counts.due += row["due"]
+    counts.pathways = sorted(pathways)
+    return counts
+
+
+def encode_cursor(row: Referral, sort: str) -> str:
+    value = getattr(row, SORTS[sort][0])
+    return f"{value.isoformat()}~{row.pk}"
+
+
+def decode_cursor(text: str) -> tuple[datetime, int] | None:
+    value, _, pk = text.rpartition("~")
+    try:
+        return datetime.fromisoformat(value), int(pk)
+    except ValueError:
+        return None
+
+
+@dataclass
+class QueuePage:
+    rows: list[Referral]
+    next_cursor: str = ""
+    prev_cursor: str = ""
+
+
+def page(qs: QuerySet[Referral], f: QueueFilters, *, after: str = "", before: str = "") -> QueuePage:
+    """One page after (or before) a cursor, reading per_page + 1 rows from the sort's index."""
+    name, desc, _ = SORTS[f.sort]
+    backwards = bool(before) and not after
+    cursor = decode_cursor(before if backwards else after) if (after or before) else None
+    # going backwards reads the opposite order from the cursor, then flips the page
+    forward_desc = desc != backwards
+    if cursor:
+        value, pk = cursor
+        op = "lt" if forward_desc else "gt"
+        qs = qs.filter(Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": pk}))
+    order = [f"-{name}", "-id"] if forward_desc else [name, "id"]
+    rows = list(
+        qs.select_related("patient__site", "assigned_to")
+        .defer("patient__eular_criteria")
+        .order_by(*order)[: f.per_page + 1]
+    )
+    more = len(rows) > f.per_page
+    rows = rows[: f.per_page]
+    if backwards:
+        rows.reverse()
+    result = QueuePage(rows=rows)
+    if rows:
+        if backwards:
+            result.next_cursor = encode_cursor(rows[-1], f.sort)
+            result.prev_cursor = encode_cursor(rows[0], f.sort) if more else ""
+        else:
+            result.next_cursor = encode_cursor(rows[-1], f.sort) if more else ""
+            result.prev_cursor = encode_cursor(rows[0], f.sort) if cursor else ""
+    return result

@@ -1,0 +1,316 @@
+"""Writes to referrals: open on a flag, move through the workflow, assign, note, withdraw.
+
+Every write runs inside ``transaction.atomic()``, first claims the referral by
+bumping its version with ``UPDATE … WHERE version = <the version the user
+saw>`` (so a concurrent change makes it fail instead of being overwritten),
+then saves the referral with its audit-trail row and appends one
+``ReferralEvent`` in the same transaction. Refusals raise ``ReferralError``.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from referrals.models import (
+    DECIDED_STATES,
+    EventKind,
+    NotReferredReason,
+    Referral,
+    ReferralEvent,
+    ReferralState,
+)
+from referrals.workflow import ReferralError, can_act, check_transition
+from screening.models import ScreeningResult
+
+log = logging.getLogger(__name__)
+S = ReferralState
+FLAGGED = "flagged"
+# Criterion types every flag shares: not worth a place among the reasons at a glance.
+GENERIC_TYPES = {"sle_diagnosis", "age_between"}
+
+__all__ = [
+    "ReferralError", "add_note", "apply_screening_result", "assign_referral", "open_referral",
+    "release_due_deferrals", "transition_referral",
+]
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _claim(referral_id: int, seen_version: int | None) -> Referral:
+    """Bump the version if it is still the one the user saw; else raise the conflict with what changed."""
+    rows = Referral.objects.filter(pk=referral_id)
+    if seen_version is not None:
+        rows = rows.filter(version=seen_version)
+    if not rows.update(version=F("version") + 1, updated_at=timezone.now()):
+        changes = list(
+            ReferralEvent.objects.filter(referral_id=referral_id, version__gt=seen_version or 0)
+            .select_related("actor").order_by("version")
+        )
+        raise ReferralError(
+            "version",
+            "Someone else changed this referral since you opened it; nothing was saved. "
+            "Check what changed, then act again if it still applies.",
+            changes,
+        )
+    return Referral.objects.select_related("patient", "assigned_to").get(pk=referral_id)
+
+
+def _save(referral: Referral, actor: User | None, reason: str) -> None:
+    referral._history_user = actor  # type: ignore[attr-defined]
+    referral._change_reason = reason  # type: ignore[attr-defined]
+    referral.save()
+
+
+def _event(referral: Referral, *, kind: str, actor: User | None, reason: str, from_state: str = "",
+           to_state: str = "", detail: dict[str, Any] | None = None) -> ReferralEvent:
+    return ReferralEvent.objects.create(
+        referral=referral, version=referral.version, kind=kind, actor=actor, reason=reason,
+        from_state=from_state, to_state=to_state, detail=detail or {},
+    )
+
+
+def _first_met_leaf(node: dict[str, Any]) -> dict[str, Any]:
+    for child in node.get("children", []):
+        if child["result"] == "met":
+            return _first_met_leaf(child)
+    return node
+
+
+def _short(text: str, limit: int = 110) -> str:
+    text = text.split(";")[0].strip()
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def glance(pathway: dict[str, Any]) -> dict[str, Any]:
+    """Reasons and cautions at a glance for the queue, from one pathway of a stored trace."""
+    reasons = [
+        _short(_first_met_leaf(node)["explanation"])
+        for node in pathway.get("criteria", [])
+        if node["result"] == "met" and node.get("type") not in GENERIC_TYPES
+    ][:3]
+    cautions = [
+        {"id": c["id"], "label": c["id"].replace("_", " ").capitalize(), "severity": c["severity"], "status": c["status"]}
+        for c in pathway.get("cautions", [])
+        if c["status"] in ("present", "unknown")
+    ]
+    cautions.sort(key=lambda c: (c["status"] != "present", c["severity"] != "contraindication"))
+    return {
+        "reasons": reasons,
+        "cautions": cautions,
+        "has_contraindication": any(
+            c["severity"] == "contraindication" and c["status"] == "present" for c in pathway.get("cautions", [])
+        ),
+    }
+
+
+# --- opening and screening ---------------------------------------------------------------------
+
+
+def open_referral(*, result: ScreeningResult, pathway: str) -> Referral | None:
+    """Open a referral for a pathway the result flags; None when one is already open (database-enforced)."""
+    data = result.trace["pathways"][pathway]
+    shown = glance(data)
+    try:
+        with transaction.atomic():
+            referral = Referral.objects.create(
+                patient_id=result.patient_id, pathway=pathway, pathway_label=data.get("label", ""),
+                raised_on=result, latest_result=result, flagged_at=result.computed_at, **shown,
+            )
+            _event(
+                referral, kind=EventKind.OPENED, actor=None, to_state=S.NEW,
+                reason=f"Flagged for {pathway.upper()} by rules {result.rule_set.version} as of {result.as_of.isoformat()}",
+                detail={"result": result.pk},
+            )
+    except IntegrityError:
+        return None
+    return referral
+
+
+def _withdraw_cause(result: ScreeningResult) -> str:
+    if result.change_cause in ("new data", "new rules", "time"):
+        return result.change_cause
+    return {"rules": "new rules", "data": "new data"}.get(result.trigger, "re-screened")
+
+
+@transaction.atomic
+def apply_screening_result(*, result: ScreeningResult, previous: ScreeningResult | None) -> None:
+    """What a stored screening result means for the patient's referrals (the result_stored receiver).
+
+    Opens a referral when a pathway becomes flagged (or is flagged with no
+    referral ever raised); marks an open referral "flag withdrawn" when the
+    flag goes away and clears the mark when it comes back; moves a referral
+    that needs data back to review when new data was entered. Never decides.
+    """
+    outcomes: dict[str, str] = result.outcomes
+    open_by_pathway = {r.pathway: r for r in Referral.objects.open().filter(patient_id=result.patient_id)}
+    for pathway in sorted(set(outcomes) | set(open_by_pathway)):
+        flagged = outcomes.get(pathway) == FLAGGED
+        referral = open_by_pathway.get(pathway)
+        if referral is None:
+            was_flagged = previous is not None and previous.outcomes.get(pathway) == FLAGGED
+            if flagged and (
+                not was_flagged or not Referral.objects.filter(patient_id=result.patient_id, pathway=pathway).exists()
+            ):
+                open_referral(result=result, pathway=pathway)
+            continue
+        if flagged and referral.flag_withdrawn:
+            referral = _claim(referral.pk, None)
+            referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = False, "", None
+            _save(referral, None, "flagged again")
+            _event(referral, kind=EventKind.FLAG_RESTORED, actor=None,
+                   reason=f"Flagged again ({_withdraw_cause(result)}), rules {result.rule_set.version}",
+                   detail={"result": result.pk})
+        elif not flagged and not referral.flag_withdrawn:
+            cause = _withdraw_cause(result)
+            outcome = outcomes.get(pathway, "no longer screened")
+            referral = _claim(referral.pk, None)
+            referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = True, cause, timezone.now()
+            _save(referral, None, f"flag withdrawn ({cause})")
+            _event(referral, kind=EventKind.FLAG_WITHDRAWN, actor=None,
+                   reason=f"Flag withdrawn ({cause}): now {outcome.replace('_', ' ')}, rules {result.rule_set.version}",
+                   detail={"result": result.pk, "outcome": outcome, "cause": cause})
+        if referral.state == S.NEEDS_DATA and result.trigger == "data":
+            referral = _transition(referral=referral, actor=None, seen_version=None, to_state=S.IN_REVIEW,
+                                   reason="New data entered; back to review", today=result.as_of)
+        if pathway in result.trace.get("pathways", {}):
+            shown = glance(result.trace["pathways"][pathway])
+            if not flagged:
+                shown.pop("reasons")  # keep why it was flagged
+            Referral.objects.filter(pk=referral.pk).update(latest_result=result, **shown)
+
+
+# --- people's actions --------------------------------------------------------------------------
+
+
+def _decision(target: str, *, source: str, reason: str, today: date, centre: str, referred_on: date | None,
+              not_referred_reason: str, review_on: date | None, data_needed: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
+    """The fields a target state sets, the event's reason and its structured detail; refuses what is missing."""
+    reason = reason.strip()
+    if target == S.IN_REVIEW:
+        default = "Review resumed" if source in (S.DEFERRED, S.NEEDS_DATA) else "Review started"
+        return {"review_on": None, "data_needed": ""}, reason or default, {}
+    if target == S.REFERRED:
+        centre = centre.strip()
+        if not centre:
+            raise ReferralError("centre", "Name the evaluating centre the referral was sent to.")
+        if referred_on is None:
+            raise ReferralError("referred_on", "Give the date the referral was sent.")
+        if referred_on > today:
+            raise ReferralError("referred_on", "The date the referral was sent cannot be in the future.")
+        text = f"Referred to {centre} on {referred_on.isoformat()}" + (f": {reason}" if reason else "")
+        return {"centre": centre, "referred_on": referred_on}, text, {"centre": centre, "referred_on": referred_on.isoformat()}
+    if target == S.NOT_REFERRED:
+        if not_referred_reason not in NotReferredReason.values:
+            raise ReferralError("not_referred_reason", "Choose why the patient is not referred.")
+        if not reason:
+            raise ReferralError("reason", "Add a note explaining the decision.")
+        label = NotReferredReason(not_referred_reason).label
+        return {"not_referred_reason": not_referred_reason}, f"Not referred ({label}): {reason}", {"not_referred_reason": not_referred_reason}
+    if target == S.DEFERRED:
+        if review_on is None:
+            raise ReferralError("review_on", "Give the date to review it again.")
+        if review_on <= today:
+            raise ReferralError("review_on", "The review date must be after today.")
+        if not reason:
+            raise ReferralError("reason", "Say why the review is deferred.")
+        return {"review_on": review_on}, f"Deferred until {review_on.isoformat()}: {reason}", {"review_on": review_on.isoformat()}
+    if target == S.NEEDS_DATA:
+        data_needed = data_needed.strip()
+        if not data_needed:
+            raise ReferralError("data_needed", "Say what data is needed.")
+        text = f"Returned for data: {data_needed}" + (f" ({reason})" if reason else "")
+        return {"data_needed": data_needed}, text, {"data_needed": data_needed}
+    raise ReferralError("to_state", "Choose a valid next state.")
+
+
+def _transition(*, referral: Referral, actor: User | None, seen_version: int | None, to_state: str, reason: str,
+                today: date, centre: str = "", referred_on: date | None = None, not_referred_reason: str = "",
+                review_on: date | None = None, data_needed: str = "") -> Referral:
+    if actor is not None and seen_version is None:
+        raise ReferralError("version", "The version you saw is missing; reload the referral.")
+    current = _claim(referral.pk, seen_version)
+    source = current.state
+    check_transition(source=source, target=to_state, actor=actor)
+    fields, text, detail = _decision(
+        to_state, source=source, reason=reason, today=today, centre=centre, referred_on=referred_on,
+        not_referred_reason=not_referred_reason, review_on=review_on, data_needed=data_needed,
+    )
+    for name, value in fields.items():
+        setattr(current, name, value)
+    current.state = to_state
+    if to_state in DECIDED_STATES:
+        current.decided_at, current.decided_by = timezone.now(), actor
+    _save(current, actor, text)
+    _event(current, kind=EventKind.TRANSITION, actor=actor, from_state=source, to_state=to_state, reason=text, detail=detail)
+    return current
+
+
+@transaction.atomic
+def transition_referral(*, referral: Referral, actor: User | None, seen_version: int | None, to_state: str,
+                        today: date, reason: str = "", centre: str = "", referred_on: date | None = None,
+                        not_referred_reason: str = "", review_on: date | None = None,
+                        data_needed: str = "") -> Referral:
+    """Move a referral to its next state, checked against the workflow and the version the user saw."""
+    return _transition(
+        referral=referral, actor=actor, seen_version=seen_version, to_state=to_state, reason=reason, today=today,
+        centre=centre, referred_on=referred_on, not_referred_reason=not_referred_reason, review_on=review_on,
+        data_needed=data_needed,
+    )
+
+
+@transaction.atomic
+def assign_referral(*, referral: Referral, actor: User, seen_version: int, assignee: User | None) -> Referral:
+    """Give an open referral to a staff member or specialist of the patient's site (None: nobody)."""
+    if not can_act(actor):
+        raise ReferralError("assignee", "Your role cannot act on referrals.")
+    if assignee is not None and (not can_act(assignee) or not assignee.sites.filter(pk=referral.patient.site_id).exists()):
+        raise ReferralError("assignee", "Assign it to a specialist or staff member of the patient's site.")
+    current = _claim(referral.pk, seen_version)
+    if not current.is_open:
+        raise ReferralError("assignee", "A decided referral is not assigned any more.")
+    if current.assigned_to_id == (assignee.pk if assignee else None):
+        raise ReferralError("assignee", f"It is already assigned to {assignee or 'nobody'}.")
+    before = current.assigned_to
+    current.assigned_to = assignee
+    text = f"Assigned to {assignee}" if assignee else f"Unassigned (was {before})"
+    _save(current, actor, text)
+    _event(current, kind=EventKind.ASSIGNED, actor=actor, reason=text,
+           detail={"from": before.pk if before else None, "to": assignee.pk if assignee else None})
+    return current
+
+
+@transaction.atomic
+def add_note(*, referral: Referral, actor: User, text: str) -> ReferralEvent:
+    """Append a note; notes are never edited or deleted, and never conflict (they overwrite nothing)."""
+    if not can_act(actor):
+        raise ReferralError("text", "Your role cannot act on referrals.")
+    text = text.strip()
+    if not text:
+        raise ReferralError("text", "Write the note.")
+    current = _claim(referral.pk, None)
+    return _event(current, kind=EventKind.NOTE, actor=actor, reason=text)
+
+
+def release_due_deferrals(*, today: date) -> int:
+    """Move deferred referrals whose review date has come back to review; returns how many moved."""
+    moved = 0
+    due = Referral.objects.filter(state=S.DEFERRED, review_on__lte=today).order_by("review_on", "pk")
+    for referral in due:
+        review_on = referral.review_on
+        try:
+            with transaction.atomic():
+                _transition(referral=referral, actor=None, seen_version=None, to_state=S.IN_REVIEW, today=today,
+                            reason=f"Review date {review_on.isoformat() if review_on else ''} reached; back to review")
+        except ReferralError as err:  # changed meanwhile (someone resumed it): nothing to release
+            log.info("deferred referral %s not released: %s", referral.pk, err)
+            continue
+        moved += 1
+    return moved

@@ -1,0 +1,220 @@
+"""The referral screens: queue, CSV export, referral page and its actions, printable summary, dashboard."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_POST
+
+from accounts.access import readers, role_required
+from accounts.models import Role
+from patients.summary import build_summary
+from referrals import queue as q
+from referrals.access import get_referral
+from referrals.dashboard import build_dashboard
+from referrals.export import csv_lines
+from referrals.forms import TARGET_FIELDS, AssignForm, NoteForm, TransitionForm
+from referrals.models import Referral, ReferralState
+from referrals.printout import citations, failed_treatments, met_criteria, missing_workup, sledai_chart, source_keys
+from referrals.services import ReferralError, add_note, assign_referral, transition_referral
+from referrals.workflow import ACTION_LABELS, allowed_targets, can_act
+from screening.display import panel
+from screening.models import ScreeningResult
+
+
+def _queue_rows(request: HttpRequest, f: q.QueueFilters) -> tuple[Any, Any]:
+    """The filtered referrals before (base, for the counts) and after the state and pathway filters."""
+    base = q.filtered(request.user, f, now=timezone.now())
+    rows = base.filter(q.state_condition(f.state, timezone.localdate()))
+    if f.pathway:
+        rows = rows.filter(pathway=f.pathway)
+    return base, rows
+
+
+@readers
+def queue(request: HttpRequest) -> HttpResponse:
+    """Open referrals of the user's sites: filters, counts per state, keyset pages."""
+    f = q.QueueFilters.from_params(request.GET)
+    base, rows = _queue_rows(request, f)
+    counts = q.count(base, f, today=timezone.localdate())
+    page = q.page(rows, f, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    today = timezone.localdate()
+    for r in page.rows:
+        r.due = r.is_due(today)  # type: ignore[attr-defined]
+    return render(request, "referrals/queue.html", {
+        "f": f, "page": page, "counts": counts, "total": counts.for_view(f.state),
+        "state_views": [(key, label, counts.for_view(key), f.query(state=key)) for key, label in q.STATE_VIEWS.items()],
+        "export_query": f.query(),
+        "next_query": f.query(after=page.next_cursor) if page.next_cursor else "",
+        "prev_query": f.query(before=page.prev_cursor) if page.prev_cursor else "",
+        "sites": list(request.user.sites.all()),  # type: ignore[union-attr]
+        "ages": q.AGES, "sorts": [(k, v[2]) for k, v in q.SORTS.items()], "page_sizes": q.PAGE_SIZES,
+        "now": timezone.now(),
+    })
+
+
+@readers
+def queue_export(request: HttpRequest) -> StreamingHttpResponse:
+    """The filtered queue as CSV (every matching row, in the queue's order)."""
+    f = q.QueueFilters.from_params(request.GET)
+    _, rows = _queue_rows(request, f)
+    name, desc, _label = q.SORTS[f.sort]
+    order = [f"-{name}", "-id"] if desc else [name, "id"]
+    referrals = rows.select_related("patient__site", "assigned_to").order_by(*order).iterator(chunk_size=2000)
+    response = StreamingHttpResponse(csv_lines(referrals), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="referral-queue-{timezone.localdate().isoformat()}.csv"'
+    return response
+
+
+def _pathway_panel(referral: Referral, result: ScreeningResult | None) -> Any:
+    if result is None:
+        return None
+    return next((p for p in panel(referral.patient, result) if p.id == referral.pathway), None)
+
+
+def _render_detail(request: HttpRequest, referral: Referral, *, bound: dict[str, Any] | None = None,
+                   changes: list[Any] | None = None, status: int = 200) -> HttpResponse:
+    today = timezone.localdate()
+    bound = bound or {}
+    summary = build_summary(referral.patient, today)
+    latest = ScreeningResult.objects.latest_for(referral.patient_id)
+    later = list(
+        ScreeningResult.objects.filter(patient_id=referral.patient_id, pk__gt=referral.raised_on_id)
+        .order_by("-pk").values("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "rule_set__version")[:20]
+    )
+    for row in later:
+        row["outcome"] = row["outcomes"].get(referral.pathway, "not screened").replace("_", " ")
+    acting = can_act(request.user) and referral.is_open
+    actions = [
+        (target, ACTION_LABELS[target], bound.get(target) or TransitionForm(
+            target=target, today=today, initial={"version": referral.version}))
+        for target in allowed_targets(referral.state, request.user)
+    ]
+    shown = {target for target, _label, _form in actions} | {"assign", "note"}
+    refused = [str(m) for key, form in bound.items() if key not in shown for ms in form.errors.values() for m in ms]
+    return render(request, "referrals/referral_detail.html", {
+        "referral": referral, "patient": referral.patient, "s": summary, "chart": sledai_chart(summary),
+        "raised_panel": _pathway_panel(referral, referral.raised_on),
+        "latest": latest if latest and latest.pk != referral.raised_on_id else None,
+        "latest_panel": _pathway_panel(referral, latest) if latest and latest.pk != referral.raised_on_id else None,
+        "later": later, "events": list(referral.events.select_related("actor").order_by("-version")),
+        "actions": actions, "can_act": can_act(request.user), "due": referral.is_due(today),
+        "assign_form": bound.get("assign") or (AssignForm(
+            site_id=referral.patient.site_id,
+            initial={"version": referral.version, "assignee": referral.assigned_to_id}) if acting else None),
+        "note_form": bound.get("note") or NoteForm(),
+        "changes": changes, "today": today, "refused": refused,
+    }, status=status)
+
+
+@readers
+def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, get_referral(request, pk))
+
+
+def _refused(request: HttpRequest, pk: int, err: ReferralError, *, key: str, form: Any,
+             rebuild: Callable[[Any], Any] | None = None) -> HttpResponse:
+    """Show a refusal on the referral page; a conflict shows what changed and keeps the user's entries."""
+    referral = get_referral(request, pk)  # reloaded: the page shows the referral as it is now
+    if not err.is_conflict:
+        form.add_error(err.field if err.field in form.fields else None, err.message)
+        return _render_detail(request, referral, bound={key: form})
+    bound = {}
+    if rebuild is not None and key in allowed_targets(referral.state, request.user):
+        data = request.POST.copy()
+        data[form.add_prefix("version")] = str(referral.version)
+        bound[key] = rebuild(data)
+    return _render_detail(request, referral, bound=bound, changes=err.changes, status=409)
+
+
+@readers
+@require_POST
+def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
+    """Move the referral to the state named in the form (one URL; the workflow decides what is allowed)."""
+    referral = get_referral(request, pk)
+    today = timezone.localdate()
+    target = request.POST.get("to_state", "")
+    form = TransitionForm(request.POST, target=target, today=today)
+    if target not in TARGET_FIELDS:
+        form.add_error(None, "Choose a valid next state.")
+    if not form.is_valid():
+        return _render_detail(request, referral, bound={target: form})
+    try:
+        transition_referral(referral=referral, actor=request.user, today=today, **form.decision())  # type: ignore[arg-type]
+    except ReferralError as err:
+        return _refused(request, pk, err, key=target, form=form,
+                        rebuild=lambda data: TransitionForm(data, target=target, today=today))
+    messages.success(request, f"Referral is now {ReferralState(target).label.lower()}.")
+    return redirect(referral)
+
+
+@readers
+@require_POST
+def referral_assign(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = get_referral(request, pk)
+    form = AssignForm(request.POST, site_id=referral.patient.site_id)
+    if not form.is_valid():
+        return _render_detail(request, referral, bound={"assign": form})
+    try:
+        assign_referral(referral=referral, actor=request.user, seen_version=form.cleaned_data["version"],  # type: ignore[arg-type]
+                        assignee=form.cleaned_data["assignee"])
+    except ReferralError as err:
+        return _refused(request, pk, err, key="assign", form=form)
+    messages.success(request, "Assignment saved.")
+    return redirect(referral)
+
+
+@readers
+@require_POST
+def referral_note(request: HttpRequest, pk: int) -> HttpResponse:
+    referral = get_referral(request, pk)
+    form = NoteForm(request.POST)
+    if not form.is_valid():
+        return _render_detail(request, referral, bound={"note": form})
+    try:
+        add_note(referral=referral, actor=request.user, text=form.cleaned_data["text"])  # type: ignore[arg-type]
+    except ReferralError as err:
+        return _refused(request, pk, err, key="note", form=form)
+    messages.success(request, "Note added.")
+    return redirect(referral.get_absolute_url() + "#history")
+
+
+@readers
+def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
+    """One page for the evaluating centre: diagnosis, activity, failed treatments, labs, reasons, cautions."""
+    referral = get_referral(request, pk)
+    today = timezone.localdate()
+    summary = build_summary(referral.patient, today)
+    latest = ScreeningResult.objects.latest_for(referral.patient_id)
+    # the flag's current reasons if it still stands; otherwise the reasons it was raised on
+    still = latest is not None and latest.outcomes.get(referral.pathway) == "flagged"
+    result = latest if still and latest is not None else referral.raised_on
+    pathway = result.trace["pathways"].get(referral.pathway, {"criteria": [], "cautions": []})
+    reasons = met_criteria(pathway.get("criteria", []))
+    shown_cautions = [c for c in pathway.get("cautions", []) if c["status"] != "absent"]
+    keys = source_keys(reasons + shown_cautions)
+    return render(request, "referrals/print.html", {
+        "referral": referral, "patient": referral.patient, "s": summary, "chart": sledai_chart(summary),
+        "result": result, "pathway": pathway, "reasons": reasons,
+        "cautions": [{**c, "label": c["id"].replace("_", " ").capitalize()}
+                     for c in pathway.get("cautions", []) if c["status"] != "absent"],
+        "absent_count": sum(1 for c in pathway.get("cautions", []) if c["status"] == "absent"),
+        "failed": failed_treatments(summary), "missing": missing_workup(summary, pathway),
+        "sources": [(k, citations().get(k, "not in the source list")) for k in keys],
+        "labs": summary.latest_labs[:12], "today": today,
+    })
+
+
+@role_required(Role.SPECIALIST, Role.STAFF, Role.RULES_ADMIN)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Aggregates only: staff and specialists see their sites; rules admins see every site."""
+    user = request.user
+    scope = Referral.objects.all() if user.is_rules_admin else Referral.objects.visible_to(user)  # type: ignore[union-attr]
+    return render(request, "referrals/dashboard.html", {
+        "d": build_dashboard(scope), "all_sites": user.is_rules_admin,  # type: ignore[union-attr]
+    })

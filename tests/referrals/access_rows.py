@@ -1,0 +1,33 @@
+"""Access-table rows for referral URLs (joined into tests/test_access.py).
+
+Each row: (url name, method, kwargs spec, expected status per role in the order
+anonymous, specialist, specialist of another site, staff, rules admin). The
+kwargs callable opens a referral for the site-A patient. An action POSTed with
+no data re-renders the referral page with the form's errors (200).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+LOGIN = "login"
+QUEUE = (LOGIN, 200, 200, 200, 403)
+REFERRAL = (LOGIN, 200, 404, 200, 403)
+
+
+def referral(request: Any, patient: Any) -> dict[str, Any]:
+    from tests.referrals.factories import make_referral
+
+    return {"pk": make_referral(patient).pk}
+
+
+ACCESS_ROWS: list[tuple[str, str, Any, tuple[Any, ...]]] = [
+    ("referrals:queue", "GET", "", QUEUE),
+    ("referrals:export", "GET", "", QUEUE),
+    ("referrals:dashboard", "GET", "", (LOGIN, 200, 200, 200, 200)),
+    ("referrals:detail", "GET", referral, REFERRAL),
+    ("referrals:print", "GET", referral, REFERRAL),
+    ("referrals:transition", "POST", referral, REFERRAL),
+    ("referrals:assign", "POST", referral, REFERRAL),
+    ("referrals:note", "POST", referral, REFERRAL),
+]

@@ -1,0 +1,127 @@
+"""Two people acting on one referral at once: the second sees what changed; nothing is overwritten."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from django.db import connection, connections
+from django.urls import reverse
+
+from referrals.models import EventKind, Referral, ReferralEvent, ReferralState
+from referrals.services import ReferralError, add_note, assign_referral, transition_referral
+from tests.conftest import client_for
+from tests.referrals.factories import TODAY, make_referral, move
+
+S = ReferralState
+
+
+@pytest.mark.django_db
+def test_the_second_writer_gets_a_conflict_listing_what_changed(patient, staff, specialist) -> None:
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    mine, theirs = Referral.objects.get(pk=referral.pk), Referral.objects.get(pk=referral.pk)  # both loaded version 2
+    move(theirs, specialist, S.DEFERRED, reason="Wait for biopsy")
+    with pytest.raises(ReferralError) as err:
+        move(mine, staff, S.REFERRED)
+    assert err.value.is_conflict
+    assert [(e.actor, e.to_state, e.reason) for e in err.value.changes] == [
+        (specialist, S.DEFERRED, "Deferred until 2026-12-01: Wait for biopsy"),
+    ]
+    referral.refresh_from_db()
+    assert referral.state == S.DEFERRED and referral.version == 3 and referral.centre == ""
+
+
+@pytest.mark.django_db
+def test_assignment_is_version_checked_too(patient, staff, specialist) -> None:
+    referral = make_referral(patient)
+    assign_referral(referral=referral, actor=staff, seen_version=1, assignee=staff)
+    with pytest.raises(ReferralError) as err:
+        assign_referral(referral=referral, actor=specialist, seen_version=1, assignee=specialist)
+    assert err.value.is_conflict and err.value.changes[0].kind == EventKind.ASSIGNED
+    assert Referral.objects.get(pk=referral.pk).assigned_to == staff
+
+
+@pytest.mark.django_db
+def test_notes_never_conflict_but_make_later_writers_look_again(patient, staff, specialist) -> None:
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    seen = referral.version
+    add_note(referral=referral, actor=specialist, text="Patient phoned: prefers to wait")
+    add_note(referral=referral, actor=staff, text="Noted")
+    with pytest.raises(ReferralError) as err:
+        transition_referral(referral=referral, actor=staff, seen_version=seen, to_state=S.REFERRED, today=TODAY,
+                            centre="X", referred_on=TODAY)
+    assert [e.reason for e in err.value.changes] == ["Patient phoned: prefers to wait", "Noted"]
+
+
+@pytest.mark.django_db
+def test_two_sessions_on_the_referral_page(patient, staff, specialist) -> None:
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    url = reverse("referrals:transition", kwargs={"pk": referral.pk})
+    first, second = client_for(staff), client_for(specialist)
+    sent = {"to_state": "referred", "referred-version": referral.version, "referred-centre": "North centre",
+            "referred-referred_on": "2026-10-01"}
+    assert first.post(url, sent).status_code == 302
+    response = second.post(url, {"to_state": "not_referred", "not_referred-version": referral.version,
+                                 "not_referred-not_referred_reason": "patient_declined",
+                                 "not_referred-reason": "Declined"})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "This referral changed since you opened it" in page and "Referred to North centre on 2026-10-01" in page
+    referral.refresh_from_db()
+    assert referral.state == S.REFERRED and referral.not_referred_reason == ""
+
+
+@pytest.mark.django_db
+def test_a_conflict_keeps_what_the_user_typed_when_the_action_still_applies(patient, staff, specialist) -> None:
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    add_note(referral=referral, actor=specialist, text="FYI")
+    response = client_for(staff).post(reverse("referrals:transition", kwargs={"pk": referral.pk}), {
+        "to_state": "deferred", "deferred-version": referral.version, "deferred-review_on": "2099-01-01",
+        "deferred-reason": "my typed reason"})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "my typed reason" in page and f'name="deferred-version" value="{referral.version + 1}"' in page
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks between two connections: PostgreSQL only (CI runs the suite on it)")
+@pytest.mark.django_db(transaction=True)
+def test_lost_update_between_two_connections_on_postgresql(site_a, staff, specialist) -> None:
+    """Two threads, each with its own database connection, load the same version and both transition."""
+    from patients.models import Patient
+    from tests.referrals.factories import ensure_published_rules
+
+    ensure_published_rules()
+    patient = Patient.objects.create(site=site_a, identifier="LOCK-1")
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    seen = referral.version
+    barrier = threading.Barrier(2)
+    outcomes: dict[str, str] = {}
+
+    def act(name: str, actor, to_state: str, fields: dict) -> None:
+        try:
+            loaded = Referral.objects.get(pk=referral.pk)  # this thread's own connection
+            barrier.wait(timeout=10)
+            transition_referral(referral=loaded, actor=actor, seen_version=seen, to_state=to_state, today=TODAY, **fields)
+            outcomes[name] = "saved"
+        except ReferralError as err:
+            outcomes[name] = "conflict" if err.is_conflict else f"error {err}"
+        finally:
+            connections.close_all()
+
+    threads = [
+        threading.Thread(target=act, args=("a", staff, S.REFERRED, {"centre": "A centre", "referred_on": TODAY})),
+        threading.Thread(target=act, args=("b", specialist, S.NOT_REFERRED,
+                                           {"not_referred_reason": "other", "reason": "B says no"})),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    assert sorted(outcomes.values()) == ["conflict", "saved"], outcomes
+    referral.refresh_from_db()
+    assert referral.version == seen + 1
+    events = list(ReferralEvent.objects.filter(referral=referral, version__gt=seen))
+    assert len(events) == 1 and events[0].to_state == referral.state
+    winner = "a" if outcomes["a"] == "saved" else "b"
+    assert referral.state == {"a": S.REFERRED, "b": S.NOT_REFERRED}[winner]
