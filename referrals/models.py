@@ -17,6 +17,8 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts.append_only import AppendOnlyModel
+
 
 class ReferralState(models.TextChoices):
     NEW = "new", "New"
@@ -163,7 +165,7 @@ class Referral(models.Model):
         return self.state == ReferralState.DEFERRED and self.review_on is not None and self.review_on <= today
 
 
-class ReferralEvent(models.Model):
+class ReferralEvent(AppendOnlyModel):
     """One change to a referral: opened, state changed, assigned, note, flag withdrawn or restored.
 
     Append-only: saving an existing event or deleting one raises. ``version`` is
@@ -194,14 +196,6 @@ class ReferralEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} v{self.version} of referral {self.referral_id}"
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise ValueError("referral events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise ValueError("referral events are append-only")
 
     @property
     def actor_name(self) -> str:

@@ -1,85 +1,13 @@
-"""Facts for a whole cohort, a chunk of patients at a time: seven queries per chunk.
-
-``screening.facts.load_facts`` reads one patient with one query per table;
-for an impact preview over thousands of patients that is thousands of round
-trips. This module reads the same tables for a chunk of patients at once and
-builds exactly the same ``PatientFacts`` (a test holds it to that).
-"""
+"""Walking the whole cohort a chunk at a time (facts for a chunk: ``screening.facts.facts_for``,
+one query per table for the whole chunk instead of per patient)."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
 
-from patients.models import Assessment, Condition, DamageIndex, Manifestation, Observation, Patient, TreatmentCourse
-from screening import engine
-from screening.facts import DB_REFS
+from patients.models import Patient
 
 CHUNK = 200
-
-
-def _by_patient(queryset: Any) -> dict[int, list[Any]]:
-    grouped: dict[int, list[Any]] = defaultdict(list)
-    for row in queryset:
-        grouped[row.patient_id].append(row)
-    return grouped
-
-
-def facts_for(patients: list[Patient]) -> dict[int, engine.PatientFacts]:
-    """Patient pk → facts, for the given patients (six queries, whatever their number)."""
-    ids = [p.pk for p in patients]
-    assessments = _by_patient(Assessment.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    damage = _by_patient(DamageIndex.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    manifestations = _by_patient(Manifestation.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    observations = _by_patient(Observation.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    treatments = _by_patient(TreatmentCourse.objects.filter(patient_id__in=ids).order_by("start", "pk"))
-    conditions = _by_patient(Condition.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    out: dict[int, engine.PatientFacts] = {}
-    for patient in patients:
-        pk = patient.pk
-        out[pk] = engine.PatientFacts(
-            birth_date=patient.birth_date,
-            sex=patient.sex,
-            weight_kg=patient.weight_kg,
-            sle_attested=patient.sle_attested,
-            ana_titre=patient.ana_titre,
-            criteria=tuple(patient.eular_criteria) if patient.eular_criteria is not None else None,
-            assessments=tuple(
-                engine.Assessment(
-                    date=a.date, sledai_present=tuple(a.sledai_present),
-                    sledai_not_assessed=tuple(a.sledai_not_assessed), window_days=a.window_days, pga=a.pga,
-                    bilag=tuple(sorted(a.bilag.items())), ref=f"assessments/{a.pk}",
-                )
-                for a in assessments[pk]
-            ),
-            damage=tuple(
-                engine.DamageEntry(date=d.date, items=tuple(sorted(d.items.items())), ref=f"damage/{d.pk}")
-                for d in damage[pk]
-            ),
-            manifestations=tuple(
-                engine.Manifestation(code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class,
-                                     ref=f"manifestations/{m.pk}")
-                for m in manifestations[pk]
-            ),
-            observations=tuple(
-                engine.Observation(code=o.code, date=o.date, value=o.value, uln=o.uln, ref=f"observations/{o.pk}")
-                for o in observations[pk]
-            ),
-            treatments=tuple(
-                engine.TreatmentCourse(
-                    drug=t.drug, start=t.start, end=t.end, dose=t.dose, dose_unit=t.dose_unit,
-                    stop_reason=t.stop_reason, ref=f"treatments/{t.pk}",
-                )
-                for t in treatments[pk]
-            ),
-            conditions=tuple(
-                engine.ConditionEntry(code=c.code, status=c.status, date=c.date, ref=f"conditions/{c.pk}")
-                for c in conditions[pk]
-            ),
-            refs=DB_REFS,
-        )
-    return out
 
 
 def patient_ids() -> list[int]:

@@ -9,6 +9,7 @@ criterion to the records it read.
 from __future__ import annotations
 
 import dataclasses
+from collections import defaultdict
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -24,46 +25,71 @@ DB_REFS = PatientRefs(
 
 
 def load_facts(patient: Patient) -> engine.PatientFacts:
-    """The engine's view of a patient (six queries: one per record table)."""
-    return engine.PatientFacts(
-        birth_date=patient.birth_date,
-        sex=patient.sex,
-        weight_kg=patient.weight_kg,
-        sle_attested=patient.sle_attested,
-        ana_titre=patient.ana_titre,
-        criteria=tuple(patient.eular_criteria) if patient.eular_criteria is not None else None,
-        assessments=tuple(
-            engine.Assessment(
-                date=a.date, sledai_present=tuple(a.sledai_present), sledai_not_assessed=tuple(a.sledai_not_assessed),
-                window_days=a.window_days, pga=a.pga, bilag=tuple(sorted(a.bilag.items())), ref=f"assessments/{a.pk}",
-            )
-            for a in Assessment.objects.filter(patient=patient).order_by("date", "pk")
-        ),
-        damage=tuple(
-            engine.DamageEntry(date=d.date, items=tuple(sorted(d.items.items())), ref=f"damage/{d.pk}")
-            for d in DamageIndex.objects.filter(patient=patient).order_by("date", "pk")
-        ),
-        manifestations=tuple(
-            engine.Manifestation(code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class, ref=f"manifestations/{m.pk}")
-            for m in Manifestation.objects.filter(patient=patient).order_by("date", "pk")
-        ),
-        observations=tuple(
-            engine.Observation(code=o.code, date=o.date, value=o.value, uln=o.uln, ref=f"observations/{o.pk}")
-            for o in Observation.objects.filter(patient=patient).order_by("date", "pk")
-        ),
-        treatments=tuple(
-            engine.TreatmentCourse(
-                drug=t.drug, start=t.start, end=t.end, dose=t.dose, dose_unit=t.dose_unit,
-                stop_reason=t.stop_reason, ref=f"treatments/{t.pk}",
-            )
-            for t in TreatmentCourse.objects.filter(patient=patient).order_by("start", "pk")
-        ),
-        conditions=tuple(
-            engine.ConditionEntry(code=c.code, status=c.status, date=c.date, ref=f"conditions/{c.pk}")
-            for c in Condition.objects.filter(patient=patient).order_by("date", "pk")
-        ),
-        refs=DB_REFS,
-    )
+    """The engine's view of one patient (six queries: one per record table)."""
+    return facts_for([patient])[patient.pk]
+
+
+def _by_patient(queryset: Any) -> dict[int, list[Any]]:
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for row in queryset:
+        grouped[row.patient_id].append(row)
+    return grouped
+
+
+def facts_for(patients: list[Patient]) -> dict[int, engine.PatientFacts]:
+    """Patient pk → facts, for the given patients (six queries, whatever their number)."""
+    ids = [p.pk for p in patients]
+    assessments = _by_patient(Assessment.objects.filter(patient_id__in=ids).order_by("date", "pk"))
+    damage = _by_patient(DamageIndex.objects.filter(patient_id__in=ids).order_by("date", "pk"))
+    manifestations = _by_patient(Manifestation.objects.filter(patient_id__in=ids).order_by("date", "pk"))
+    observations = _by_patient(Observation.objects.filter(patient_id__in=ids).order_by("date", "pk"))
+    treatments = _by_patient(TreatmentCourse.objects.filter(patient_id__in=ids).order_by("start", "pk"))
+    conditions = _by_patient(Condition.objects.filter(patient_id__in=ids).order_by("date", "pk"))
+    out: dict[int, engine.PatientFacts] = {}
+    for patient in patients:
+        pk = patient.pk
+        out[pk] = engine.PatientFacts(
+            birth_date=patient.birth_date,
+            sex=patient.sex,
+            weight_kg=patient.weight_kg,
+            sle_attested=patient.sle_attested,
+            ana_titre=patient.ana_titre,
+            criteria=tuple(patient.eular_criteria) if patient.eular_criteria is not None else None,
+            assessments=tuple(
+                engine.Assessment(
+                    date=a.date, sledai_present=tuple(a.sledai_present),
+                    sledai_not_assessed=tuple(a.sledai_not_assessed), window_days=a.window_days, pga=a.pga,
+                    bilag=tuple(sorted(a.bilag.items())), ref=f"assessments/{a.pk}",
+                )
+                for a in assessments[pk]
+            ),
+            damage=tuple(
+                engine.DamageEntry(date=d.date, items=tuple(sorted(d.items.items())), ref=f"damage/{d.pk}")
+                for d in damage[pk]
+            ),
+            manifestations=tuple(
+                engine.Manifestation(code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class,
+                                     ref=f"manifestations/{m.pk}")
+                for m in manifestations[pk]
+            ),
+            observations=tuple(
+                engine.Observation(code=o.code, date=o.date, value=o.value, uln=o.uln, ref=f"observations/{o.pk}")
+                for o in observations[pk]
+            ),
+            treatments=tuple(
+                engine.TreatmentCourse(
+                    drug=t.drug, start=t.start, end=t.end, dose=t.dose, dose_unit=t.dose_unit,
+                    stop_reason=t.stop_reason, ref=f"treatments/{t.pk}",
+                )
+                for t in treatments[pk]
+            ),
+            conditions=tuple(
+                engine.ConditionEntry(code=c.code, status=c.status, date=c.date, ref=f"conditions/{c.pk}")
+                for c in conditions[pk]
+            ),
+            refs=DB_REFS,
+        )
+    return out
 
 
 def _plain(value: Any) -> Any:

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from screening import cohort, engine, impact
+from screening.facts import facts_for
 from screening.models import Job, JobKind, JobStatus, RuleSet, RuleSetStatus, Trigger
 from screening.services import parsed_rules, screen_patient
 
@@ -50,7 +51,7 @@ def run_impact(job: Job) -> None:
     skipped = 0
     for chunk in cohort.chunks(ids):
         patients = cohort.patients_in(chunk)
-        facts = cohort.facts_for(patients)
+        facts = facts_for(patients)
         for patient in patients:
             try:
                 before = engine.screen(facts[patient.pk], old, job.as_of)

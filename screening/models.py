@@ -10,6 +10,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from accounts.append_only import AppendOnly, AppendOnlyModel  # noqa: F401  (AppendOnly is part of this module's API)
+
 
 class RuleSetStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
@@ -121,11 +123,7 @@ AUTHORING_EVENTS = (
 )
 
 
-class AppendOnly(Exception):
-    """An audit row cannot be changed or deleted."""
-
-
-class RuleSetEvent(models.Model):
+class RuleSetEvent(AppendOnlyModel):
     """One step in a rule set's life, append-only: who, when, what changed and why."""
 
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="events")
@@ -143,13 +141,6 @@ class RuleSetEvent(models.Model):
     def __str__(self) -> str:
         return f"{self.rule_set_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
 
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise AppendOnly("rule set events are never changed")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise AppendOnly("rule set events are never deleted")
 
 
 class RuleCase(models.Model):

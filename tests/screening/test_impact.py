@@ -102,9 +102,11 @@ def test_a_group_op_change_is_traced_to_the_group(draft, rules_admin, site_a,
 
 @pytest.mark.django_db
 def test_the_cohort_is_read_a_chunk_at_a_time_with_the_same_facts(cohort) -> None:
+    from screening.facts import facts_for
+
     patients = list(Patient.objects.order_by("pk"))
     with CaptureQueriesContext(connection) as ctx:
-        bulk = chunked.facts_for(patients)
+        bulk = facts_for(patients)
     assert len(ctx.captured_queries) == 6  # one per record table, whatever the number of patients
     for patient in patients:
         assert bulk[patient.pk] == load_facts(patient)
