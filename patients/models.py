@@ -65,6 +65,9 @@ class Patient(models.Model):
 
     class Meta:
         ordering = ["-last_activity", "pk"]
+        # The patient list reads a site's patients newest activity first; without this index the
+        # database computes the row annotations for every patient before sorting.
+        indexes = [models.Index(fields=["site", "-last_activity", "id"], name="patient_site_activity")]
         constraints = [
             models.UniqueConstraint(fields=["site", "identifier"], name="patient_identifier_unique_per_site"),
             models.CheckConstraint(
