@@ -10,8 +10,13 @@ from typing import Any
 from patients import vocab
 
 
+def _lc(label: str) -> str:
+    """Lower-case a label's first letter unless it starts an acronym (HIV, SLE)."""
+    return label[:1].lower() + label[1:] if label[1:2].islower() else label
+
+
 def _list(codes: list[str], labels: dict[str, str] | None = None) -> str:
-    words = [(labels or {}).get(c, c.replace("_", " ")) for c in codes]
+    words = [_lc((labels or {}).get(c, c.replace("_", " "))) for c in codes]
     if not words:
         return "none"
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
@@ -35,7 +40,7 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
         which = "clinical SLEDAI-2K (without serology)" if p["clinical_only"] else "SLEDAI-2K"
         return f"{which} of at least {p['min_score']} in the latest assessment {_window(p['max_age_days'])}"
     if kind == "manifestation_active":
-        text = f"active {_list(p['codes'], vocab.MANIFESTATION_CODES).lower()}"
+        text = f"active {_list(p['codes'], vocab.MANIFESTATION_CODES)}"
         if "lupus_nephritis" in p["codes"]:
             classes = ", ".join(p["ln_classes"]) or "none"
             limit = f"within {p['biopsy_max_age_days']} days" if p["biopsy_max_age_days"] is not None else "at any date"
@@ -52,7 +57,7 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
     if kind == "drug_tried":
         text = f"{_list(p['agents'])} tried at some point"
         if p["or_conditions"]:
-            text += f", or {_list(p['or_conditions'], vocab.CONDITION_CODES).lower()} recorded"
+            text += f", or {_list(p['or_conditions'], vocab.CONDITION_CODES)} recorded"
         return text
     if kind == "exposure_days_at_least":
         return f"at least {p['min_days']} days on {_list(p['classes'])} treatment in total"
@@ -61,7 +66,8 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
         value = f"{p['value']} × the upper limit of normal" if p["times_uln"] else f"{p['value']} {obs.unit}"
         return f"latest {obs.label} {_window(p['max_age_days'])} {OPS[p['op']]} {value}"
     if kind == "condition_present":
-        text = f"{_list(p['codes'], vocab.CONDITION_CODES).lower()} recorded as present {_window(p['max_age_days'])}"
+        when = f"within the last {p['max_age_days']} days" if p["max_age_days"] is not None else "at any date"
+        text = f"{_list(p['codes'], vocab.CONDITION_CODES)} recorded as present {when}"
         if p.get("sex"):
             text += f" (applies to {p['sex']} patients)"
         if p.get("if_unrecorded") == "absent":
