@@ -46,13 +46,43 @@ def _refused(form: Any, err: RuleSetRefused) -> None:
     form.add_error(err.field if err.field in form.fields else None, err.message)
 
 
-def _form_page(request: HttpRequest, form: Any, *, title: str, rule_set: RuleSet | None = None,
-               submit: str = "Save", intro: str = "", extra: dict[str, Any] | None = None,
-               multipart: bool = False) -> HttpResponse:
-    return render(request, "screening/manage/form.html", {
-        "form": form, "title": title, "rule_set": rule_set, "submit": submit, "intro": intro,
-        "multipart": multipart, **(extra or {}),
-    })
+def _form_page(
+    request: HttpRequest,
+    form: Any,
+    *,
+    title: str,
+    rule_set: RuleSet | None = None,
+    submit: str = "Save",
+    intro: str = "",
+    extra: dict[str, Any] | None = None,
+    multipart: bool = False,
+) -> HttpResponse:
+    return render(
+        request,
+        "screening/manage/form.html",
+        {
+            "form": form,
+            "title": title,
+            "rule_set": rule_set,
+            "submit": submit,
+            "intro": intro,
+            "multipart": multipart,
+            **(extra or {}),
+        },
+    )
+
+
+def _save_edit(request: HttpRequest, form: Any, pk: int, apply: Any) -> HttpResponse | None:
+    """POST of a draft edit: run the service, say what changed, back to the draft; None re-renders the form."""
+    if request.method != "POST" or not form.is_valid():
+        return None
+    try:
+        event = apply()
+    except RuleSetRefused as err:
+        _refused(form, err)
+        return None
+    messages.success(request, f"Saved: {event.summary}")
+    return redirect("screening:ruleset_detail", pk=pk)
 
 
 def _agents(content: dict[str, Any]) -> list[str]:
@@ -62,14 +92,19 @@ def _agents(content: dict[str, Any]) -> list[str]:
 @rules_admins
 def admin_home(request: HttpRequest) -> HttpResponse:
     """The published rule set, the history of versions (who published each and why) and the drafts."""
-    rule_sets = list(RuleSet.objects.select_related("created_by", "published_by", "reviewed_by")
-                     .defer("content", "disabled_nodes"))
+    rule_sets = list(
+        RuleSet.objects.select_related("created_by", "published_by", "reviewed_by").defer("content", "disabled_nodes")
+    )
     history = sorted((r for r in rule_sets if r.was_published), key=lambda r: r.published_at, reverse=True)
-    return render(request, "screening/manage/home.html", {
-        "published": next((r for r in rule_sets if r.status == RuleSetStatus.PUBLISHED), None),
-        "history": history,
-        "drafts": [r for r in rule_sets if r.status == RuleSetStatus.DRAFT],
-    })
+    return render(
+        request,
+        "screening/manage/home.html",
+        {
+            "published": next((r for r in rule_sets if r.status == RuleSetStatus.PUBLISHED), None),
+            "history": history,
+            "drafts": [r for r in rule_sets if r.status == RuleSetStatus.DRAFT],
+        },
+    )
 
 
 @rules_admins
@@ -79,14 +114,29 @@ def ruleset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     events = list(rule_set.events.select_related("actor"))
     jobs = list(rule_set.jobs.order_by("-pk")[:10])
     authors = {e.actor_id for e in events if e.kind in AUTHORING_EVENTS and e.actor_id} | {rule_set.created_by_id}
-    preview = next((j for j in jobs if j.kind == JobKind.IMPACT and j.status == JobStatus.DONE
-                    and j.revision == rule_set.revision), None)
-    return render(request, "screening/manage/rule_set.html", {
-        "rule_set": rule_set, "events": events, "jobs": jobs, "preview": preview,
-        "described": describe_rule_set(rule_set.content), "disabled": describe_disabled(rule_set.disabled_nodes),
-        "can_edit": rule_set.is_draft, "is_author": request.user.pk in authors,
-        "can_roll_back": rule_set.status == RuleSetStatus.RETIRED and rule_set.was_published,
-    })
+    preview = next(
+        (
+            j
+            for j in jobs
+            if j.kind == JobKind.IMPACT and j.status == JobStatus.DONE and j.revision == rule_set.revision
+        ),
+        None,
+    )
+    return render(
+        request,
+        "screening/manage/rule_set.html",
+        {
+            "rule_set": rule_set,
+            "events": events,
+            "jobs": jobs,
+            "preview": preview,
+            "described": describe_rule_set(rule_set.content),
+            "disabled": describe_disabled(rule_set.disabled_nodes),
+            "can_edit": rule_set.is_draft,
+            "is_author": request.user.pk in authors,
+            "can_roll_back": rule_set.status == RuleSetStatus.RETIRED and rule_set.was_published,
+        },
+    )
 
 
 @rules_admins
@@ -101,8 +151,9 @@ def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Draft {draft.version} created from {source.version}.")
             return redirect("screening:ruleset_detail", pk=draft.pk)
-    return _form_page(request, form, title=f"New draft from version {source.version}", rule_set=source,
-                      submit="Create draft")
+    return _form_page(
+        request, form, title=f"New draft from version {source.version}", rule_set=source, submit="Create draft"
+    )
 
 
 def _node(rule_set: RuleSet, node_id: str) -> editing.Located:
@@ -120,18 +171,28 @@ def node_edit(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     if editing.is_group(node):
         return redirect("screening:group_op", pk=pk, node_id=node_id)
     ctype = engine.CRITERION_TYPES[node["type"]]
-    form = CriterionForm(request.POST or None, ctype=ctype, agents=_agents(draft.content), params=node["params"],
-                         initial={"source": node.get("source", "")})
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = rulesets.set_criterion_params(rule_set=draft, actor=request.user, node_id=node_id,
-                                                  params=form.params, source=form.cleaned_data["source"],
-                                                  reason=form.cleaned_data["reason"])
-        except RuleSetRefused as err:
-            _refused(form, err)
-        else:
-            messages.success(request, f"Saved: {event.summary}")
-            return redirect("screening:ruleset_detail", pk=pk)
+    form = CriterionForm(
+        request.POST or None,
+        ctype=ctype,
+        agents=_agents(draft.content),
+        params=node["params"],
+        initial={"source": node.get("source", "")},
+    )
+    saved = _save_edit(
+        request,
+        form,
+        pk,
+        lambda: rulesets.set_criterion_params(
+            rule_set=draft,
+            actor=request.user,
+            node_id=node_id,
+            params=form.params,
+            source=form.cleaned_data["source"],
+            reason=form.cleaned_data["reason"],
+        ),
+    )
+    if saved is not None:
+        return saved
     return _form_page(request, form, title=f"{node_id}: {ctype.label}", rule_set=draft, intro=ctype.met_when)
 
 
@@ -143,24 +204,42 @@ def node_add(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
         return redirect("screening:ruleset_detail", pk=pk)
     chooser = CriterionTypeForm(request.GET or None)
     if not chooser.is_valid():
-        return render(request, "screening/manage/choose_type.html", {"form": chooser, "rule_set": draft,
-                                                                     "group_id": node_id})
+        return render(
+            request, "screening/manage/choose_type.html", {"form": chooser, "rule_set": draft, "group_id": node_id}
+        )
     ctype = engine.CRITERION_TYPES[chooser.cleaned_data["type"]]
-    form = CriterionForm(request.POST or None, ctype=ctype, agents=_agents(draft.content), new=True,
-                         initial={"node_id": f"{node_id}.{ctype.name}"})
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = rulesets.add_criterion(rule_set=draft, actor=request.user, group_id=node_id,
-                                           node_id=form.cleaned_data["node_id"], type_name=ctype.name,
-                                           params=form.params, source=form.cleaned_data["source"],
-                                           reason=form.cleaned_data["reason"])
-        except RuleSetRefused as err:
-            _refused(form, err)
-        else:
-            messages.success(request, f"Saved: {event.summary}")
-            return redirect("screening:ruleset_detail", pk=pk)
-    return _form_page(request, form, title=f"Add a {ctype.label} criterion to {node_id}", rule_set=draft,
-                      intro=ctype.met_when, submit="Add criterion")
+    form = CriterionForm(
+        request.POST or None,
+        ctype=ctype,
+        agents=_agents(draft.content),
+        new=True,
+        initial={"node_id": f"{node_id}.{ctype.name}"},
+    )
+    saved = _save_edit(
+        request,
+        form,
+        pk,
+        lambda: rulesets.add_criterion(
+            rule_set=draft,
+            actor=request.user,
+            group_id=node_id,
+            node_id=form.cleaned_data["node_id"],
+            type_name=ctype.name,
+            params=form.params,
+            source=form.cleaned_data["source"],
+            reason=form.cleaned_data["reason"],
+        ),
+    )
+    if saved is not None:
+        return saved
+    return _form_page(
+        request,
+        form,
+        title=f"Add a {ctype.label} criterion to {node_id}",
+        rule_set=draft,
+        intro=ctype.met_when,
+        submit="Add criterion",
+    )
 
 
 def _switch(request: HttpRequest, pk: int, node_id: str, *, on: bool) -> HttpResponse:
@@ -169,18 +248,22 @@ def _switch(request: HttpRequest, pk: int, node_id: str, *, on: bool) -> HttpRes
     if on and entry is None or not on and editing.locate(draft.content, node_id) is None:
         return redirect("screening:ruleset_detail", pk=pk)
     form = ReasonForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = rulesets.switch_node(rule_set=draft, actor=request.user, node_id=node_id, on=on,
-                                         reason=form.cleaned_data["reason"])
-        except RuleSetRefused as err:
-            _refused(form, err)
-        else:
-            messages.success(request, f"Saved: {event.summary}")
-            return redirect("screening:ruleset_detail", pk=pk)
+    saved = _save_edit(
+        request,
+        form,
+        pk,
+        lambda: rulesets.switch_node(
+            rule_set=draft, actor=request.user, node_id=node_id, on=on, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if saved is not None:
+        return saved
     verb = "Switch on" if on else "Switch off"
-    intro = ("It goes back where it was in its group." if on else
-             "It is taken out of the rules and kept aside, so it can be switched back on.")
+    intro = (
+        "It goes back where it was in its group."
+        if on
+        else "It is taken out of the rules and kept aside, so it can be switched back on."
+    )
     return _form_page(request, form, title=f"{verb} {node_id}", rule_set=draft, submit=verb, intro=intro)
 
 
@@ -201,15 +284,20 @@ def group_op(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
     if not editing.is_group(node):
         return redirect("screening:node_edit", pk=pk, node_id=node_id)
     form = GroupOpForm(request.POST or None, initial={"op": editing.op_of(node)})
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = rulesets.set_group_op(rule_set=draft, actor=request.user, group_id=node_id,
-                                          op=form.cleaned_data["op"], reason=form.cleaned_data["reason"])
-        except RuleSetRefused as err:
-            _refused(form, err)
-        else:
-            messages.success(request, f"Saved: {event.summary}")
-            return redirect("screening:ruleset_detail", pk=pk)
+    saved = _save_edit(
+        request,
+        form,
+        pk,
+        lambda: rulesets.set_group_op(
+            rule_set=draft,
+            actor=request.user,
+            group_id=node_id,
+            op=form.cleaned_data["op"],
+            reason=form.cleaned_data["reason"],
+        ),
+    )
+    if saved is not None:
+        return saved
     return _form_page(request, form, title=f"Group {node_id}", rule_set=draft)
 
 
@@ -222,15 +310,20 @@ def caution_edit(request: HttpRequest, pk: int, caution_id: str) -> HttpResponse
         return redirect("screening:ruleset_detail", pk=pk)
     initial = {f"severity_{p}": s or "" for p, s in caution["severity"].items()}
     form = SeverityForm(request.POST or None, pathways=draft.content["pathways"], initial=initial)
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = rulesets.set_caution_severity(rule_set=draft, actor=request.user, caution_id=caution_id,
-                                                  severity=form.severity, reason=form.cleaned_data["reason"])
-        except RuleSetRefused as err:
-            _refused(form, err)
-        else:
-            messages.success(request, f"Saved: {event.summary}")
-            return redirect("screening:ruleset_detail", pk=pk)
+    saved = _save_edit(
+        request,
+        form,
+        pk,
+        lambda: rulesets.set_caution_severity(
+            rule_set=draft,
+            actor=request.user,
+            caution_id=caution_id,
+            severity=form.severity,
+            reason=form.cleaned_data["reason"],
+        ),
+    )
+    if saved is not None:
+        return saved
     return _form_page(request, form, title=f"Caution {caution_id}: severity per pathway", rule_set=draft)
 
 
@@ -242,25 +335,29 @@ def drug_edit(request: HttpRequest, pk: int, drug: str) -> HttpResponse:
     if entry is None:
         return redirect("screening:ruleset_detail", pk=pk)
     form = DrugThresholdForm(request.POST or None, drug=entry)
-    if request.method == "POST" and form.is_valid():
-        try:
-            event = rulesets.set_drug_thresholds(rule_set=draft, actor=request.user, drug=drug, values=form.values,
-                                                 reason=form.cleaned_data["reason"])
-        except RuleSetRefused as err:
-            _refused(form, err)
-        else:
-            messages.success(request, f"Saved: {event.summary}")
-            return redirect("screening:ruleset_detail", pk=pk)
-    return _form_page(request, form, title=f"Adequate trial of {drug} ({entry['agent']}, {entry['class']})",
-                      rule_set=draft)
+    saved = _save_edit(
+        request,
+        form,
+        pk,
+        lambda: rulesets.set_drug_thresholds(
+            rule_set=draft, actor=request.user, drug=drug, values=form.values, reason=form.cleaned_data["reason"]
+        ),
+    )
+    if saved is not None:
+        return saved
+    return _form_page(
+        request, form, title=f"Adequate trial of {drug} ({entry['agent']}, {entry['class']})", rule_set=draft
+    )
 
 
 @rules_admins
 def ruleset_export(request: HttpRequest, pk: int) -> HttpResponse:
     """The version as a rule-set file (the same file export_rules prints)."""
     rule_set = get_rule_set(pk)
-    response = HttpResponse(json.dumps(rule_set.content, indent=2, ensure_ascii=False) + "\n",
-                            content_type="application/json; charset=utf-8")
+    response = HttpResponse(
+        json.dumps(rule_set.content, indent=2, ensure_ascii=False) + "\n",
+        content_type="application/json; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="rules-{rule_set.version}.json"'
     return response
 
@@ -287,8 +384,9 @@ def compare(request: HttpRequest) -> HttpResponse:
     form = CompareForm(request.GET or None, versions=versions)
     changes, pair = [], None
     if form.is_valid():
-        by_version = {r.version: r for r in RuleSet.objects.filter(
-            version__in=[form.cleaned_data["a"], form.cleaned_data["b"]])}
+        by_version = {
+            r.version: r for r in RuleSet.objects.filter(version__in=[form.cleaned_data["a"], form.cleaned_data["b"]])
+        }
         a, b = by_version[form.cleaned_data["a"]], by_version[form.cleaned_data["b"]]
         changes = diff_contents(a.content, b.content, old_disabled=a.disabled_nodes, new_disabled=b.disabled_nodes)
         pair = (a, b)
@@ -300,9 +398,16 @@ def ruleset_tests(request: HttpRequest, pk: int) -> HttpResponse:
     """Every test case run against this version, each passing or failing with its trace."""
     rule_set = get_rule_set(pk)
     runs = testcases.run_test_cases(rule_set.content)
-    return render(request, "screening/manage/tests.html", {
-        "rule_set": rule_set, "runs": runs, "failing": testcases.failing(runs), "outcomes": OUTCOMES,
-    })
+    return render(
+        request,
+        "screening/manage/tests.html",
+        {
+            "rule_set": rule_set,
+            "runs": runs,
+            "failing": testcases.failing(runs),
+            "outcomes": OUTCOMES,
+        },
+    )
 
 
 @rules_admins
@@ -323,11 +428,17 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_job(pk)
     counts = job.result.get("counts", {}) if job.kind == JobKind.IMPACT else {}
     order = job.result.get("pathways", list(counts))  # the stored JSON's key order is the database's
-    return render(request, "screening/manage/job.html", {
-        "job": job, "directions": DIRECTIONS, "outcomes": OUTCOMES,
-        "counts": [(pid, [(d, counts[pid].get(d, 0)) for d in DIRECTIONS]) for pid in order if pid in counts],
-        "rows": job.result.get("rows", []),
-    })
+    return render(
+        request,
+        "screening/manage/job.html",
+        {
+            "job": job,
+            "directions": DIRECTIONS,
+            "outcomes": OUTCOMES,
+            "counts": [(pid, [(d, counts[pid].get(d, 0)) for d in DIRECTIONS]) for pid in order if pid in counts],
+            "rows": job.result.get("rows", []),
+        },
+    )
 
 
 @rules_admins
@@ -343,8 +454,14 @@ def sign_off(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, f"Draft {draft.version} signed off.")
             return redirect("screening:ruleset_detail", pk=pk)
-    return _form_page(request, form, title=f"Sign off draft {draft.version}", rule_set=draft, submit="Sign off",
-                      extra=_release_checks(draft, request.user))
+    return _form_page(
+        request,
+        form,
+        title=f"Sign off draft {draft.version}",
+        rule_set=draft,
+        submit="Sign off",
+        extra=_release_checks(draft, request.user),
+    )
 
 
 def _release_checks(draft: RuleSet, user: Any) -> dict[str, Any]:
@@ -352,10 +469,16 @@ def _release_checks(draft: RuleSet, user: Any) -> dict[str, Any]:
     runs = testcases.run_test_cases(draft.content)
     return {
         "base": base,
-        "changes": diff_contents(base.content, draft.content, old_disabled=base.disabled_nodes,
-                                 new_disabled=draft.disabled_nodes) if base else [],
-        "runs": runs, "failing": testcases.failing(runs), "preview": rulesets.latest_preview(draft),
-        "is_author": user.pk in rulesets.authors(draft), "checks": True,
+        "changes": diff_contents(
+            base.content, draft.content, old_disabled=base.disabled_nodes, new_disabled=draft.disabled_nodes
+        )
+        if base
+        else [],
+        "runs": runs,
+        "failing": testcases.failing(runs),
+        "preview": rulesets.latest_preview(draft),
+        "is_author": user.pk in rulesets.authors(draft),
+        "checks": True,
     }
 
 
@@ -365,15 +488,22 @@ def publish(request: HttpRequest, pk: int) -> HttpResponse:
     form = PublishForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            job = rulesets.publish_rule_set(rule_set=draft, actor=request.user,
-                                            change_note=form.cleaned_data["change_note"])
+            job = rulesets.publish_rule_set(
+                rule_set=draft, actor=request.user, change_note=form.cleaned_data["change_note"]
+            )
         except RuleSetRefused as err:
             _refused(form, err)
         else:
             messages.success(request, f"Version {draft.version} published; every patient is being re-screened.")
             return redirect("screening:job_detail", pk=job.pk)
-    return _form_page(request, form, title=f"Publish draft {draft.version}", rule_set=draft, submit="Publish",
-                      extra=_release_checks(draft, request.user))
+    return _form_page(
+        request,
+        form,
+        title=f"Publish draft {draft.version}",
+        rule_set=draft,
+        submit="Publish",
+        extra=_release_checks(draft, request.user),
+    )
 
 
 @rules_admins
@@ -390,13 +520,21 @@ def rollback(request: HttpRequest, pk: int) -> HttpResponse:
         except RuleSetRefused as err:
             _refused(form, err)
         else:
-            messages.success(request, f"Version {source.version} published again as {new.version}; every patient "
-                                      "is being re-screened.")
+            messages.success(
+                request,
+                f"Version {source.version} published again as {new.version}; every patient is being re-screened.",
+            )
             return redirect("screening:job_detail", pk=job.pk)
     changes = diff_contents(current.content, source.content) if current else []
-    return _form_page(request, form, title=f"Publish version {source.version} again", rule_set=source,
-                      submit="Publish again", extra={"changes": changes, "base": current},
-                      intro="The published version is retired and every patient is re-screened with this content.")
+    return _form_page(
+        request,
+        form,
+        title=f"Publish version {source.version} again",
+        rule_set=source,
+        submit="Publish again",
+        extra={"changes": changes, "base": current},
+        intro="The published version is retired and every patient is re-screened with this content.",
+    )
 
 
 @rules_admins
@@ -415,8 +553,12 @@ def testcase_add(request: HttpRequest) -> HttpResponse:
     form = TestCaseForm(request.POST or None, request.FILES or None, pathways=pathways)
     if request.method == "POST" and form.is_valid():
         try:
-            case = testcases.add_test_case(actor=request.user, case=form.cleaned_data["file"],
-                                           expected=form.expected, note=form.cleaned_data["reason"])
+            case = testcases.add_test_case(
+                actor=request.user,
+                case=form.cleaned_data["file"],
+                expected=form.expected,
+                note=form.cleaned_data["reason"],
+            )
         except RuleSetRefused as err:
             _refused(form, err)
         else:
@@ -430,10 +572,16 @@ def testcase_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A test case: its file's summary, what is expected, and every change of the expectation with why."""
     case = get_test_case(pk)
     history = list(case.history.select_related("history_user").order_by("-history_date", "-history_id"))
-    return render(request, "screening/manage/test_case.html", {
-        "case": case, "history": history, "outcomes": OUTCOMES,
-        "case_json": json.dumps(case.case, indent=2, ensure_ascii=False),
-    })
+    return render(
+        request,
+        "screening/manage/test_case.html",
+        {
+            "case": case,
+            "history": history,
+            "outcomes": OUTCOMES,
+            "case_json": json.dumps(case.case, indent=2, ensure_ascii=False),
+        },
+    )
 
 
 @rules_admins
@@ -448,12 +596,18 @@ def testcase_expect(request: HttpRequest, pk: int) -> HttpResponse:
     if draft is not None:
         rules = engine.parse_rule_set(draft.content)
         initial.update(testcases.run_case(case, rules, testcases.drug_units(draft.content)).actual)
-    form = ExpectationForm(request.POST or None, pathways=pathways,
-                           initial={f"expected_{p}": v for p, v in initial.items()})
+    form = ExpectationForm(
+        request.POST or None, pathways=pathways, initial={f"expected_{p}": v for p, v in initial.items()}
+    )
     if request.method == "POST" and form.is_valid():
         try:
-            testcases.update_expectation(test_case=case, actor=request.user, expected=form.expected,
-                                         reason=form.cleaned_data["reason"], rule_set=draft)
+            testcases.update_expectation(
+                test_case=case,
+                actor=request.user,
+                expected=form.expected,
+                reason=form.cleaned_data["reason"],
+                rule_set=draft,
+            )
         except RuleSetRefused as err:
             _refused(form, err)
         else:
@@ -461,8 +615,14 @@ def testcase_expect(request: HttpRequest, pk: int) -> HttpResponse:
             if draft is not None:
                 return redirect("screening:ruleset_tests", pk=draft.pk)
             return redirect("screening:testcase_detail", pk=case.pk)
-    intro = (f"Offered: the outcomes of draft {draft.version}. " if draft else "") + \
-        "The change and its reason are kept in the test case's history and the draft's audit trail."
-    return _form_page(request, form, title=f"Expected outcome of test case {case.name}", submit="Update expectation",
-                      intro=intro, extra={"case": case, "action_query": request.GET.urlencode()})
-
+    intro = (
+        f"Offered: the outcomes of draft {draft.version}. " if draft else ""
+    ) + "The change and its reason are kept in the test case's history and the draft's audit trail."
+    return _form_page(
+        request,
+        form,
+        title=f"Expected outcome of test case {case.name}",
+        submit="Update expectation",
+        intro=intro,
+        extra={"case": case, "action_query": request.GET.urlencode()},
+    )
