@@ -32,6 +32,7 @@ from patients.models import (
     TreatmentCourse,
 )
 from patients.summary import build_summary
+from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
 from screening.display import panel
 from screening.models import ScreeningResult
@@ -163,6 +164,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "s": summary,
         "screening": result,
         "panels": panel(patient, result) if result else [],
+        "referrals": list(Referral.objects.filter(patient=patient).order_by("-opened_at")[:10]),
         "screening_changes": list(
             ScreeningResult.objects.filter(patient=patient, changed=True).select_related("rule_set").order_by("-pk")[:10]
         ),

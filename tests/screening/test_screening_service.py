@@ -194,3 +194,17 @@ def test_patient_list_shows_the_latest_outcomes(spec_client, site_a) -> None:
         screen_patient(patient=patient, trigger="manual", as_of=date(2026, 11, 1))
     page = spec_client.get(reverse("patients:list")).content.decode()
     assert page.count("HSCT flagged") == 1 and page.count("HSCT not flagged") == 1 and "MSC flagged" in page
+
+
+@pytest.mark.django_db
+def test_staff_see_the_panel_without_links_to_forms_they_cannot_use(client, staff, site_a) -> None:
+    from referrals.models import Referral
+
+    import_cases(actor=None, site=site_a, cases=[load("workup-pending")])
+    patient = Patient.objects.get()
+    screen_patient(patient=patient, trigger="manual", as_of=date(2026, 11, 1))
+    assert Referral.objects.filter(patient=patient).count() == 2  # flagged for both pathways
+    client.force_login(staff)
+    page = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
+    assert "work-up incomplete" in page and "/edit/" not in page and "/add/" not in page
+    assert reverse("referrals:detail", kwargs={"pk": Referral.objects.first().pk}) in page
