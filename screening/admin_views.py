@@ -436,9 +436,21 @@ def job_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "directions": DIRECTIONS,
             "outcomes": OUTCOMES,
             "counts": [(pid, [(d, counts[pid].get(d, 0)) for d in DIRECTIONS]) for pid in order if pid in counts],
-            "rows": job.result.get("rows", []),
+            "rows": _visible_rows(request, job.result.get("rows", [])),
         },
     )
+
+
+def _visible_rows(request: HttpRequest, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Counts cover every site; a patient's identifier is shown only to an admin of that patient's site."""
+    from patients.models import Patient
+
+    own = set(
+        Patient.objects.filter(pk__in={r["patient"] for r in rows}, site__in=request.user.sites.all()).values_list(
+            "pk", flat=True
+        )
+    )
+    return [r if r["patient"] in own else {**r, "identifier": "(another site's patient)"} for r in rows]
 
 
 @rules_admins

@@ -283,3 +283,20 @@ def test_no_page_uses_forbidden_words(rules_admin, older_draft) -> None:
                     url("testcase_detail", pk=case.pk), url("job_detail", pk=job.pk), url("compare"),
                     url("ruleset_import"), url("testcase_add"), url("node_add", pk=older_draft.pk, node_id="hsct")]:
         page(client, address)
+
+
+@pytest.mark.django_db
+def test_impact_rows_name_only_patients_of_the_admins_sites(rules_admin, site_a, site_b) -> None:
+    from patients.models import Patient
+    from screening.models import Job, RuleSet
+    from tests.conftest import client_for
+
+    mine = Patient.objects.create(site=site_a, identifier="MINE-1")
+    theirs = Patient.objects.create(site=site_b, identifier="THEIRS-1")
+    published = RuleSet.objects.published()
+    rows = [{"patient": p.pk, "identifier": p.identifier, "site": p.site.name, "pathway": "hsct", "before": "not_flagged",
+             "after": "flagged", "direction": "newly_flagged", "criteria": []} for p in (mine, theirs)]
+    job = Job.objects.create(kind="impact", rule_set=published, revision=0, as_of="2026-11-01", status="done",
+                             result={"rows": rows, "counts": {"hsct": {"newly_flagged": 2}}})
+    page = client_for(rules_admin).get(reverse("screening:job_detail", kwargs={"pk": job.pk})).content.decode()
+    assert "MINE-1" in page and "THEIRS-1" not in page and "another site" in page
