@@ -142,8 +142,8 @@ def ckd_epi_2021(creatinine_mg_dl: float, age: int, sex: str) -> float:
         raise ValueError(f"sex must be 'female' or 'male', got {sex!r}")
     if not creatinine_mg_dl > 0:
         raise ValueError(f"creatinine must be positive, got {creatinine_mg_dl!r}")
-    ratio = creatinine_mg_dl / kappa
-    return (
+    ratio = float(creatinine_mg_dl) / kappa
+    return float(
         142
         * min(ratio, 1.0) ** alpha
         * max(ratio, 1.0) ** -1.200

@@ -12,6 +12,8 @@ DEBUG=true .venv/bin/python manage.py check
 DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
 .venv/bin/python -m patients.casefile --check-schema
 .venv/bin/ruff check .
+# the pure core is typed strictly: the engine, the scoring tables and the vocabularies
+.venv/bin/mypy --strict --python-version 3.11 screening/engine patients/scoring.py patients/vocab.py
 
 echo "== test suite on SQLite"
 DATABASE_URL=sqlite:///$(pwd)/test-db.sqlite3 .venv/bin/python -m pytest "$@"
