@@ -315,12 +315,13 @@ def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
                 )
     result = all_of(parts)
     if result is MET:
-        text = f"adequate: {days} days"
+        text = f"adequate: {_plural(days, 'day')}"
     elif result is NOT_MET:
         text = "not adequate: " + ", ".join(shortfalls)
     else:
         text = "adequacy unknown"
-    return Adequacy(result, text, tuple(lacks) if result is UNKNOWN else (), tuple(refs))
+    # A drug may set both dose conditions: a missing dose is still one thing lacking.
+    return Adequacy(result, text, dedupe(lacks) if result is UNKNOWN else (), tuple(refs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,11 +392,11 @@ def failed_agents_at_least(p: FailedAgentsAtLeastParams, ctx: Context) -> Leaf:
         text += f"; courses: {courses}"
     else:
         text += f"; no {' or '.join(p.classes)} course recorded"
-    # Only courses of undetermined agents can change the count: one line each.
+    # Section 1: one line per course whose failure is unknown, naming the course and what it lacks.
     missing = [
         f"{j.course.drug.drug} course started {j.course.start.isoformat()} needs: {'; '.join(j.lacks)}"
         for j in judgements
-        if j.result is UNKNOWN and agent_result[j.course.drug.agent] is UNKNOWN
+        if j.result is UNKNOWN
     ]
     refs = [ref for j in judgements for ref in j.refs]
     return _leaf(result, text, refs, missing)

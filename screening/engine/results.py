@@ -141,14 +141,6 @@ class ScreeningResult:
         raise KeyError(pathway_id)
 
 
-def walk(node: NodeResult) -> Iterable[NodeResult]:
-    """Every node of a result tree, depth first in tree order."""
-    yield node
-    if isinstance(node, GroupResult):
-        for child in node.children:
-            yield from walk(child)
-
-
 def missing_lines(node: NodeResult) -> tuple[str, ...]:
     """Lines of the unknown leaves reached from ``node`` through unknown nodes only, in order, deduplicated."""
     lines: dict[str, None] = {}
