@@ -39,7 +39,7 @@ def not_in_future(value: date | None, what: str = "The date") -> None:
         raise forms.ValidationError(f"{what} is in the future ({value:%d %b %Y}); enter a date up to today.")
 
 
-class ReasonMixin(forms.Form):
+class ReasonForm(forms.Form):
     reason = forms.CharField(
         label="Reason for the change", required=False, max_length=500,
         help_text="Optional for new records; kept in the patient's history.",
@@ -123,7 +123,7 @@ class ClassificationForm(forms.ModelForm):
         return patient
 
 
-class RecordForm(ReasonMixin, forms.ModelForm):
+class RecordForm(ReasonForm, forms.ModelForm):
     """A dated record; refuses future dates and a second record on the same key."""
 
     unique_together: tuple[str, ...] = ("date",)
@@ -324,7 +324,7 @@ class ObservationForm(RecordForm):
         return record
 
 
-class TreatmentForm(ReasonMixin, forms.ModelForm):
+class TreatmentForm(ReasonForm, forms.ModelForm):
     class Meta:
         model = TreatmentCourse
         fields = ["drug", "start", "end", "dose", "dose_unit", "stop_reason"]

@@ -124,9 +124,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
     sites = request.user.sites.all()  # type: ignore[union-attr]
     form = forms.PatientForm(request.POST or None, instance=patient, sites=sites)
-    reason_form = forms.DeleteForm(request.POST or None, prefix="why")
-    reason_form.fields["reason"].required = False
-    reason_form.fields["reason"].label = "Reason for the change"
+    reason_form = forms.ReasonForm(request.POST or None, prefix="why")
     if request.method == "POST" and form.is_valid() and reason_form.is_valid():
         services.save_patient(actor=request.user, patient=form.save(commit=False), reason=reason_form.cleaned_data["reason"])
         messages.success(request, "Patient details saved.")

@@ -209,3 +209,15 @@ def test_patient_page_shows_the_record(spec_client, patient) -> None:
     page = spec_client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
     for text in ("12", "Complement C3", "55 mg/dL", "belimumab", "sledai-chart", "Treatment history"):
         assert text in page
+
+
+@pytest.mark.django_db
+def test_editing_patient_details_keeps_who_and_why(spec_client, site_a, patient) -> None:
+    r = spec_client.post(reverse("patients:edit", kwargs={"pk": patient.pk}), {
+        "identifier": patient.identifier, "birth_date": "1990-05-01", "sex": "female", "weight_kg": "70",
+        "why-reason": "weighed at clinic",
+    })
+    assert r.status_code == 302
+    latest = patient.history.order_by("-history_date").first()
+    assert latest.weight_kg == Decimal("70.0") and latest.history_change_reason == "weighed at clinic"
+    assert latest.history_user.username == "spec_a"
