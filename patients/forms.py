@@ -6,6 +6,7 @@ Every error names the field in plain words. Cross-field checks live in
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import date
 from decimal import Decimal
@@ -340,7 +341,11 @@ class TreatmentForm(ReasonForm, forms.ModelForm):
             label="Drug", choices=[("", "— choose —")] + [
                 (code, f"{code.replace('_', ' ')} ({d['class']}, {d['dose_unit']})") for code, d in drugs.items()
             ],
-            widget=forms.Select(attrs={"autofocus": True}),
+            widget=forms.Select(attrs={
+                "autofocus": True,
+                # lets static/js/treatment.js pick the drug's unit; the server still checks it
+                "data-units": json.dumps({code: d["dose_unit"] for code, d in drugs.items()}),
+            }),
         )
         units = sorted({d["dose_unit"] for d in drugs.values()})
         self.fields["dose_unit"] = forms.ChoiceField(label="Dose unit", choices=[(u, u) for u in units])

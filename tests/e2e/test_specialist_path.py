@@ -59,11 +59,13 @@ def test_specialist_records_a_patient(page, live_server, specialist_user) -> Non
 
     # A treatment course.
     page.get_by_role("link", name="Add course").click()
+    page.get_by_label("Drug").select_option("belimumab")
+    expect(page.get_by_label("Dose unit")).to_have_value("mg/dose")
     page.get_by_label("Drug").select_option("mycophenolate_mofetil")
     page.get_by_label("Start").fill("2025-01-10")
     page.get_by_label("End").fill("2025-09-01")
     page.locator("#id_dose").fill("2000")
-    page.get_by_label("Dose unit").select_option("mg/day")
+    expect(page.get_by_label("Dose unit")).to_have_value("mg/day")  # picked from the drug
     page.get_by_label("Why it stopped").select_option("inadequate_response")
     page.get_by_role("button", name="Save").click()
 
