@@ -59,6 +59,8 @@ def test_specialist_records_a_patient(page, live_server, specialist_user) -> Non
 
     # A treatment course.
     page.get_by_role("link", name="Add course").click()
+    page.wait_for_url("**/treatments/add/")
+    page.wait_for_load_state("load")  # the unit picker's script is attached on load
     page.get_by_label("Drug").select_option("belimumab")
     expect(page.get_by_label("Dose unit")).to_have_value("mg/dose")
     page.get_by_label("Drug").select_option("mycophenolate_mofetil")
