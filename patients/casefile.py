@@ -247,7 +247,7 @@ def case_schema() -> dict[str, Any]:
                 "Units: " + "; ".join(f"{code} {obs.unit}" for code, obs in vocab.OBSERVATIONS.items()) + ".",
             ),
             "date": _date_schema("Date of the observation; one entry per code and date."),
-            "value": {"type": "number", "description": "Value in the code's canonical unit."},
+            "value": {"type": "number", "minimum": 0, "description": "Value in the code's canonical unit."},
             "uln": {
                 "type": ["number", "null"],
                 "description": "Upper limit of normal, same unit; needed for xULN rules; null or absent = not recorded.",

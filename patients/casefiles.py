@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import DatabaseError, transaction
 
 from accounts.models import Site, User
 from patients import vocab
@@ -34,6 +34,7 @@ def validate_all(named: list[tuple[str, str | bytes]], *, drugs: dict[str, str],
     for name, text in named:
         try:
             case = parse_case(text, drugs=drugs, today=today)
+            check_storable(case, today=today)
         except CaseFileError as err:
             raise CaseFileError(f"{name}: {err.field}", err.message) from err
         if case["case_id"] in seen:
@@ -43,9 +44,20 @@ def validate_all(named: list[tuple[str, str | bytes]], *, drugs: dict[str, str],
     return cases
 
 
-@transaction.atomic
 def import_cases(*, actor: User | None, site: Site, cases: list[dict[str, Any]]) -> ImportOutcome:
-    """Create or update one patient per validated case, all or nothing."""
+    """Create or update one patient per validated case, all or nothing.
+
+    Whatever the database still refuses (a constraint the checks above missed) rolls the whole
+    import back and comes out as a CaseFileError, never as a half-written import or a crash.
+    """
+    try:
+        return _import_cases(actor=actor, site=site, cases=cases)
+    except DatabaseError as err:
+        raise CaseFileError("(database)", f"the database refused the import, nothing was written ({err})") from err
+
+
+@transaction.atomic
+def _import_cases(*, actor: User | None, site: Site, cases: list[dict[str, Any]]) -> ImportOutcome:
     created = updated = 0
     patients = []
     for case in cases:
@@ -124,3 +136,48 @@ def export_case(patient: Patient) -> dict[str, Any]:
         for c in patient.condition_set.order_by("pk")
     ]
     return case
+
+
+# What the database columns hold (patients.models): (field path suffix, largest value, decimal places).
+_STORABLE = {
+    "weight_kg": (Decimal("300"), 1),
+    "pga": (Decimal("3"), 1),
+    "value": (Decimal("99999999.9999"), 4),
+    "uln": (Decimal("99999999.9999"), 4),
+    "dose": (Decimal("9999999.999"), 3),
+}
+_MAX_TITRE = 2_147_483_647
+
+
+def _storable(value: Any, field: str) -> None:
+    name = field.rsplit(".", 1)[-1]
+    largest, places = _STORABLE[name]
+    number = Decimal(str(value))
+    if number > largest:
+        raise CaseFileError(field, f"is too large (at most {largest})")
+    if number != number.quantize(Decimal(1).scaleb(-places)):
+        raise CaseFileError(field, f"has more than {places} decimal place{'s' if places > 1 else ''}; "
+                                   "it would be stored rounded")
+
+
+def check_storable(case: dict[str, Any], *, today: date) -> None:
+    """Refuse what the clinical record cannot hold as given: a birth date after today, numbers
+    beyond a column's size or precision (they would be rounded, and screening would differ)."""
+    patient = case["patient"]
+    if patient.get("birth_date") and date.fromisoformat(patient["birth_date"]) > today:
+        raise CaseFileError("patient.birth_date", f"is after today ({today.isoformat()})")
+    if patient.get("weight_kg") is not None:
+        _storable(patient["weight_kg"], "patient.weight_kg")
+    titre = (case.get("classification") or {}).get("ana_titre")
+    if titre is not None and titre > _MAX_TITRE:
+        raise CaseFileError("classification.ana_titre", "is too large")
+    for i, a in enumerate(case.get("assessments", [])):
+        if a.get("pga") is not None:
+            _storable(a["pga"], f"assessments[{i}].pga")
+    for i, o in enumerate(case.get("observations", [])):
+        _storable(o["value"], f"observations[{i}].value")
+        if o.get("uln") is not None:
+            _storable(o["uln"], f"observations[{i}].uln")
+    for i, t in enumerate(case.get("treatments", [])):
+        if t.get("dose") is not None:
+            _storable(t["dose"], f"treatments[{i}].dose")

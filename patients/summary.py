@@ -62,7 +62,7 @@ def build_summary(patient: Patient, today: date) -> PatientSummary:
         treatments=list(TreatmentCourse.objects.filter(patient=patient).order_by("-start", "-pk")),
         conditions=list(Condition.objects.filter(patient=patient).order_by("-date", "code")),
     )
-    if patient.birth_date:
+    if patient.birth_date and patient.birth_date <= today:
         s.age = scoring.age_on(patient.birth_date, today)
     s.eular = scoring.eular_acr(patient.ana_titre, patient.eular_criteria)
     latest: dict[str, Observation] = {}

@@ -77,18 +77,28 @@ def run_rescreen(job: Job) -> None:
     ids = cohort.patient_ids()
     _start(job, len(ids))
     changed = screened = 0
+    failed: list[int] = []
     for chunk in cohort.chunks(ids, RESCREEN_CHUNK):
         current = RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED).values_list("pk", "version").first()
         if current is None or current[0] != rule_set.pk:
-            _finish(job, {"screened": screened, "changed": changed, "superseded_by": current[1] if current else None})
+            _finish(job, {"screened": screened, "changed": changed, "failed": failed,
+                          "superseded_by": current[1] if current else None})
             return
         for patient in cohort.patients_in(chunk):
-            with transaction.atomic():
-                stored = screen_patient(patient=patient, trigger=Trigger.RULES, rule_set=rule_set, as_of=job.as_of)
+            try:
+                with transaction.atomic():
+                    # never_older: a job that waited in the queue must not undo a fresher screening
+                    # (data entered since it was queued would be ignored and fresh flags withdrawn)
+                    stored = screen_patient(patient=patient, trigger=Trigger.RULES, rule_set=rule_set,
+                                            as_of=job.as_of, never_older=True)
+            except Exception:  # one patient's bad record must not stop everyone else's re-screen
+                log.exception("re-screening patient %s failed", patient.pk)
+                failed.append(patient.pk)
+                continue
             screened += stored is not None
             changed += bool(stored and stored.changed)
         _progress(job, job.done + len(chunk))
-    _finish(job, {"screened": screened, "changed": changed})
+    _finish(job, {"screened": screened, "changed": changed, "failed": failed})
 
 
 RUNNERS = {JobKind.IMPACT: run_impact, JobKind.RESCREEN: run_rescreen}

@@ -91,12 +91,24 @@ def _cause(previous: ScreeningResult | None, rule_set: RuleSet, facts: dict[str,
     return True, "time"
 
 
+@transaction.atomic
 def screen_patient(
-    *, patient: Patient, trigger: str, rule_set: RuleSet | None = None, as_of: date | None = None
+    *, patient: Patient, trigger: str, rule_set: RuleSet | None = None, as_of: date | None = None,
+    never_older: bool = False,
 ) -> ScreeningResult | None:
-    """Evaluate one patient and store the result (rule set version, as-of, facts, outcomes, trace)."""
+    """Evaluate one patient and store the result (rule set version, as-of, facts, outcomes, trace).
+
+    ``never_older``: screen as of the patient's latest result's date when that is later than
+    ``as_of`` (a queued cohort job must not undo a fresher screening made while it waited).
+    """
+    # One screening of a patient at a time (a data save and a cohort job may race): the newest
+    # stored result must compare itself with the one really before it.
+    list(Patient.objects.select_for_update().filter(pk=patient.pk).values_list("pk"))
     rule_set = rule_set or RuleSet.objects.published()
     as_of = as_of or timezone.localdate()
+    previous = ScreeningResult.objects.latest_for(patient.pk)
+    if never_older and previous is not None and previous.as_of > as_of:
+        as_of = previous.as_of
     facts = load_facts(patient)
     try:
         result = engine.screen(facts, parsed_rules(rule_set), as_of)
@@ -105,7 +117,6 @@ def screen_patient(
         return None
     facts_json = facts_to_json(facts)
     outcomes = {p.id: p.outcome.value for p in result.pathways}
-    previous = ScreeningResult.objects.latest_for(patient.pk)
     changed, cause = _cause(previous, rule_set, facts_json, outcomes)
     stored = ScreeningResult.objects.create(
         patient=patient, rule_set=rule_set, as_of=as_of, trigger=trigger, facts=facts_json,
@@ -128,8 +139,10 @@ def rescreen_patients(patient_ids: list[int], *, trigger: str) -> int:
     rule_set = RuleSet.objects.published()
     done = 0
     for patient in Patient.objects.filter(pk__in=patient_ids).order_by("pk"):
-        with transaction.atomic():
+        try:
             done += screen_patient(patient=patient, trigger=trigger, rule_set=rule_set) is not None
+        except Exception:  # one patient's bad record must not stop the others
+            log.exception("re-screening patient %s failed", patient.pk)
     return done
 
 

@@ -144,3 +144,41 @@ def test_seed_demo_is_safe_to_run_twice() -> None:
     from accounts.models import User
 
     assert sorted(User.objects.values_list("role", flat=True)) == ["rules_admin", "rules_admin", "specialist", "staff"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mutate,field,words", [
+    (lambda c: c["observations"][0].update(value=-5), "observations[0].value", "at least 0"),
+    (lambda c: c["observations"][0].update(value=123456789), "observations[0].value", "too large"),
+    (lambda c: c["observations"][0].update(value=29.99996), "observations[0].value", "decimal places"),
+    (lambda c: c["treatments"][0].update(dose=123456789), "treatments[0].dose", "too large"),
+    (lambda c: c["patient"].update(weight_kg=64.25), "patient.weight_kg", "decimal place"),
+    (lambda c: c["assessments"][0].update(pga=1.25), "assessments[0].pga", "decimal place"),
+    (lambda c: (c.update(as_of="2099-01-01"), c["patient"].update(birth_date="2098-06-01")), "patient.birth_date",
+     "after today"),
+])
+def test_values_the_record_cannot_hold_are_refused_not_rounded(site_a, tmp_path, mutate, field, words) -> None:
+    data = json.loads((CASES / "refractory-nephritis.json").read_text())
+    mutate(data)
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(data))
+    code, _, err = run("import_cases", "--site", site_a.code, str(path))
+    assert code == 2 and f"{path}: {field}:" in err and words in err, err
+    assert not Patient.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_database_refusal_is_reported_and_writes_nothing(site_a, monkeypatch) -> None:
+    from django.db import IntegrityError
+
+    from patients import casefiles
+
+    def refuse(**kwargs):
+        Patient.objects.create(site=site_a, identifier="half-written")
+        raise IntegrityError("check constraint failed")
+
+    monkeypatch.setattr(casefiles, "replace_patient_record", refuse)
+    case = validate_case(json.loads((CASES / "mild-disease.json").read_text()), drugs=drug_units())
+    with pytest.raises(casefiles.CaseFileError) as err:
+        casefiles.import_cases(actor=None, site=site_a, cases=[case])
+    assert "nothing was written" in str(err.value) and not Patient.objects.exists()

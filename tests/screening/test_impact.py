@@ -176,4 +176,4 @@ def test_a_rescreen_of_a_version_no_longer_published_stops(older_draft, site_a, 
     jobs.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.done == 2
-    assert job.result == {"screened": 2, "changed": 2, "superseded_by": "2026.2"}
+    assert job.result == {"screened": 2, "changed": 2, "failed": [], "superseded_by": "2026.2"}

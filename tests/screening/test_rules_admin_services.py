@@ -222,7 +222,7 @@ def test_publish_retires_the_previous_version_and_rescreens_everyone(
     assert older_draft.published_by == rules_admin and older_draft.change_note == "HSCT up to 65"
     job.refresh_from_db()
     assert (job.kind, job.status, job.done, job.total) == (JobKind.RESCREEN, JobStatus.DONE, 10, 10)
-    assert job.result == {"screened": 10, "changed": 10}  # first screening of each patient
+    assert job.result == {"screened": 10, "changed": 10, "failed": []}  # first screening of each patient
     assert len(stored) == 10 and {r.rule_set_id for r in stored} == {older_draft.pk}
     older = ScreeningResult.objects.latest_for(Patient.objects.get(identifier="older-patient").pk)
     assert older.outcomes["hsct"] == "flagged" and older.trigger == "rules" and older.as_of == AS_OF
@@ -323,3 +323,32 @@ def test_a_draft_whose_catalogue_breaks_a_case_file_fails_that_case(draft, rules
     content = {**draft.content, "drugs": drugs}
     runs = {r.case.name: r for r in testcases.run_test_cases(content)}
     assert not runs["older-patient"].passed and "drug catalogue" in runs["older-patient"].error
+
+
+@pytest.mark.django_db
+def test_a_queued_rescreen_never_undoes_a_fresher_screening_and_survives_a_bad_patient(site_a, monkeypatch) -> None:
+    from datetime import date
+
+    from patients.models import Patient
+    from screening import jobs
+    from screening.models import Job, ScreeningResult
+    from screening.services import screen_patient
+
+    fresh = Patient.objects.create(site=site_a, identifier="FRESH", birth_date=date(1990, 1, 1))
+    broken = Patient.objects.create(site=site_a, identifier="BROKEN", birth_date=date(1990, 1, 1))
+    screen_patient(patient=fresh, trigger="data", as_of=date(2026, 11, 20))  # screened after the job was queued
+    published = RuleSet.objects.published()
+    job = Job.objects.create(kind="rescreen", rule_set=published, revision=published.revision, as_of=date(2026, 11, 1),
+                             status="running")
+    real = jobs.screen_patient
+
+    def flaky(*, patient, **kwargs):
+        if patient.pk == broken.pk:
+            raise ValueError("a bad stored value")
+        return real(patient=patient, **kwargs)
+
+    monkeypatch.setattr(jobs, "screen_patient", flaky)
+    jobs.run_rescreen(job)
+    job.refresh_from_db()
+    assert job.status == "done" and job.result["failed"] == [broken.pk] and job.result["screened"] == 1
+    assert ScreeningResult.objects.latest_for(fresh.pk).as_of == date(2026, 11, 20)

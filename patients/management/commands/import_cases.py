@@ -34,7 +34,7 @@ class Command(BaseCommand):
                 fail(f"{path}: cannot read the file ({err.strerror})")
         try:
             cases = validate_all(named, drugs=drug_units(), today=timezone.localdate())
+            outcome = import_cases(actor=None, site=target, cases=cases)
         except CaseFileError as err:
             fail(str(err))
-        outcome = import_cases(actor=None, site=target, cases=cases)
         self.stdout.write(f"imported {len(cases)} case file(s) into {target.code}: {outcome.created} created, {outcome.updated} updated")
