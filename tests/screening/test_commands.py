@@ -98,3 +98,17 @@ def test_import_rules_bad_file_names_node_and_parameter(tmp_path, mutate, needle
     code, _, err = run("import_rules", str(path))
     assert code == 2 and needle in err and str(path) in err
     assert not RuleSet.objects.filter(version="bad").exists()
+
+
+@pytest.mark.django_db
+def test_rescreen_command_rescreens_everyone(site_a) -> None:
+    from patients.models import Patient
+    from screening.models import ScreeningResult
+
+    Patient.objects.create(site=site_a, identifier="A")
+    Patient.objects.create(site=site_a, identifier="B")
+    code, out, _ = run("rescreen", "--now")
+    assert code == 0 and "re-screened 2 patient(s)" in out
+    assert list(ScreeningResult.objects.values_list("trigger", flat=True)) == ["manual", "manual"]
+    code, out, _ = run("rescreen")  # queued: the immediate backend of the tests runs it at once
+    assert code == 0 and "queued" in out and ScreeningResult.objects.count() == 4

@@ -17,8 +17,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, now: bool = False, **options: Any) -> None:
         if now:
-            count = rescreen_all_patients.call()
+            count = rescreen_all_patients.call(trigger="manual")
             self.stdout.write(f"re-screened {count} patient(s)")
         else:
-            result = rescreen_all_patients.enqueue()
+            result = rescreen_all_patients.enqueue(trigger="manual")
             self.stdout.write(f"queued re-screening as task {result.id}")
