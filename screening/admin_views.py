@@ -477,7 +477,9 @@ def sign_off(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _release_checks(draft: RuleSet, user: Any) -> dict[str, Any]:
-    base = draft.based_on or RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED).first()
+    # Compared with what is live now, not with what the draft started from: if another draft was
+    # published meanwhile, publishing this one would undo it, and the reviewer must see that.
+    base = RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED).first()
     runs = testcases.run_test_cases(draft.content)
     return {
         "base": base,
@@ -490,6 +492,7 @@ def _release_checks(draft: RuleSet, user: Any) -> dict[str, Any]:
         "failing": testcases.failing(runs),
         "preview": rulesets.latest_preview(draft),
         "is_author": user.pk in rulesets.authors(draft),
+        "stale_base": draft.based_on if base and draft.based_on_id and draft.based_on_id != base.pk else None,
         "checks": True,
     }
 

@@ -141,11 +141,13 @@ def update_expectation(*, test_case: RuleCase, actor: User, expected: dict[str, 
     locked._history_user = actor  # type: ignore[attr-defined]
     locked._change_reason = f"{summary} — {reason}"  # type: ignore[attr-defined]
     locked.save()
-    if rule_set is not None and rule_set.status == RuleSetStatus.DRAFT:
-        draft = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
+    # What every draft is tested against changed: each draft's sign-off is withdrawn (the reviewer
+    # must look again) and each draft's audit trail records the change, whichever page it came from.
+    for draft in RuleSet.objects.select_for_update().filter(status=RuleSetStatus.DRAFT).order_by("pk"):
         data: dict[str, Any] = {"test_case": locked.name, "expected": locked.expected}
+        if rule_set is not None and draft.pk != rule_set.pk:
+            data["prompted_by"] = rule_set.version
         if draft.reviewed_by_id is not None:
-            # what the draft is tested against changed: the reviewer has to look again
             data["sign_off_withdrawn"] = str(draft.reviewed_by)
             draft.reviewed_by, draft.reviewed_at = None, None
             draft._history_user = actor  # type: ignore[attr-defined]

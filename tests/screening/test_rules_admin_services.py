@@ -352,3 +352,46 @@ def test_a_queued_rescreen_never_undoes_a_fresher_screening_and_survives_a_bad_p
     job.refresh_from_db()
     assert job.status == "done" and job.result["failed"] == [broken.pk] and job.result["screened"] == 1
     assert ScreeningResult.objects.latest_for(fresh.pk).as_of == date(2026, 11, 20)
+
+
+@pytest.mark.django_db
+def test_an_expectation_change_from_anywhere_withdraws_every_draft_sign_off(rules_admin, site_a) -> None:
+    from accounts.models import Role
+    from screening import testcases
+    from screening.models import EventKind, RuleCase
+    from tests.conftest import make_user
+
+    reviewer = make_user("admin_9", Role.RULES_ADMIN, site_a)
+    published = RuleSet.objects.published()
+    first = rulesets.create_draft(actor=rules_admin, source=published, version="d1", reason="one")
+    second = rulesets.create_draft(actor=rules_admin, source=published, version="d2", reason="two")
+    for draft in (first, second):
+        rulesets.sign_off_rule_set(rule_set=draft, actor=reviewer)
+    # changed from the test case's own page, not from either draft's
+    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=rules_admin,
+                                 expected={"hsct": "flagged"}, reason="new evidence")
+    for draft in (first, second):
+        draft.refresh_from_db()
+        assert draft.reviewed_by is None
+        assert draft.events.filter(kind=EventKind.EXPECTATION, reason="new evidence").exists()
+
+
+@pytest.mark.django_db
+def test_release_checks_compare_with_what_is_published_now(rules_admin, site_a, django_capture_on_commit_callbacks) -> None:
+    from accounts.models import Role
+    from screening.admin_views import _release_checks
+    from tests.conftest import make_user
+
+    reviewer = make_user("admin_8", Role.RULES_ADMIN, site_a)
+    published = RuleSet.objects.published()
+    stale = rulesets.create_draft(actor=rules_admin, source=published, version="s1", reason="later")
+    newer = rulesets.create_draft(actor=rules_admin, source=published, version="s2", reason="first out")
+    node = newer.content["pathways"][0]["inclusion"]["all"][1]
+    rulesets.set_criterion_params(rule_set=newer, actor=rules_admin, node_id="hsct.age",
+                                  params={**node["params"], "max_years": 65}, source=node.get("source"), reason="x")
+    newer.refresh_from_db()
+    RuleSet.objects.filter(pk=published.pk).update(status="retired")
+    RuleSet.objects.filter(pk=newer.pk).update(status="published")
+    checks = _release_checks(RuleSet.objects.get(pk=stale.pk), reviewer)
+    assert checks["base"].version == "s2" and checks["stale_base"].version == published.version
+    assert any("hsct.age" in str(change) for change in checks["changes"])  # publishing s1 would undo s2's change

@@ -216,8 +216,12 @@ def test_publish_through_the_page_is_blocked_then_done(rules_admin, admin_2, old
     rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
     text = client.post(address, {"change_note": "HSCT up to 65"}).content.decode()
     assert "1 test case(s) fail: older-patient" in text
-    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=admin_2,
+    # the author updates the expectation; that withdraws the sign-off, so the reviewer looks again
+    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=rules_admin,
                                  expected={"hsct": "flagged"}, reason="65")
+    older_draft.refresh_from_db()
+    assert older_draft.reviewed_by is None
+    rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
     assert "Change note: say what changes and why." in client.post(address, {"change_note": ""}).content.decode()
     with django_capture_on_commit_callbacks(execute=True):
         client.post(url("impact_start", pk=older_draft.pk))
