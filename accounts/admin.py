@@ -10,6 +10,10 @@ class CandidacyUserAdmin(UserAdmin):
     list_display = ("username", "email", "role", "is_active")
     list_filter = ("role", "sites", "is_active")
 
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        # The audit trail names people by their user row: deactivate a leaver, never delete them.
+        return False
+
 
 @admin.register(Site)
 class SiteAdmin(admin.ModelAdmin):

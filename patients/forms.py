@@ -50,7 +50,7 @@ class ReasonForm(forms.Form):
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
-        fields = ["site", "identifier", "birth_date", "sex", "weight_kg", "sle_attested"]
+        fields = ["site", "identifier", "birth_date", "sex", "weight_kg"]  # attestation: diagnosis page
         widgets = {"birth_date": DATE_WIDGET}
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
@@ -336,6 +336,10 @@ class TreatmentForm(ReasonForm, forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.patient = patient
         self.instance.patient = patient
+        if self.instance.pk and self.instance.drug not in drugs:
+            # a drug taken out of the catalogue since: its courses can still be corrected or ended
+            drugs = {**drugs, self.instance.drug: {"class": "no longer in the catalogue",
+                                                   "dose_unit": self.instance.dose_unit}}
         self.drugs = drugs
         self.fields["drug"] = forms.ChoiceField(
             label="Drug", choices=[("", "— choose —")] + [

@@ -294,6 +294,18 @@ def _rescreen(rule_set: RuleSet, actor: User, as_of: date | None) -> Job:
     return job
 
 
+def _lock_release() -> RuleSet | None:
+    """Serialise releases and return the version published now.
+
+    Locking the published row alone does not serialise two publishes: the second waits on a row
+    that is retired by the time it gets it. Every release first locks the oldest rule set (the
+    seeded one, never deleted: rule sets are PROTECTed by their results), then reads what is
+    published after the lock, so a second release retires the first one's version properly.
+    """
+    RuleSet.objects.select_for_update().order_by("pk").values_list("pk", flat=True).first()
+    return RuleSet.objects.select_for_update().filter(status=RuleSetStatus.PUBLISHED).first()
+
+
 @transaction.atomic
 def publish_rule_set(*, rule_set: RuleSet, actor: User, change_note: str, as_of: date | None = None) -> Job:
     """Publish a signed-off, tested and previewed draft; retire the previous version; re-screen everyone.
@@ -317,7 +329,7 @@ def publish_rule_set(*, rule_set: RuleSet, actor: User, change_note: str, as_of:
     preview = latest_preview(draft)
     if preview is None:
         raise RuleSetRefused("run the impact preview of this draft's latest revision before publishing it")
-    current = RuleSet.objects.select_for_update().filter(status=RuleSetStatus.PUBLISHED).first()
+    current = _lock_release()
     _retire(current, actor, draft.version)
     draft.status, draft.published_by, draft.published_at = RuleSetStatus.PUBLISHED, actor, timezone.now()
     draft.change_note = note
@@ -339,7 +351,7 @@ def roll_back_to(*, source: RuleSet, actor: User, version: str, reason: str,
                              "can be published again")
     version = _free_version(version)
     reason = _reason(reason, "the rollback")
-    current = RuleSet.objects.select_for_update().filter(status=RuleSetStatus.PUBLISHED).first()
+    current = _lock_release()
     _retire(current, actor, version)
     new = RuleSet(
         name=source.name, version=version, status=RuleSetStatus.PUBLISHED, based_on=source, created_by=actor,

@@ -221,3 +221,15 @@ def test_editing_patient_details_keeps_who_and_why(spec_client, site_a, patient)
     latest = patient.history.order_by("-history_date").first()
     assert latest.weight_kg == Decimal("70.0") and latest.history_change_reason == "weighed at clinic"
     assert latest.history_user.username == "spec_a"
+
+
+@pytest.mark.django_db
+def test_a_course_of_a_drug_no_longer_in_the_catalogue_can_still_be_ended(spec_client, patient) -> None:
+    course = TreatmentFactory(patient=patient, drug="retired_drug", dose=10, dose_unit="mg/day", start=date(2025, 1, 1))
+    edit = reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
+    assert "no longer in the catalogue" in spec_client.get(edit).content.decode()
+    r = spec_client.post(edit, {"drug": "retired_drug", "start": "2025-01-01", "end": "2025-06-01", "dose": "10",
+                                "dose_unit": "mg/day", "stop_reason": "other", "reason": "ended"})
+    assert r.status_code == 302
+    course.refresh_from_db()
+    assert course.end == date(2025, 6, 1)
