@@ -47,6 +47,28 @@ class ReasonForm(forms.Form):
     )
 
 
+class UnchangedSinceMixin(forms.ModelForm):
+    """Refuse to save over a record someone else changed after this form was opened."""
+
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen"].initial = self.instance.updated_at.isoformat()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        if self.instance.pk and data.get("seen"):
+            now = type(self.instance).objects.filter(pk=self.instance.pk).values_list("updated_at", flat=True).first()
+            if now is not None and now.isoformat() != data["seen"]:
+                raise forms.ValidationError(
+                    "Someone else changed this record after you opened it; your changes were not saved. "
+                    "Open it again to see their version, then make your change."
+                )
+        return data
+
+
 class PatientForm(forms.ModelForm):
     class Meta:
         model = Patient
@@ -124,7 +146,7 @@ class ClassificationForm(forms.ModelForm):
         return patient
 
 
-class RecordForm(ReasonForm, forms.ModelForm):
+class RecordForm(ReasonForm, UnchangedSinceMixin):
     """A dated record; refuses future dates and a second record on the same key."""
 
     unique_together: tuple[str, ...] = ("date",)
@@ -325,7 +347,7 @@ class ObservationForm(RecordForm):
         return record
 
 
-class TreatmentForm(ReasonForm, forms.ModelForm):
+class TreatmentForm(ReasonForm, UnchangedSinceMixin):
     class Meta:
         model = TreatmentCourse
         fields = ["drug", "start", "end", "dose", "dose_unit", "stop_reason"]

@@ -233,3 +233,16 @@ def test_a_course_of_a_drug_no_longer_in_the_catalogue_can_still_be_ended(spec_c
     assert r.status_code == 302
     course.refresh_from_db()
     assert course.end == date(2025, 6, 1)
+
+
+@pytest.mark.django_db
+def test_a_record_changed_by_someone_else_is_not_overwritten(spec_client, patient) -> None:
+    course = TreatmentFactory(patient=patient, drug="azathioprine", dose=100, dose_unit="mg/day", start=date(2025, 1, 1))
+    edit = reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
+    seen = spec_client.get(edit).context["form"]["seen"].value()
+    TreatmentCourse.objects.filter(pk=course.pk).update(dose=125, updated_at=course.updated_at + timedelta(seconds=5))
+    r = spec_client.post(edit, {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day",
+                                "seen": seen})
+    assert r.status_code == 200 and "Someone else changed this record" in r.content.decode()
+    course.refresh_from_db()
+    assert course.dose == 125
