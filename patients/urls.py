@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/edit/", views.patient_edit, name="edit"),
     path("<int:pk>/classification/", views.classification_edit, name="classification"),
     path("<int:pk>/history/", views.patient_history_view, name="history"),
+    path("<int:pk>/rescreen/", views.patient_rescreen, name="rescreen"),
     path("<int:pk>/export.json", views.case_export, name="export"),
     path("<int:pk>/<slug:kind>/add/", views.record_add, name="record_add"),
     path("<int:pk>/<slug:kind>/<int:rid>/edit/", views.record_edit, name="record_edit"),

@@ -35,8 +35,8 @@ from patients.summary import build_summary
 from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
 from screening.display import panel
-from screening.models import ScreeningResult
-from screening.services import adequacy_by_course, latest_result_for
+from screening.models import ScreeningResult, Trigger
+from screening.services import adequacy_by_course, latest_result_for, screen_patient
 
 PAGE_SIZES = (25, 50, 100)
 OUTCOME_WORDS = {"flagged": "flagged", "not_flagged": "not flagged", "insufficient_data": "data missing"}
@@ -161,6 +161,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "patient": patient,
         "s": summary,
         "screening": result,
+        "screening_age": (summary.today - result.as_of).days if result else None,
         "panels": panel(patient, result) if result else [],
         "referrals": list(Referral.objects.filter(patient=patient).order_by("-opened_at")[:10]),
         "screening_changes": list(
@@ -169,6 +170,18 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
         "kinds": KINDS,
     })
+
+
+@readers
+@require_POST
+def patient_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
+    """Screen the patient again as of today (changes no clinical data; the result is stored like any other)."""
+    patient = get_patient(request, pk)
+    if screen_patient(patient=patient, trigger=Trigger.MANUAL) is None:
+        messages.error(request, "This patient cannot be screened: the birth date is after today.")
+    else:
+        messages.success(request, "Screened again as of today.")
+    return redirect(reverse("patients:detail", kwargs={"pk": patient.pk}) + "#screening")
 
 
 @readers

@@ -50,6 +50,7 @@ TABLE: list[tuple[str, str, str, tuple[Any, ...]]] = [
     ("patients:history", "GET", "patient", PATIENT_READ),
     ("patients:export", "GET", "patient", PATIENT_READ),
     ("patients:edit", "GET", "patient", PATIENT_WRITE),
+    ("patients:rescreen", "POST", "patient", (LOGIN, 302, 404, 302, 403)),
     ("patients:classification", "GET", "patient", PATIENT_WRITE),
     ("screening:rules", "GET", "", (LOGIN, 200, 200, 200, 200)),
 ]

@@ -208,3 +208,19 @@ def test_staff_see_the_panel_without_links_to_forms_they_cannot_use(client, staf
     page = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
     assert "work-up incomplete" in page and "/edit/" not in page and "/add/" not in page
     assert reverse("referrals:detail", kwargs={"pk": Referral.objects.first().pk}) in page
+
+
+@pytest.mark.django_db
+def test_an_old_result_says_so_and_can_be_refreshed(client, staff, site_a) -> None:
+    import_cases(actor=None, site=site_a, cases=[load("mild-disease")])
+    patient = Patient.objects.get()
+    screen_patient(patient=patient, trigger="manual", as_of=date(2020, 1, 1))
+    client.force_login(staff)  # staff may refresh a result: it changes no clinical data
+    detail = reverse("patients:detail", kwargs={"pk": patient.pk})
+    assert 'id="screening-age"' in client.get(detail).content.decode()
+    assert client.get(reverse("patients:rescreen", kwargs={"pk": patient.pk})).status_code == 405
+    response = client.post(reverse("patients:rescreen", kwargs={"pk": patient.pk}))
+    assert response.status_code == 302
+    latest = ScreeningResult.objects.latest_for(patient.pk)
+    assert latest.trigger == "manual" and latest.as_of > date(2020, 1, 1)
+    assert 'id="screening-age"' not in client.get(detail).content.decode()
