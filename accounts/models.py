@@ -44,13 +44,5 @@ class User(AbstractUser):
         return self.role == Role.SPECIALIST
 
     @property
-    def is_staff_member(self) -> bool:
-        return self.role == Role.STAFF
-
-    @property
     def is_rules_admin(self) -> bool:
         return self.role == Role.RULES_ADMIN
-
-    @property
-    def reads_patients(self) -> bool:
-        return self.role in (Role.SPECIALIST, Role.STAFF)

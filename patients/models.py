@@ -8,8 +8,6 @@ constraints keep impossible values out whatever writes them.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -259,4 +257,3 @@ class Condition(PatientRecord):
 RECORD_MODELS: tuple[type[models.Model], ...] = (
     Assessment, DamageIndex, Manifestation, Observation, TreatmentCourse, Condition,
 )
-ZERO = Decimal(0)

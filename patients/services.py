@@ -18,6 +18,7 @@ from django.utils import timezone
 from accounts.models import Site, User
 from patients import scoring
 from patients.models import (
+    RECORD_MODELS,
     Assessment,
     Condition,
     DamageIndex,
@@ -125,14 +126,6 @@ def egfr_from_creatinine(patient: Patient, creatinine: Decimal, on: date) -> Dec
     return Decimal(str(round(value, 1)))
 
 
-RECORD_TYPES: dict[str, type[models.Model]] = {
-    "assessments": Assessment,
-    "damage": DamageIndex,
-    "manifestations": Manifestation,
-    "observations": Observation,
-    "treatments": TreatmentCourse,
-    "conditions": Condition,
-}
 
 
 @transaction.atomic
@@ -155,7 +148,7 @@ def replace_patient_record(
     _audited(patient, actor, reason)
     patient.save()
     if not created:
-        for model in RECORD_TYPES.values():
+        for model in RECORD_MODELS:
             for old in model.objects.filter(patient=patient):  # type: ignore[attr-defined]
                 _audited(old, actor, reason)
                 old.delete()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from patients import scoring, vocab
@@ -98,9 +98,3 @@ def build_summary(patient: Patient, today: date) -> PatientSummary:
             )
     return s
 
-
-def days_between(a: date, b: date) -> int:
-    return (b - a).days + 1
-
-
-__all__ = ["PatientSummary", "build_summary", "days_between", "timedelta"]

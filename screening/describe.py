@@ -22,8 +22,8 @@ def _list(codes: list[str], labels: dict[str, str] | None = None) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
-def _window(days: int | None, what: str = "dated") -> str:
-    return f"{what} within the last {days} days" if days is not None else "at any date"
+def _window(days: int | None) -> str:
+    return f"dated within the last {days} days" if days is not None else "at any date"
 
 
 OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}

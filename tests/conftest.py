@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -67,3 +70,16 @@ def client_for(user: User | None) -> Client:
 @pytest.fixture
 def spec_client(specialist: User) -> Client:
     return client_for(specialist)
+
+
+def ensure_published_rules() -> Any:
+    """Transactional tests flush the database, data migrations included: put the default rules back."""
+    from screening.models import RuleSet
+
+    rule_set = RuleSet.objects.filter(status="published").first()
+    if rule_set is None:
+        path = Path(__file__).resolve().parents[1] / "screening" / "data" / "default-rules.json"
+        content = json.loads(path.read_text(encoding="utf-8"))
+        rule_set = RuleSet.objects.create(name=content["name"], version=content["version"], status="published",
+                                          content=content)
+    return rule_set

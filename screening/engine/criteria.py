@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from patients import scoring, vocab
 from screening.engine.context import Context, Course, dedupe, window_phrase, window_start
@@ -602,28 +603,23 @@ def damage_index_at_least(p: DamageIndexAtLeastParams, ctx: Context) -> Leaf:
     return _leaf(from_bool(score >= p.min_score), text, [latest.ref])
 
 
+# One function per criterion type, found by the type of its parameters.
+CRITERION_FUNCTIONS: dict[type[Any], Callable[[Any, Context], Leaf]] = {
+    SleDiagnosisParams: sle_diagnosis,
+    AgeBetweenParams: age_between,
+    SledaiAtLeastParams: sledai_at_least,
+    ManifestationActiveParams: manifestation_active,
+    FailedAgentsAtLeastParams: failed_agents_at_least,
+    GlucocorticoidDependentParams: glucocorticoid_dependent,
+    DrugTriedParams: drug_tried,
+    ExposureDaysAtLeastParams: exposure_days_at_least,
+    ObservationCompareParams: observation_compare,
+    ConditionPresentParams: condition_present,
+    RecentDrugParams: recent_drug,
+    DamageIndexAtLeastParams: damage_index_at_least,
+}
+
+
 def evaluate_criterion(params: CriterionParams, ctx: Context) -> Leaf:
     """Dispatch on the parameters' type to the criterion function."""
-    if isinstance(params, SleDiagnosisParams):
-        return sle_diagnosis(params, ctx)
-    if isinstance(params, AgeBetweenParams):
-        return age_between(params, ctx)
-    if isinstance(params, SledaiAtLeastParams):
-        return sledai_at_least(params, ctx)
-    if isinstance(params, ManifestationActiveParams):
-        return manifestation_active(params, ctx)
-    if isinstance(params, FailedAgentsAtLeastParams):
-        return failed_agents_at_least(params, ctx)
-    if isinstance(params, GlucocorticoidDependentParams):
-        return glucocorticoid_dependent(params, ctx)
-    if isinstance(params, DrugTriedParams):
-        return drug_tried(params, ctx)
-    if isinstance(params, ExposureDaysAtLeastParams):
-        return exposure_days_at_least(params, ctx)
-    if isinstance(params, ObservationCompareParams):
-        return observation_compare(params, ctx)
-    if isinstance(params, ConditionPresentParams):
-        return condition_present(params, ctx)
-    if isinstance(params, RecentDrugParams):
-        return recent_drug(params, ctx)
-    return damage_index_at_least(params, ctx)
+    return CRITERION_FUNCTIONS[type(params)](params, ctx)

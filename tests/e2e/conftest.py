@@ -42,13 +42,7 @@ def login(page, live_server, username: str, password: str) -> None:
 
 @pytest.fixture(autouse=True)
 def published_rules(transactional_db):
-    """Transactional tests flush the database after each test, data migrations included:
-    put the default rule set back before each browser test."""
-    import json
+    """Put the default rule set back before each browser test (flushes remove it)."""
+    from tests.conftest import ensure_published_rules
 
-    from screening.models import RuleSet
-
-    if not RuleSet.objects.filter(status="published").exists():
-        path = Path(__file__).resolve().parents[2] / "screening" / "data" / "default-rules.json"
-        content = json.loads(path.read_text(encoding="utf-8"))
-        RuleSet.objects.create(name=content["name"], version=content["version"], status="published", content=content)
+    ensure_published_rules()

@@ -42,17 +42,6 @@ def pathway_trace(pid: str, outcome: str = "flagged", cautions: list[dict[str, A
     }
 
 
-def ensure_published_rules() -> RuleSet:
-    """Transactional tests flush the database, data migrations included: put the default rules back."""
-    rule_set = RuleSet.objects.filter(status="published").first()
-    if rule_set is None:
-        path = Path(__file__).resolve().parents[2] / "screening" / "data" / "default-rules.json"
-        content = json.loads(path.read_text(encoding="utf-8"))
-        rule_set = RuleSet.objects.create(name=content["name"], version=content["version"], status="published",
-                                          content=content)
-    return rule_set
-
-
 def stored_result(patient: Patient, outcomes: dict[str, str] | None = None, *, trigger: str = "manual",
                   change_cause: str = "first screening", cautions: list[dict[str, Any]] | None = None,
                   rule_set: RuleSet | None = None) -> ScreeningResult:

@@ -89,7 +89,7 @@ def test_a_conflict_keeps_what_the_user_typed_when_the_action_still_applies(pati
 def test_lost_update_between_two_connections_on_postgresql(site_a, staff, specialist) -> None:
     """Two threads, each with its own database connection, load the same version and both transition."""
     from patients.models import Patient
-    from tests.referrals.factories import ensure_published_rules
+    from tests.conftest import ensure_published_rules
 
     ensure_published_rules()
     patient = Patient.objects.create(site=site_a, identifier="LOCK-1")

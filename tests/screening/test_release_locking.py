@@ -16,7 +16,7 @@ from tests.screening.conftest import AS_OF
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks between two connections: PostgreSQL only (CI runs the suite on it)")
 @pytest.mark.django_db(transaction=True)
 def test_two_publishes_at_once_are_serialised(rules_admin, admin_2) -> None:
-    from tests.referrals.factories import ensure_published_rules
+    from tests.conftest import ensure_published_rules
 
     original = ensure_published_rules()
     drafts = []

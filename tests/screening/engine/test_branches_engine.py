@@ -87,3 +87,10 @@ def test_result_lookup_finds_each_pathway_and_refuses_others() -> None:
     assert result.pathway("msc") is result.pathways[1]
     with pytest.raises(KeyError):
         result.pathway("car_t")
+
+
+def test_every_criterion_type_has_its_function() -> None:
+    from screening.engine import CRITERION_TYPES
+    from screening.engine.criteria import CRITERION_FUNCTIONS
+
+    assert {t.params_class for t in CRITERION_TYPES.values()} == set(CRITERION_FUNCTIONS)
