@@ -31,9 +31,7 @@ class User(AbstractUser):
 
     class Meta:
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(role__in=Role.values), name="user_role_valid"
-            ),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="user_role_valid"),
         ]
 
     def __str__(self) -> str:

@@ -134,7 +134,8 @@ def case_schema() -> dict[str, Any]:
                 nullable=True,
             ),
             "sex": _code_schema(
-                vocab.SEXES, "sex",
+                vocab.SEXES,
+                "sex",
                 "Sex recorded for clinical equations (eGFR) and sex-specific checks; null = not recorded.",
                 nullable=True,
             ),
@@ -201,7 +202,8 @@ def case_schema() -> dict[str, Any]:
                 {system: _code_schema(vocab.BILAG_GRADES, "BILAG-2004 grade") for system in vocab.BILAG_SYSTEMS},
                 [],
                 "Optional BILAG-2004 grade per system.",
-            ) | {"propertyNames": _code_schema(vocab.BILAG_SYSTEMS, "BILAG-2004 system")},
+            )
+            | {"propertyNames": _code_schema(vocab.BILAG_SYSTEMS, "BILAG-2004 system")},
         },
         ["date", "sledai2k"],
         "One visit's disease-activity assessment.",
@@ -221,7 +223,8 @@ def case_schema() -> dict[str, Any]:
                 },
                 [],
                 "Item code -> count: 1, or 2 only for " + ", ".join(twice) + ".",
-            ) | {"propertyNames": _code_schema(vocab.SDI_ITEMS, "SLICC/ACR damage index item")},
+            )
+            | {"propertyNames": _code_schema(vocab.SDI_ITEMS, "SLICC/ACR damage index item")},
         },
         ["date", "items"],
         "A SLICC/ACR damage index.",
@@ -232,7 +235,8 @@ def case_schema() -> dict[str, Any]:
             "date": _date_schema("Date of the entry; one entry per code and date."),
             "active": {"type": "boolean", "description": "Whether the manifestation is active."},
             "biopsy_class": _code_schema(
-                vocab.LN_CLASSES, "ISN/RPS biopsy class",
+                vocab.LN_CLASSES,
+                "ISN/RPS biopsy class",
                 "ISN/RPS class of a renal biopsy; only for lupus_nephritis; null or absent = no biopsy.",
                 nullable=True,
             ),
@@ -243,7 +247,8 @@ def case_schema() -> dict[str, Any]:
     observation = _object(
         {
             "code": _code_schema(
-                vocab.OBSERVATIONS, "observation code",
+                vocab.OBSERVATIONS,
+                "observation code",
                 "Units: " + "; ".join(f"{code} {obs.unit}" for code, obs in vocab.OBSERVATIONS.items()) + ".",
             ),
             "date": _date_schema("Date of the observation; one entry per code and date."),
@@ -276,7 +281,10 @@ def case_schema() -> dict[str, Any]:
                 "description": "Must equal the catalogue's dose unit of the drug.",
             },
             "stop_reason": _code_schema(
-                vocab.STOP_REASONS, "stop reason", "Only with an end date; null or absent = not recorded.", nullable=True,
+                vocab.STOP_REASONS,
+                "stop reason",
+                "Only with an end date; null or absent = not recorded.",
+                nullable=True,
             ),
         },
         ["drug", "start", "dose_unit"],
@@ -517,8 +525,9 @@ def _date(value: str, path: tuple[Any, ...]) -> date:
         _fail(path, f"{value} is not a real calendar date")
 
 
-def _no_duplicate_codes(codes: list[str], path: tuple[Any, ...], also: set[str] | None = None,
-                        also_name: str = "") -> None:
+def _no_duplicate_codes(
+    codes: list[str], path: tuple[Any, ...], also: set[str] | None = None, also_name: str = ""
+) -> None:
     seen: set[str] = set()
     for index, code in enumerate(codes):
         if code in seen:
@@ -563,8 +572,9 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
         sledai = entry["sledai2k"]
         present = sledai.get("present", [])
         _no_duplicate_codes(present, path + ("sledai2k", "present"))
-        _no_duplicate_codes(sledai.get("not_assessed", []), path + ("sledai2k", "not_assessed"),
-                            set(present), "present")
+        _no_duplicate_codes(
+            sledai.get("not_assessed", []), path + ("sledai2k", "not_assessed"), set(present), "present"
+        )
 
     seen_dates = set()
     for index, entry in enumerate(data.get("damage") or []):
@@ -585,8 +595,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
             if (entry["code"], day) in seen_codes:
                 _fail(path, f"duplicate: another {entry['code']} on {day.isoformat()}")
             seen_codes.add((entry["code"], day))
-            if key == "manifestations" and entry.get("biopsy_class") is not None \
-                    and entry["code"] != "lupus_nephritis":
+            if key == "manifestations" and entry.get("biopsy_class") is not None and entry["code"] != "lupus_nephritis":
                 _fail(path + ("biopsy_class",), "is allowed only for lupus_nephritis")
 
     for index, entry in enumerate(data.get("treatments") or []):
@@ -686,10 +695,12 @@ def _canonical(case: Mapping[str, Any]) -> dict[str, Any]:
         path = ("damage", index)
         entry = _fields(entry, ("date", "items"), path)
         items = _fields(entry.get("items") or {}, tuple(vocab.SDI_ITEMS), path + ("items",))
-        out["damage"].append({
-            "date": _text(entry["date"]),
-            "items": {code: _num(items[code]) for code in vocab.SDI_ITEMS if code in items},
-        })
+        out["damage"].append(
+            {
+                "date": _text(entry["date"]),
+                "items": {code: _num(items[code]) for code in vocab.SDI_ITEMS if code in items},
+            }
+        )
 
     out["manifestations"] = []
     for index, entry in enumerate(case.get("manifestations") or []):

@@ -132,8 +132,7 @@ def export_case(patient: Patient) -> dict[str, Any]:
             entry["stop_reason"] = t.stop_reason
         case["treatments"].append(entry)
     case["conditions"] = [
-        {"code": c.code, "status": c.status, "date": c.date.isoformat()}
-        for c in patient.condition_set.order_by("pk")
+        {"code": c.code, "status": c.status, "date": c.date.isoformat()} for c in patient.condition_set.order_by("pk")
     ]
     return case
 
@@ -156,8 +155,9 @@ def _storable(value: Any, field: str) -> None:
     if number > largest:
         raise CaseFileError(field, f"is too large (at most {largest})")
     if number != number.quantize(Decimal(1).scaleb(-places)):
-        raise CaseFileError(field, f"has more than {places} decimal place{'s' if places > 1 else ''}; "
-                                   "it would be stored rounded")
+        raise CaseFileError(
+            field, f"has more than {places} decimal place{'s' if places > 1 else ''}; it would be stored rounded"
+        )
 
 
 def check_storable(case: dict[str, Any], *, today: date) -> None:

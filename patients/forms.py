@@ -42,7 +42,9 @@ def not_in_future(value: date | None, what: str = "The date") -> None:
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Reason for the change", required=False, max_length=500,
+        label="Reason for the change",
+        required=False,
+        max_length=500,
         help_text="Optional for new records; kept in the patient's history.",
     )
 
@@ -106,14 +108,20 @@ class PatientForm(forms.ModelForm):
 
 class ClassificationForm(forms.ModelForm):
     criteria_assessed = forms.BooleanField(
-        label="The 2019 EULAR/ACR criteria have been assessed", required=False,
+        label="The 2019 EULAR/ACR criteria have been assessed",
+        required=False,
         help_text="Leave unticked if nobody has gone through the criteria yet: "
         "“not assessed” and “none present” screen differently.",
     )
     criteria = forms.MultipleChoiceField(
-        label="Criteria ever present", required=False, widget=forms.CheckboxSelectMultiple,
+        label="Criteria ever present",
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
         choices=[
-            (code, f"{c.label} ({c.weight}; {'clinical' if c.clinical else 'immunologic'}, {c.domain.replace('_', ' ')})")
+            (
+                code,
+                f"{c.label} ({c.weight}; {'clinical' if c.clinical else 'immunologic'}, {c.domain.replace('_', ' ')})",
+            )
             for code, c in vocab.EULAR_CRITERIA.items()
         ],
     )
@@ -195,13 +203,18 @@ class AssessmentForm(RecordForm):
         for code, item in vocab.SLEDAI_ITEMS.items():
             initial = "present" if code in present else "not_assessed" if code in not_assessed else "absent"
             self.fields[sledai_field_name(code)] = forms.ChoiceField(
-                label=f"{item.label} ({item.weight})", choices=SLEDAI_STATES, initial=initial,
-                widget=forms.RadioSelect, help_text=item.definition,
+                label=f"{item.label} ({item.weight})",
+                choices=SLEDAI_STATES,
+                initial=initial,
+                widget=forms.RadioSelect,
+                help_text=item.definition,
             )
         bilag = self.instance.bilag or {}
         for system in vocab.BILAG_SYSTEMS:
             self.fields[f"bilag_{system}"] = forms.ChoiceField(
-                label=system.capitalize(), required=False, initial=bilag.get(system, ""),
+                label=system.capitalize(),
+                required=False,
+                initial=bilag.get(system, ""),
                 choices=[("", "—")] + [(g, g) for g in vocab.BILAG_GRADES],
             )
         self.fields["pga"].widget.attrs.update(min=0, max=3, step="0.1")
@@ -222,7 +235,9 @@ class AssessmentForm(RecordForm):
         states = self.sledai_states()
         record.sledai_present = [c for c, s in states.items() if s == "present"]
         record.sledai_not_assessed = [c for c, s in states.items() if s == "not_assessed"]
-        record.bilag = {s: self.cleaned_data[f"bilag_{s}"] for s in vocab.BILAG_SYSTEMS if self.cleaned_data.get(f"bilag_{s}")}
+        record.bilag = {
+            s: self.cleaned_data[f"bilag_{s}"] for s in vocab.BILAG_SYSTEMS if self.cleaned_data.get(f"bilag_{s}")
+        }
         if commit:
             record.save()
         return record
@@ -248,8 +263,12 @@ class DamageForm(RecordForm):
         for code, item in vocab.SDI_ITEMS.items():
             choices = [(0, "No"), (1, "Yes")] if item.max_count == 1 else [(0, "No"), (1, "Once"), (2, "Twice or more")]
             self.fields[f"sdi_{code}"] = forms.TypedChoiceField(
-                label=f"{item.label} ({item.points})", choices=choices, coerce=int,
-                initial=items.get(code, 0), required=False, empty_value=0,
+                label=f"{item.label} ({item.points})",
+                choices=choices,
+                coerce=int,
+                initial=items.get(code, 0),
+                required=False,
+                empty_value=0,
             )
         self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
 
@@ -286,7 +305,8 @@ class ObservationForm(RecordForm):
     duplicate_message = "This lab is already recorded on this date; edit that result instead."
     unit = forms.ChoiceField(label="Unit of the value entered", choices=())
     add_egfr = forms.BooleanField(
-        label="Also record the eGFR computed from this creatinine (CKD-EPI 2021)", required=False,
+        label="Also record the eGFR computed from this creatinine (CKD-EPI 2021)",
+        required=False,
     )
 
     class Meta:
@@ -360,18 +380,22 @@ class TreatmentForm(ReasonForm, UnchangedSinceMixin):
         self.instance.patient = patient
         if self.instance.pk and self.instance.drug not in drugs:
             # a drug taken out of the catalogue since: its courses can still be corrected or ended
-            drugs = {**drugs, self.instance.drug: {"class": "no longer in the catalogue",
-                                                   "dose_unit": self.instance.dose_unit}}
+            drugs = {
+                **drugs,
+                self.instance.drug: {"class": "no longer in the catalogue", "dose_unit": self.instance.dose_unit},
+            }
         self.drugs = drugs
         self.fields["drug"] = forms.ChoiceField(
-            label="Drug", choices=[("", "— choose —")] + [
-                (code, f"{code.replace('_', ' ')} ({d['class']}, {d['dose_unit']})") for code, d in drugs.items()
-            ],
-            widget=forms.Select(attrs={
-                "autofocus": True,
-                # lets static/js/treatment.js pick the drug's unit; the server still checks it
-                "data-units": json.dumps({code: d["dose_unit"] for code, d in drugs.items()}),
-            }),
+            label="Drug",
+            choices=[("", "— choose —")]
+            + [(code, f"{code.replace('_', ' ')} ({d['class']}, {d['dose_unit']})") for code, d in drugs.items()],
+            widget=forms.Select(
+                attrs={
+                    "autofocus": True,
+                    # lets static/js/treatment.js pick the drug's unit; the server still checks it
+                    "data-units": json.dumps({code: d["dose_unit"] for code, d in drugs.items()}),
+                }
+            ),
         )
         units = sorted({d["dose_unit"] for d in drugs.values()})
         self.fields["dose_unit"] = forms.ChoiceField(label="Dose unit", choices=[(u, u) for u in units])
@@ -424,7 +448,8 @@ class ConditionForm(RecordForm):
 
 class DeleteForm(forms.Form):
     reason = forms.CharField(
-        label="Why is this record being deleted?", max_length=500,
+        label="Why is this record being deleted?",
+        max_length=500,
         widget=forms.TextInput(attrs={"autofocus": True}),
         help_text="Required: kept in the patient's history with your name.",
     )
@@ -441,9 +466,12 @@ class MultipleFileField(forms.FileField):
 
 
 class CaseUploadForm(forms.Form):
-    site = forms.ModelChoiceField(queryset=None, empty_label=None, help_text="Patients are created or updated in this site.")
+    site = forms.ModelChoiceField(
+        queryset=None, empty_label=None, help_text="Patients are created or updated in this site."
+    )
     files = MultipleFileField(
-        label="Case files (.json)", widget=MultipleFileInput(attrs={"accept": ".json,application/json"}),
+        label="Case files (.json)",
+        widget=MultipleFileInput(attrs={"accept": ".json,application/json"}),
         help_text="All files are checked first; if any is wrong, nothing is imported.",
     )
 

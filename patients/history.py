@@ -13,8 +13,19 @@ from typing import Any
 from patients.models import RECORD_MODELS, Patient
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
-SKIP = {"id", "patient", "created_at", "updated_at", "last_activity", "history_id", "history_date",
-        "history_change_reason", "history_type", "history_user", "site"}
+SKIP = {
+    "id",
+    "patient",
+    "created_at",
+    "updated_at",
+    "last_activity",
+    "history_id",
+    "history_date",
+    "history_change_reason",
+    "history_type",
+    "history_user",
+    "site",
+}
 
 
 @dataclass
@@ -52,14 +63,16 @@ def patient_history(patient: Patient) -> list[HistoryEntry]:
             label = model._meta.verbose_name
             what = f"{label}: {row.instance}" if model is not Patient else f"patient {row.identifier}"
             user = row.history_user
-            entries.append(HistoryEntry(
-                when=row.history_date,
-                who=(user.get_full_name() or user.username) if user else "system",
-                action=ACTIONS[row.history_type],
-                what=what,
-                changes=changes,
-                reason=row.history_change_reason or "",
-            ))
+            entries.append(
+                HistoryEntry(
+                    when=row.history_date,
+                    who=(user.get_full_name() or user.username) if user else "system",
+                    action=ACTIONS[row.history_type],
+                    what=what,
+                    changes=changes,
+                    reason=row.history_change_reason or "",
+                )
+            )
             previous[row.id] = row
     entries.sort(key=lambda e: e.when, reverse=True)
     return entries

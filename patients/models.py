@@ -43,14 +43,21 @@ class Patient(models.Model):
     birth_date = models.DateField(null=True, blank=True)
     sex = models.CharField(max_length=6, choices=Sex.choices, null=True, blank=True)
     weight_kg = models.DecimalField(
-        "weight (kg)", max_digits=5, decimal_places=1, null=True, blank=True,
+        "weight (kg)",
+        max_digits=5,
+        decimal_places=1,
+        null=True,
+        blank=True,
         help_text="Current weight, 20–300 kg; used for per-kg doses.",
     )
     sle_attested = models.BooleanField(
-        "SLE diagnosis attested by a specialist", default=False,
+        "SLE diagnosis attested by a specialist",
+        default=False,
     )
     ana_titre = models.PositiveIntegerField(
-        "highest ANA titre (reciprocal)", null=True, blank=True,
+        "highest ANA titre (reciprocal)",
+        null=True,
+        blank=True,
         help_text="640 for 1:640; 0 for negative; empty if never recorded.",
     )
     # None = criteria not assessed; [] = assessed, none present (they screen differently).
@@ -73,7 +80,9 @@ class Patient(models.Model):
                 name="patient_weight_range",
             ),
             models.CheckConstraint(condition=Q(sex__isnull=True) | Q(sex__in=Sex.values), name="patient_sex_valid"),
-            models.CheckConstraint(condition=Q(birth_date__isnull=True) | Q(birth_date__gte="1900-01-01"), name="patient_birth_after_1900"),
+            models.CheckConstraint(
+                condition=Q(birth_date__isnull=True) | Q(birth_date__gte="1900-01-01"), name="patient_birth_after_1900"
+            ),
             models.CheckConstraint(condition=~Q(identifier=""), name="patient_identifier_not_empty"),
         ]
 
@@ -114,9 +123,17 @@ class Assessment(PatientRecord):
         constraints = [
             models.UniqueConstraint(fields=["patient", "date"], name="assessment_one_per_date"),
             models.CheckConstraint(condition=Q(window_days__in=vocab.SLEDAI_WINDOWS), name="assessment_window_valid"),
-            models.CheckConstraint(condition=Q(pga__isnull=True) | Q(pga__gte=0, pga__lte=3), name="assessment_pga_range"),
-            models.CheckConstraint(condition=Q(sledai_low__lte=models.F("sledai_high"), sledai_high__lte=105), name="assessment_sledai_bounds"),
-            models.CheckConstraint(condition=Q(csledai_low__lte=models.F("csledai_high"), csledai_high__lte=101), name="assessment_csledai_bounds"),
+            models.CheckConstraint(
+                condition=Q(pga__isnull=True) | Q(pga__gte=0, pga__lte=3), name="assessment_pga_range"
+            ),
+            models.CheckConstraint(
+                condition=Q(sledai_low__lte=models.F("sledai_high"), sledai_high__lte=105),
+                name="assessment_sledai_bounds",
+            ),
+            models.CheckConstraint(
+                condition=Q(csledai_low__lte=models.F("csledai_high"), csledai_high__lte=101),
+                name="assessment_csledai_bounds",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -153,7 +170,10 @@ class Manifestation(PatientRecord):
     code = models.CharField(max_length=32, choices=_choices(vocab.MANIFESTATION_CODES))
     active = models.BooleanField(default=True)
     biopsy_class = models.CharField(
-        "ISN/RPS biopsy class", max_length=5, null=True, blank=True,
+        "ISN/RPS biopsy class",
+        max_length=5,
+        null=True,
+        blank=True,
         choices=[(c, f"Class {c}") for c in vocab.LN_CLASSES],
     )
     history = HistoricalRecords()
@@ -161,7 +181,9 @@ class Manifestation(PatientRecord):
     class Meta(PatientRecord.Meta):
         constraints = [
             models.UniqueConstraint(fields=["patient", "code", "date"], name="manifestation_one_per_code_date"),
-            models.CheckConstraint(condition=Q(code__in=list(vocab.MANIFESTATION_CODES)), name="manifestation_code_valid"),
+            models.CheckConstraint(
+                condition=Q(code__in=list(vocab.MANIFESTATION_CODES)), name="manifestation_code_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(biopsy_class__isnull=True) | Q(code="lupus_nephritis", biopsy_class__in=vocab.LN_CLASSES),
                 name="manifestation_biopsy_class_ln_only",
@@ -209,9 +231,7 @@ class TreatmentCourse(models.Model):
     end = models.DateField(null=True, blank=True, help_text="Leave empty while the course is ongoing.")
     dose = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
     dose_unit = models.CharField(max_length=16)
-    stop_reason = models.CharField(
-        max_length=24, null=True, blank=True, choices=_choices(vocab.STOP_REASONS)
-    )
+    stop_reason = models.CharField(max_length=24, null=True, blank=True, choices=_choices(vocab.STOP_REASONS))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
     history = HistoricalRecords()
@@ -219,8 +239,12 @@ class TreatmentCourse(models.Model):
     class Meta:
         ordering = ["-start", "-pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="course_end_not_before_start"),
-            models.CheckConstraint(condition=Q(end__isnull=False) | Q(stop_reason__isnull=True), name="course_stop_reason_needs_end"),
+            models.CheckConstraint(
+                condition=Q(end__isnull=True) | Q(end__gte=models.F("start")), name="course_end_not_before_start"
+            ),
+            models.CheckConstraint(
+                condition=Q(end__isnull=False) | Q(stop_reason__isnull=True), name="course_stop_reason_needs_end"
+            ),
             models.CheckConstraint(condition=Q(dose__isnull=True) | Q(dose__gte=0), name="course_dose_not_negative"),
             models.CheckConstraint(
                 condition=Q(stop_reason__isnull=True) | Q(stop_reason__in=list(vocab.STOP_REASONS)),
@@ -255,5 +279,10 @@ class Condition(PatientRecord):
 
 
 RECORD_MODELS: tuple[type[models.Model], ...] = (
-    Assessment, DamageIndex, Manifestation, Observation, TreatmentCourse, Condition,
+    Assessment,
+    DamageIndex,
+    Manifestation,
+    Observation,
+    TreatmentCourse,
+    Condition,
 )

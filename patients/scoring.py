@@ -53,9 +53,7 @@ def sledai_bounds(
     missing_codes = _codes(not_assessed, vocab.SLEDAI_ITEMS, "SLEDAI-2K")
     overlap = sorted(present_codes & missing_codes)
     if overlap:
-        raise ValueError(
-            f"SLEDAI-2K item(s) both present and not assessed: {', '.join(overlap)}"
-        )
+        raise ValueError(f"SLEDAI-2K item(s) both present and not assessed: {', '.join(overlap)}")
     if clinical_only:
         present_codes -= vocab.SLEDAI_SEROLOGICAL
         missing_codes -= vocab.SLEDAI_SEROLOGICAL
@@ -92,11 +90,7 @@ def eular_acr(
     min_score: int = 10,
 ) -> EularResult:
     """2019 EULAR/ACR classification of SLE (S6; clinical-reference.md section 2)."""
-    codes = (
-        set()
-        if criteria is None
-        else _codes(criteria, vocab.EULAR_CRITERIA, "EULAR/ACR")
-    )
+    codes = set() if criteria is None else _codes(criteria, vocab.EULAR_CRITERIA, "EULAR/ACR")
     best: dict[str, int] = {}
     for code in codes:
         criterion = vocab.EULAR_CRITERIA[code]
@@ -119,11 +113,7 @@ def sdi_score(items: Mapping[str, int]) -> int:
     total = 0
     for code, count in items.items():
         item = vocab.SDI_ITEMS[code]
-        if (
-            isinstance(count, bool)
-            or not isinstance(count, int)
-            or not 1 <= count <= item.max_count
-        ):
+        if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= item.max_count:
             allowed = "1 or 2" if item.max_count == 2 else "1"
             raise ValueError(f"SDI item {code}: count must be {allowed}, got {count!r}")
         if "esrd" in items and code in vocab.SDI_SUPPRESSED_BY_ESRD:
@@ -143,13 +133,7 @@ def ckd_epi_2021(creatinine_mg_dl: float, age: int, sex: str) -> float:
     if not creatinine_mg_dl > 0:
         raise ValueError(f"creatinine must be positive, got {creatinine_mg_dl!r}")
     ratio = float(creatinine_mg_dl) / kappa
-    return float(
-        142
-        * min(ratio, 1.0) ** alpha
-        * max(ratio, 1.0) ** -1.200
-        * 0.9938**age
-        * sex_factor
-    )
+    return float(142 * min(ratio, 1.0) ** alpha * max(ratio, 1.0) ** -1.200 * 0.9938**age * sex_factor)
 
 
 # Alternative entry units: observation code -> {unit label: factor}; a value in
@@ -189,9 +173,7 @@ def to_canonical(code: str, value: Decimal, unit: str) -> Decimal:
     if unit not in alternatives:
         allowed = ", ".join([canonical, *alternatives])
         raise ValueError(f"unit {unit!r} not accepted for {code}; allowed: {allowed}")
-    return (value * alternatives[unit]).quantize(
-        CONVERSION_QUANTUM, rounding=ROUND_HALF_UP
-    )
+    return (value * alternatives[unit]).quantize(CONVERSION_QUANTUM, rounding=ROUND_HALF_UP)
 
 
 def prednisone_equivalent(dose_mg: Decimal | float, factor: Decimal | float) -> Decimal:
@@ -199,12 +181,6 @@ def prednisone_equivalent(dose_mg: Decimal | float, factor: Decimal | float) -> 
     # str() first so that a float such as 1.25 becomes Decimal("1.25"), not its binary expansion.
     dose = Decimal(str(dose_mg))
     equivalence = Decimal(str(factor))
-    if (
-        not (dose.is_finite() and equivalence.is_finite())
-        or dose < 0
-        or equivalence <= 0
-    ):
-        raise ValueError(
-            f"dose must be ≥ 0 and factor > 0, got dose {dose_mg!r}, factor {factor!r}"
-        )
+    if not (dose.is_finite() and equivalence.is_finite()) or dose < 0 or equivalence <= 0:
+        raise ValueError(f"dose must be ≥ 0 and factor > 0, got dose {dose_mg!r}, factor {factor!r}")
     return dose * equivalence

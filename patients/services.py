@@ -56,9 +56,7 @@ def compute_derived(record: models.Model) -> None:
     if isinstance(record, Assessment):
         present, not_assessed = record.sledai_present, record.sledai_not_assessed
         record.sledai_low, record.sledai_high = scoring.sledai_bounds(present, not_assessed)
-        record.csledai_low, record.csledai_high = scoring.sledai_bounds(
-            present, not_assessed, clinical_only=True
-        )
+        record.csledai_low, record.csledai_high = scoring.sledai_bounds(present, not_assessed, clinical_only=True)
     elif isinstance(record, DamageIndex):
         record.score = scoring.sdi_score(record.items)
 
@@ -107,9 +105,7 @@ def record_observation(
         egfr = egfr_from_creatinine(observation.patient, observation.value, observation.date)
         if egfr is None:
             raise RecordError("add_egfr", "eGFR needs the patient's birth date and sex")
-        existing = Observation.objects.filter(
-            patient=observation.patient, code="egfr", date=observation.date
-        ).first()
+        existing = Observation.objects.filter(patient=observation.patient, code="egfr", date=observation.date).first()
         target = existing or Observation(patient=observation.patient, code="egfr", date=observation.date)
         target.value = egfr
         target.uln = None
@@ -124,8 +120,6 @@ def egfr_from_creatinine(patient: Patient, creatinine: Decimal, on: date) -> Dec
     age = scoring.age_on(patient.birth_date, on)
     value = scoring.ckd_epi_2021(float(creatinine), age, patient.sex)
     return Decimal(str(round(value, 1)))
-
-
 
 
 @transaction.atomic
@@ -155,29 +149,51 @@ def replace_patient_record(
     records: list[models.Model] = []
     for a in case.get("assessments", []):
         sledai = a["sledai2k"]
-        records.append(Assessment(
-            patient=patient, date=_date(a["date"]), window_days=a.get("window_days", 10),
-            sledai_present=list(sledai.get("present", [])),
-            sledai_not_assessed=list(sledai.get("not_assessed", [])),
-            pga=_dec(a.get("pga")), bilag=a.get("bilag") or {},
-        ))
+        records.append(
+            Assessment(
+                patient=patient,
+                date=_date(a["date"]),
+                window_days=a.get("window_days", 10),
+                sledai_present=list(sledai.get("present", [])),
+                sledai_not_assessed=list(sledai.get("not_assessed", [])),
+                pga=_dec(a.get("pga")),
+                bilag=a.get("bilag") or {},
+            )
+        )
     for d in case.get("damage", []):
         records.append(DamageIndex(patient=patient, date=_date(d["date"]), items=d.get("items", {})))
     for m in case.get("manifestations", []):
-        records.append(Manifestation(
-            patient=patient, code=m["code"], date=_date(m["date"]), active=m["active"],
-            biopsy_class=m.get("biopsy_class"),
-        ))
+        records.append(
+            Manifestation(
+                patient=patient,
+                code=m["code"],
+                date=_date(m["date"]),
+                active=m["active"],
+                biopsy_class=m.get("biopsy_class"),
+            )
+        )
     for o in case.get("observations", []):
-        records.append(Observation(
-            patient=patient, code=o["code"], date=_date(o["date"]), value=_dec(o["value"]),
-            uln=_dec(o.get("uln")),
-        ))
+        records.append(
+            Observation(
+                patient=patient,
+                code=o["code"],
+                date=_date(o["date"]),
+                value=_dec(o["value"]),
+                uln=_dec(o.get("uln")),
+            )
+        )
     for t in case.get("treatments", []):
-        records.append(TreatmentCourse(
-            patient=patient, drug=t["drug"], start=_date(t["start"]), end=_date(t.get("end")),
-            dose=_dec(t.get("dose")), dose_unit=t["dose_unit"], stop_reason=t.get("stop_reason"),
-        ))
+        records.append(
+            TreatmentCourse(
+                patient=patient,
+                drug=t["drug"],
+                start=_date(t["start"]),
+                end=_date(t.get("end")),
+                dose=_dec(t.get("dose")),
+                dose_unit=t["dose_unit"],
+                stop_reason=t.get("stop_reason"),
+            )
+        )
     for c in case.get("conditions", []):
         records.append(Condition(patient=patient, code=c["code"], status=c["status"], date=_date(c["date"])))
     for record in records:

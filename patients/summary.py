@@ -17,7 +17,24 @@ from patients.models import (
     TreatmentCourse,
 )
 
-KEY_LABS = ("egfr", "creatinine", "upcr", "c3", "c4", "anti_dsdna", "hemoglobin", "wbc", "platelets", "alt", "ast", "bilirubin", "lvef", "dlco", "fev1", "ecog")
+KEY_LABS = (
+    "egfr",
+    "creatinine",
+    "upcr",
+    "c3",
+    "c4",
+    "anti_dsdna",
+    "hemoglobin",
+    "wbc",
+    "platelets",
+    "alt",
+    "ast",
+    "bilirubin",
+    "lvef",
+    "dlco",
+    "fev1",
+    "ecog",
+)
 
 
 @dataclass
@@ -68,9 +85,7 @@ def build_summary(patient: Patient, today: date) -> PatientSummary:
     latest: dict[str, Observation] = {}
     for obs in s.observations:
         latest.setdefault(obs.code, obs)
-    s.latest_labs = [latest[c] for c in KEY_LABS if c in latest] + [
-        o for c, o in latest.items() if c not in KEY_LABS
-    ]
+    s.latest_labs = [latest[c] for c in KEY_LABS if c in latest] + [o for c, o in latest.items() if c not in KEY_LABS]
     latest_condition: dict[str, Condition] = {}
     for cond in s.conditions:
         latest_condition.setdefault(cond.code, cond)
@@ -78,8 +93,7 @@ def build_summary(patient: Patient, today: date) -> PatientSummary:
     s.current_treatments = [t for t in s.treatments if t.end is None or t.end >= today]
     s.latest_damage = s.damage[0] if s.damage else None
     s.sledai_series = [
-        {"date": a.date.isoformat(), "low": a.sledai_low, "high": a.sledai_high}
-        for a in reversed(s.assessments)
+        {"date": a.date.isoformat(), "low": a.sledai_low, "high": a.sledai_high} for a in reversed(s.assessments)
     ]
     if s.treatments:
         start = min(t.start for t in s.treatments)
@@ -97,4 +111,3 @@ def build_summary(patient: Patient, today: date) -> PatientSummary:
                 )
             )
     return s
-

@@ -51,7 +51,9 @@ class RecordKind:
 
 
 KINDS: dict[str, RecordKind] = {
-    "assessments": RecordKind(Assessment, forms.AssessmentForm, "disease-activity assessment", "patients/assessment_form.html"),
+    "assessments": RecordKind(
+        Assessment, forms.AssessmentForm, "disease-activity assessment", "patients/assessment_form.html"
+    ),
     "damage": RecordKind(DamageIndex, forms.DamageForm, "damage index (SLICC/ACR)", "patients/damage_form.html"),
     "manifestations": RecordKind(Manifestation, forms.ManifestationForm, "organ manifestation"),
     "observations": RecordKind(Observation, forms.ObservationForm, "lab or function test"),
@@ -102,10 +104,19 @@ def patient_list(request: HttpRequest) -> HttpResponse:
         outcomes = p.latest_outcomes
         outcomes = json.loads(outcomes) if isinstance(outcomes, str) else outcomes or {}
         p.outcome_badges = [(pathway, o, OUTCOME_WORDS[o]) for pathway, o in sorted(outcomes.items())]
-    return render(request, "patients/patient_list.html", {
-        "page": page, "q": q, "site_code": site_code, "sites": list(sites), "per_page": per_page,
-        "page_sizes": PAGE_SIZES, "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
-    })
+    return render(
+        request,
+        "patients/patient_list.html",
+        {
+            "page": page,
+            "q": q,
+            "site_code": site_code,
+            "sites": list(sites),
+            "per_page": per_page,
+            "page_sizes": PAGE_SIZES,
+            "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
+        },
+    )
 
 
 @specialists
@@ -126,12 +137,21 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = forms.PatientForm(request.POST or None, instance=patient, sites=sites)
     reason_form = forms.ReasonForm(request.POST or None, prefix="why")
     if request.method == "POST" and form.is_valid() and reason_form.is_valid():
-        services.save_patient(actor=request.user, patient=form.save(commit=False), reason=reason_form.cleaned_data["reason"])
+        services.save_patient(
+            actor=request.user, patient=form.save(commit=False), reason=reason_form.cleaned_data["reason"]
+        )
         messages.success(request, "Patient details saved.")
         return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/patient_form.html", {
-        "form": form, "reason_form": reason_form, "patient": patient, "title": f"Edit {patient.identifier}",
-    })
+    return render(
+        request,
+        "patients/patient_form.html",
+        {
+            "form": form,
+            "reason_form": reason_form,
+            "patient": patient,
+            "title": f"Edit {patient.identifier}",
+        },
+    )
 
 
 @specialists
@@ -144,9 +164,16 @@ def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return redirect("patients:detail", pk=patient.pk)
     eular = scoring.eular_acr(patient.ana_titre, patient.eular_criteria)
     weights = {code: [c.weight, c.domain, c.clinical] for code, c in vocab.EULAR_CRITERIA.items()}
-    return render(request, "patients/classification_form.html", {
-        "form": form, "patient": patient, "eular": eular, "weights": weights,
-    })
+    return render(
+        request,
+        "patients/classification_form.html",
+        {
+            "form": form,
+            "patient": patient,
+            "eular": eular,
+            "weights": weights,
+        },
+    )
 
 
 @readers
@@ -157,19 +184,25 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     adequacy = adequacy_by_course(summary)
     for course in summary.treatments:
         course.adequacy = adequacy[course.pk]
-    return render(request, "patients/patient_detail.html", {
-        "patient": patient,
-        "s": summary,
-        "screening": result,
-        "screening_age": (summary.today - result.as_of).days if result else None,
-        "panels": panel(patient, result) if result else [],
-        "referrals": list(Referral.objects.filter(patient=patient).order_by("-opened_at")[:10]),
-        "screening_changes": list(
-            ScreeningResult.objects.filter(patient=patient, changed=True).select_related("rule_set").order_by("-pk")[:10]
-        ),
-        "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
-        "kinds": KINDS,
-    })
+    return render(
+        request,
+        "patients/patient_detail.html",
+        {
+            "patient": patient,
+            "s": summary,
+            "screening": result,
+            "screening_age": (summary.today - result.as_of).days if result else None,
+            "panels": panel(patient, result) if result else [],
+            "referrals": list(Referral.objects.filter(patient=patient).order_by("-opened_at")[:10]),
+            "screening_changes": list(
+                ScreeningResult.objects.filter(patient=patient, changed=True)
+                .select_related("rule_set")
+                .order_by("-pk")[:10]
+            ),
+            "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
+            "kinds": KINDS,
+        },
+    )
 
 
 @readers
@@ -218,7 +251,10 @@ def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> H
         try:
             if kind == "observations":
                 services.record_observation(
-                    actor=request.user, observation=record, add_egfr=form.cleaned_data.get("add_egfr", False), reason=reason
+                    actor=request.user,
+                    observation=record,
+                    add_egfr=form.cleaned_data.get("add_egfr", False),
+                    reason=reason,
                 )
             else:
                 services.save_record(actor=request.user, record=record, reason=reason)
@@ -229,11 +265,19 @@ def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> H
         else:
             messages.success(request, f"{spec.label.capitalize()} saved.")
             return redirect(reverse("patients:detail", kwargs={"pk": patient.pk}) + f"#{kind}")
-    return render(request, spec.template, {
-        "form": form, "patient": patient, "kind": kind, "spec": spec, "record": instance,
-        "title": f"{'Edit' if instance else 'Add'} {spec.label}",
-        "sledai_weights": {c: i.weight for c, i in vocab.SLEDAI_ITEMS.items()},
-    })
+    return render(
+        request,
+        spec.template,
+        {
+            "form": form,
+            "patient": patient,
+            "kind": kind,
+            "spec": spec,
+            "record": instance,
+            "title": f"{'Edit' if instance else 'Add'} {spec.label}",
+            "sledai_weights": {c: i.weight for c, i in vocab.SLEDAI_ITEMS.items()},
+        },
+    )
 
 
 @specialists
@@ -246,7 +290,9 @@ def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
         services.delete_record(actor=request.user, record=record, reason=form.cleaned_data["reason"])
         messages.success(request, f"{spec.label.capitalize()} deleted. It remains in the patient's history.")
         return redirect("patients:detail", pk=patient.pk)
-    return render(request, "patients/record_delete.html", {"form": form, "patient": patient, "record": record, "spec": spec})
+    return render(
+        request, "patients/record_delete.html", {"form": form, "patient": patient, "record": record, "spec": spec}
+    )
 
 
 @specialists
@@ -257,10 +303,16 @@ def sledai_preview(request: HttpRequest) -> JsonResponse:
     not_assessed = [c for c in vocab.SLEDAI_ITEMS if request.POST.get(forms.sledai_field_name(c)) == "not_assessed"]
     low, high = scoring.sledai_bounds(present, not_assessed)
     clow, chigh = scoring.sledai_bounds(present, not_assessed, clinical_only=True)
-    return JsonResponse({
-        "low": low, "high": high, "clinical_low": clow, "clinical_high": chigh,
-        "not_assessed": len(not_assessed), "band": scoring.sledai_activity_band(low),
-    })
+    return JsonResponse(
+        {
+            "low": low,
+            "high": high,
+            "clinical_low": clow,
+            "clinical_high": chigh,
+            "not_assessed": len(not_assessed),
+            "band": scoring.sledai_activity_band(low),
+        }
+    )
 
 
 @specialists
@@ -275,7 +327,10 @@ def case_import(request: HttpRequest) -> HttpResponse:
         except CaseFileError as err:
             form.add_error("files", f"Nothing was imported. {err}")
         else:
-            messages.success(request, f"Imported {len(cases)} case file(s): {outcome.created} new patient(s), {outcome.updated} updated.")
+            messages.success(
+                request,
+                f"Imported {len(cases)} case file(s): {outcome.created} new patient(s), {outcome.updated} updated.",
+            )
             return redirect("patients:list")
     return render(request, "patients/case_import.html", {"form": form})
 
@@ -286,4 +341,3 @@ def case_export(request: HttpRequest, pk: int) -> HttpResponse:
     response = HttpResponse(dump_case(export_case(patient)), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{patient.identifier}.json"'
     return response
-

@@ -20,25 +20,57 @@ class SledaiItem(NamedTuple):
 # SLEDAI-2K descriptors in form order (S1, S2; clinical-reference.md section 1.2).
 SLEDAI_ITEMS: dict[str, SledaiItem] = {
     "seizure": SledaiItem(8, "Seizure", "Recent onset; metabolic, infectious and drug causes excluded."),
-    "psychosis": SledaiItem(8, "Psychosis", "Severe disturbance of reality perception impairing normal function; uraemia and drugs excluded."),
-    "organic_brain_syndrome": SledaiItem(8, "Organic brain syndrome", "Acute, fluctuating impairment of orientation, memory or other intellectual function with clouded consciousness plus at least 2 of: perceptual disturbance, incoherent speech, insomnia or daytime drowsiness, altered psychomotor activity."),
-    "visual_disturbance": SledaiItem(8, "Visual disturbance", "Retinal changes of SLE (cytoid bodies, retinal haemorrhages, serous exudate or haemorrhage in the choroid) or optic neuritis; hypertension, infection, drugs excluded."),
-    "cranial_nerve_disorder": SledaiItem(8, "Cranial nerve disorder", "New-onset sensory or motor neuropathy of cranial nerves."),
-    "lupus_headache": SledaiItem(8, "Lupus headache", "Severe persistent headache, may be migrainous, not responsive to narcotic analgesia."),
+    "psychosis": SledaiItem(
+        8,
+        "Psychosis",
+        "Severe disturbance of reality perception impairing normal function; uraemia and drugs excluded.",
+    ),
+    "organic_brain_syndrome": SledaiItem(
+        8,
+        "Organic brain syndrome",
+        "Acute, fluctuating impairment of orientation, memory or other intellectual function with clouded consciousness plus at least 2 of: perceptual disturbance, incoherent speech, insomnia or daytime drowsiness, altered psychomotor activity.",
+    ),
+    "visual_disturbance": SledaiItem(
+        8,
+        "Visual disturbance",
+        "Retinal changes of SLE (cytoid bodies, retinal haemorrhages, serous exudate or haemorrhage in the choroid) or optic neuritis; hypertension, infection, drugs excluded.",
+    ),
+    "cranial_nerve_disorder": SledaiItem(
+        8, "Cranial nerve disorder", "New-onset sensory or motor neuropathy of cranial nerves."
+    ),
+    "lupus_headache": SledaiItem(
+        8, "Lupus headache", "Severe persistent headache, may be migrainous, not responsive to narcotic analgesia."
+    ),
     "cva": SledaiItem(8, "CVA", "New cerebrovascular accident(s); arteriosclerosis excluded."),
-    "vasculitis": SledaiItem(8, "Vasculitis", "Ulceration, gangrene, tender finger nodules, periungual infarction, splinter haemorrhages, or biopsy/angiogram proof."),
-    "arthritis": SledaiItem(4, "Arthritis", "At least 2 joints with pain and signs of inflammation (tenderness, swelling, effusion)."),
-    "myositis": SledaiItem(4, "Myositis", "Proximal muscle aching or weakness with raised CK/aldolase, EMG changes or biopsy showing myositis."),
+    "vasculitis": SledaiItem(
+        8,
+        "Vasculitis",
+        "Ulceration, gangrene, tender finger nodules, periungual infarction, splinter haemorrhages, or biopsy/angiogram proof.",
+    ),
+    "arthritis": SledaiItem(
+        4, "Arthritis", "At least 2 joints with pain and signs of inflammation (tenderness, swelling, effusion)."
+    ),
+    "myositis": SledaiItem(
+        4,
+        "Myositis",
+        "Proximal muscle aching or weakness with raised CK/aldolase, EMG changes or biopsy showing myositis.",
+    ),
     "urinary_casts": SledaiItem(4, "Urinary casts", "Heme-granular or red-cell casts."),
-    "hematuria": SledaiItem(4, "Haematuria", "More than 5 RBC per high-power field; stone, infection or other cause excluded."),
+    "hematuria": SledaiItem(
+        4, "Haematuria", "More than 5 RBC per high-power field; stone, infection or other cause excluded."
+    ),
     "proteinuria": SledaiItem(4, "Proteinuria", "More than 0.5 g/24 h (persistent proteinuria counts)."),
     "pyuria": SledaiItem(4, "Pyuria", "More than 5 WBC per high-power field; infection excluded."),
     "rash": SledaiItem(2, "Rash", "Inflammatory-type (lupus) rash, new or ongoing."),
     "alopecia": SledaiItem(2, "Alopecia", "Abnormal patchy or diffuse hair loss, new or ongoing."),
     "mucosal_ulcers": SledaiItem(2, "Mucosal ulcers", "Oral or nasal ulcerations, new or ongoing."),
     "pleurisy": SledaiItem(2, "Pleurisy", "Pleuritic chest pain with pleural rub, effusion or pleural thickening."),
-    "pericarditis": SledaiItem(2, "Pericarditis", "Pericardial pain with at least 1 of: rub, effusion, ECG or echocardiographic confirmation."),
-    "low_complement": SledaiItem(2, "Low complement", "CH50, C3 or C4 below the lower limit of the testing laboratory."),
+    "pericarditis": SledaiItem(
+        2, "Pericarditis", "Pericardial pain with at least 1 of: rub, effusion, ECG or echocardiographic confirmation."
+    ),
+    "low_complement": SledaiItem(
+        2, "Low complement", "CH50, C3 or C4 below the lower limit of the testing laboratory."
+    ),
     "increased_dna_binding": SledaiItem(2, "Increased DNA binding", "Anti-dsDNA above the laboratory normal range."),
     "fever": SledaiItem(1, "Fever", "Above 38 °C, infection excluded."),
     "thrombocytopenia": SledaiItem(1, "Thrombocytopenia", "Platelets below 100 × 10⁹/L, drug causes excluded."),
@@ -66,7 +98,9 @@ EULAR_CRITERIA: dict[str, EularCriterion] = {
     "seizure": EularCriterion("neuropsychiatric", True, 5, "Seizure"),
     "non_scarring_alopecia": EularCriterion("mucocutaneous", True, 2, "Non-scarring alopecia"),
     "oral_ulcers": EularCriterion("mucocutaneous", True, 2, "Oral ulcers"),
-    "subacute_cutaneous_or_discoid_lupus": EularCriterion("mucocutaneous", True, 4, "Subacute cutaneous or discoid lupus"),
+    "subacute_cutaneous_or_discoid_lupus": EularCriterion(
+        "mucocutaneous", True, 4, "Subacute cutaneous or discoid lupus"
+    ),
     "acute_cutaneous_lupus": EularCriterion("mucocutaneous", True, 6, "Acute cutaneous lupus"),
     "pleural_or_pericardial_effusion": EularCriterion("serosal", True, 5, "Pleural or pericardial effusion"),
     "acute_pericarditis": EularCriterion("serosal", True, 6, "Acute pericarditis"),
@@ -114,7 +148,9 @@ SDI_ITEMS: dict[str, SdiItem] = {
     "minor_tissue_loss": SdiItem(1, 1, "peripheral_vascular", "Minor tissue loss (pulp space)"),
     "significant_tissue_loss": SdiItem(1, 2, "peripheral_vascular", "Significant tissue loss ever"),
     "venous_thrombosis": SdiItem(1, 1, "peripheral_vascular", "Venous thrombosis with swelling, ulceration or stasis"),
-    "gi_infarction_or_resection": SdiItem(1, 2, "gastrointestinal", "Infarction or resection of bowel, spleen, liver or gall bladder"),
+    "gi_infarction_or_resection": SdiItem(
+        1, 2, "gastrointestinal", "Infarction or resection of bowel, spleen, liver or gall bladder"
+    ),
     "mesenteric_insufficiency": SdiItem(1, 1, "gastrointestinal", "Mesenteric insufficiency"),
     "chronic_peritonitis": SdiItem(1, 1, "gastrointestinal", "Chronic peritonitis"),
     "gi_stricture_or_surgery": SdiItem(1, 1, "gastrointestinal", "Stricture or upper GI tract surgery ever"),
@@ -194,8 +230,15 @@ CONDITION_CODES: dict[str, str] = {
 }
 
 BILAG_SYSTEMS: tuple[str, ...] = (
-    "constitutional", "mucocutaneous", "neuropsychiatric", "musculoskeletal",
-    "cardiorespiratory", "gastrointestinal", "ophthalmic", "renal", "haematological",
+    "constitutional",
+    "mucocutaneous",
+    "neuropsychiatric",
+    "musculoskeletal",
+    "cardiorespiratory",
+    "gastrointestinal",
+    "ophthalmic",
+    "renal",
+    "haematological",
 )
 BILAG_GRADES: tuple[str, ...] = ("A", "B", "C", "D", "E")
 

@@ -29,7 +29,9 @@ def _days(seconds: float) -> float:
 
 def build_dashboard(referrals: QuerySet[Referral]) -> Dashboard:
     """Open referrals by state and pathway, median days from flag to decision, decisions per rule set version."""
-    d = Dashboard(open_states=[(s, ReferralState(s).label) for s in OPEN_STATES], reasons=list(NotReferredReason.choices))
+    d = Dashboard(
+        open_states=[(s, ReferralState(s).label) for s in OPEN_STATES], reasons=list(NotReferredReason.choices)
+    )
     # 1. open referrals by pathway and state
     pivot: dict[str, dict[str, int]] = {}
     for row in referrals.open().order_by().values("pathway", "state").annotate(n=Count("id")):
@@ -51,7 +53,8 @@ def build_dashboard(referrals: QuerySet[Referral]) -> Dashboard:
     # 3. decisions and not-referred reasons per rule set version (of the result that raised the referral)
     versions: dict[str, dict[str, Any]] = {}
     rows = (
-        decided.order_by().values("raised_on__rule_set__version", "state", "not_referred_reason")
+        decided.order_by()
+        .values("raised_on__rule_set__version", "state", "not_referred_reason")
         .annotate(n=Count("id"))
     )
     for row in rows:
@@ -61,8 +64,12 @@ def build_dashboard(referrals: QuerySet[Referral]) -> Dashboard:
             v["reasons"][row["not_referred_reason"]] = v["reasons"].get(row["not_referred_reason"], 0) + row["n"]
     for version in sorted(versions, reverse=True):
         v = versions[version]
-        d.by_version.append({
-            "version": version, "referred": v["referred"], "not_referred": v["not_referred"],
-            "reasons": [v["reasons"].get(code, 0) for code, _ in d.reasons],
-        })
+        d.by_version.append(
+            {
+                "version": version,
+                "referred": v["referred"],
+                "not_referred": v["not_referred"],
+                "reasons": [v["reasons"].get(code, 0) for code, _ in d.reasons],
+            }
+        )
     return d

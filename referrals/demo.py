@@ -39,21 +39,43 @@ def seed_demo_referrals(site: object, *, today: date | None = None) -> int:
     waiting = list(Referral.objects.filter(patient__site=site, state=S.NEW).order_by("patient__identifier", "pathway"))
 
     def move(r: Referral, actor: User, to_state: str, **kwargs: object) -> Referral:
-        return transition_referral(referral=r, actor=actor, seen_version=r.version, to_state=to_state, today=today,
-                                   **kwargs)  # type: ignore[arg-type]
+        return transition_referral(
+            referral=r, actor=actor, seen_version=r.version, to_state=to_state, today=today, **kwargs
+        )  # type: ignore[arg-type]
 
     def take(r: Referral) -> Referral:
-        return move(assign_referral(referral=r, actor=staff, seen_version=r.version, assignee=staff), staff, S.IN_REVIEW)
+        return move(
+            assign_referral(referral=r, actor=staff, seen_version=r.version, assignee=staff), staff, S.IN_REVIEW
+        )
 
     plan = [
-        lambda r: add_note(referral=take(r), actor=specialist,
-                           text="Discussed at the lupus MDT; gather the renal biopsy report before deciding."),
-        lambda r: move(take(r), staff, S.DEFERRED, review_on=today + timedelta(days=14),
-                       reason="Waiting for the response to the current induction course."),
-        lambda r: move(take(r), specialist, S.REFERRED, centre="Regional stem cell evaluation centre (demo)",
-                       referred_on=today, reason="Letter and summary sent."),
-        lambda r: move(take(r), specialist, S.NOT_REFERRED, not_referred_reason="patient_declined",
-                       reason="Patient prefers to continue the current treatment for now."),
+        lambda r: add_note(
+            referral=take(r),
+            actor=specialist,
+            text="Discussed at the lupus MDT; gather the renal biopsy report before deciding.",
+        ),
+        lambda r: move(
+            take(r),
+            staff,
+            S.DEFERRED,
+            review_on=today + timedelta(days=14),
+            reason="Waiting for the response to the current induction course.",
+        ),
+        lambda r: move(
+            take(r),
+            specialist,
+            S.REFERRED,
+            centre="Regional stem cell evaluation centre (demo)",
+            referred_on=today,
+            reason="Letter and summary sent.",
+        ),
+        lambda r: move(
+            take(r),
+            specialist,
+            S.NOT_REFERRED,
+            not_referred_reason="patient_declined",
+            reason="Patient prefers to continue the current treatment for now.",
+        ),
         lambda r: move(take(r), staff, S.NEEDS_DATA, data_needed="A recent echocardiogram (LVEF) and DLCO."),
     ]
     moved = 0

@@ -15,8 +15,21 @@ from referrals.models import Referral
 
 FORMULA_STARTS = ("=", "+", "-", "@")
 HEADER = (
-    "referral", "patient", "site", "pathway", "state", "flag withdrawn", "flagged at", "assigned to",
-    "key reasons", "cautions", "review on", "centre", "referred on", "not-referred reason", "decided at",
+    "referral",
+    "patient",
+    "site",
+    "pathway",
+    "state",
+    "flag withdrawn",
+    "flagged at",
+    "assigned to",
+    "key reasons",
+    "cautions",
+    "review on",
+    "centre",
+    "referred on",
+    "not-referred reason",
+    "decided at",
 )
 
 
@@ -30,11 +43,20 @@ def neutralise(value: Any) -> str:
 
 def row_for(r: Referral) -> list[str]:
     cells = [
-        r.pk, r.patient.identifier, r.patient.site.code, r.pathway.upper(), r.get_state_display(),
-        "yes" if r.flag_withdrawn else "no", r.flagged_at.isoformat(timespec="seconds"),
-        r.assigned_to or "", " | ".join(r.reasons),
+        r.pk,
+        r.patient.identifier,
+        r.patient.site.code,
+        r.pathway.upper(),
+        r.get_state_display(),
+        "yes" if r.flag_withdrawn else "no",
+        r.flagged_at.isoformat(timespec="seconds"),
+        r.assigned_to or "",
+        " | ".join(r.reasons),
         " | ".join(f"{c['label']} ({c['status']} {c['severity']})" for c in r.cautions),
-        r.review_on or "", r.centre, r.referred_on or "", r.get_not_referred_reason_display(),
+        r.review_on or "",
+        r.centre,
+        r.referred_on or "",
+        r.get_not_referred_reason_display(),
         r.decided_at.isoformat(timespec="seconds") if r.decided_at else "",
     ]
     return [neutralise(c) for c in cells]

@@ -83,22 +83,28 @@ class TransitionForm(forms.Form):
         """Keyword arguments for ``transition_referral``."""
         data = self.cleaned_data
         return {
-            "to_state": self.target, "seen_version": data["version"], "reason": data.get("reason", ""),
-            "centre": data.get("centre", ""), "referred_on": data.get("referred_on"),
-            "not_referred_reason": data.get("not_referred_reason", ""), "review_on": data.get("review_on"),
+            "to_state": self.target,
+            "seen_version": data["version"],
+            "reason": data.get("reason", ""),
+            "centre": data.get("centre", ""),
+            "referred_on": data.get("referred_on"),
+            "not_referred_reason": data.get("not_referred_reason", ""),
+            "review_on": data.get("review_on"),
             "data_needed": data.get("data_needed", ""),
         }
 
 
 class AssignForm(forms.Form):
     version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
-    assignee = forms.ModelChoiceField(queryset=User.objects.none(), required=False, label="Assign to", empty_label="Nobody")
+    assignee = forms.ModelChoiceField(
+        queryset=User.objects.none(), required=False, label="Assign to", empty_label="Nobody"
+    )
 
     def __init__(self, *args: Any, site_id: int, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["assignee"].queryset = (
-            User.objects.filter(sites=site_id, role__in=ACTING_ROLES, is_active=True).order_by("username")
-        )
+        self.fields["assignee"].queryset = User.objects.filter(
+            sites=site_id, role__in=ACTING_ROLES, is_active=True
+        ).order_by("username")
 
 
 class NoteForm(forms.Form):

@@ -70,17 +70,27 @@ class Referral(models.Model):
     state = models.CharField(max_length=12, choices=ReferralState.choices, default=ReferralState.NEW)
     version = models.PositiveIntegerField(default=1, help_text="Bumped by every change (optimistic locking).")
     raised_on = models.ForeignKey(
-        "screening.ScreeningResult", on_delete=models.PROTECT, related_name="+",
+        "screening.ScreeningResult",
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The screening result that flagged the patient.",
     )
     latest_result = models.ForeignKey(
-        "screening.ScreeningResult", null=True, blank=True, on_delete=models.SET_NULL, related_name="+",
+        "screening.ScreeningResult",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     flagged_at = models.DateTimeField(help_text="When the screening that raised it was computed.")
     opened_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(default=timezone.now)
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="assigned_referrals",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_referrals",
     )
     centre = models.CharField("evaluating centre", max_length=200, blank=True)
     referred_on = models.DateField(null=True, blank=True)
@@ -89,7 +99,11 @@ class Referral(models.Model):
     data_needed = models.TextField(blank=True)
     decided_at = models.DateTimeField(null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     flag_withdrawn = models.BooleanField(default=False)
     withdrawn_reason = models.CharField(max_length=40, blank=True)
@@ -106,7 +120,8 @@ class Referral(models.Model):
         ordering = ["flagged_at", "id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["patient", "pathway"], condition=Q(state__in=OPEN_STATES),
+                fields=["patient", "pathway"],
+                condition=Q(state__in=OPEN_STATES),
                 name="referral_one_open_per_patient_pathway",
             ),
             models.CheckConstraint(condition=Q(state__in=ReferralState.values), name="referral_state_valid"),
@@ -179,7 +194,11 @@ class ReferralEvent(AppendOnlyModel):
     from_state = models.CharField(max_length=12, blank=True, choices=ReferralState.choices)
     to_state = models.CharField(max_length=12, blank=True, choices=ReferralState.choices)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="Empty when the system acted (screening, review date reached).",
     )
     at = models.DateTimeField(default=timezone.now)

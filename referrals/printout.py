@@ -77,7 +77,9 @@ def sledai_chart(summary: PatientSummary) -> SledaiChart | None:
 
 def failed_treatments(summary: PatientSummary) -> list[Any]:
     """Courses stopped for inadequate response or intolerance, oldest first."""
-    return sorted((t for t in summary.treatments if t.stop_reason in FAILED_STOP_REASONS), key=lambda t: (t.start, t.pk))
+    return sorted(
+        (t for t in summary.treatments if t.stop_reason in FAILED_STOP_REASONS), key=lambda t: (t.start, t.pk)
+    )
 
 
 def _met_leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
@@ -89,9 +91,13 @@ def _met_leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
 def met_criteria(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The top-level criteria that made the flag, each with the met findings beneath it."""
     return [
-        {"name": node["id"].split(".", 1)[-1].replace("_", " ").capitalize(), "source": node.get("source", ""),
-         "findings": _met_leaves(node)}
-        for node in nodes if node["result"] == "met"
+        {
+            "name": node["id"].split(".", 1)[-1].replace("_", " ").capitalize(),
+            "source": node.get("source", ""),
+            "findings": _met_leaves(node),
+        }
+        for node in nodes
+        if node["result"] == "met"
     ]
 
 

@@ -80,7 +80,8 @@ class QueueFilters:
         defaults = asdict(QueueFilters())
         values = {**asdict(self), **extra}
         params = {
-            k: ("1" if v is True else v) for k, v in values.items()
+            k: ("1" if v is True else v)
+            for k, v in values.items()
             if v not in ("", False, None) and (k not in defaults or v != defaults[k])
         }
         return urlencode(params)
@@ -136,7 +137,8 @@ class Counts:
 def count(qs: QuerySet[Referral], f: QueueFilters, *, today: date) -> Counts:
     """Counts per state (for the selected pathway) and the pathways present: one GROUP BY query."""
     rows = (
-        qs.order_by().values("state", "pathway")
+        qs.order_by()
+        .values("state", "pathway")
         .annotate(n=Count("id"), due=Count("id", filter=Q(state=S.DEFERRED, review_on__lte=today)))
     )
     counts = Counts()

@@ -36,8 +36,13 @@ FLAGGED = "flagged"
 GENERIC_TYPES = {"sle_diagnosis", "age_between"}
 
 __all__ = [
-    "ReferralError", "add_note", "apply_screening_result", "assign_referral", "open_referral",
-    "release_due_deferrals", "transition_referral",
+    "ReferralError",
+    "add_note",
+    "apply_screening_result",
+    "assign_referral",
+    "open_referral",
+    "release_due_deferrals",
+    "transition_referral",
 ]
 
 
@@ -52,7 +57,8 @@ def _claim(referral_id: int, seen_version: int | None) -> Referral:
     if not rows.update(version=F("version") + 1, updated_at=timezone.now()):
         changes = list(
             ReferralEvent.objects.filter(referral_id=referral_id, version__gt=seen_version or 0)
-            .select_related("actor").order_by("version")
+            .select_related("actor")
+            .order_by("version")
         )
         raise ReferralError(
             "version",
@@ -69,11 +75,25 @@ def _save(referral: Referral, actor: User | None, reason: str) -> None:
     referral.save()
 
 
-def _event(referral: Referral, *, kind: str, actor: User | None, reason: str, from_state: str = "",
-           to_state: str = "", detail: dict[str, Any] | None = None) -> ReferralEvent:
+def _event(
+    referral: Referral,
+    *,
+    kind: str,
+    actor: User | None,
+    reason: str,
+    from_state: str = "",
+    to_state: str = "",
+    detail: dict[str, Any] | None = None,
+) -> ReferralEvent:
     return ReferralEvent.objects.create(
-        referral=referral, version=referral.version, kind=kind, actor=actor, reason=reason,
-        from_state=from_state, to_state=to_state, detail=detail or {},
+        referral=referral,
+        version=referral.version,
+        kind=kind,
+        actor=actor,
+        reason=reason,
+        from_state=from_state,
+        to_state=to_state,
+        detail=detail or {},
     )
 
 
@@ -97,7 +117,12 @@ def glance(pathway: dict[str, Any]) -> dict[str, Any]:
         if node["result"] == "met" and node.get("type") not in GENERIC_TYPES
     ][:3]
     cautions = [
-        {"id": c["id"], "label": c["id"].replace("_", " ").capitalize(), "severity": c["severity"], "status": c["status"]}
+        {
+            "id": c["id"],
+            "label": c["id"].replace("_", " ").capitalize(),
+            "severity": c["severity"],
+            "status": c["status"],
+        }
         for c in pathway.get("cautions", [])
         if c["status"] in ("present", "unknown")
     ]
@@ -121,11 +146,19 @@ def open_referral(*, result: ScreeningResult, pathway: str) -> Referral | None:
     try:
         with transaction.atomic():
             referral = Referral.objects.create(
-                patient_id=result.patient_id, pathway=pathway, pathway_label=data.get("label", ""),
-                raised_on=result, latest_result=result, flagged_at=result.computed_at, **shown,
+                patient_id=result.patient_id,
+                pathway=pathway,
+                pathway_label=data.get("label", ""),
+                raised_on=result,
+                latest_result=result,
+                flagged_at=result.computed_at,
+                **shown,
             )
             _event(
-                referral, kind=EventKind.OPENED, actor=None, to_state=S.NEW,
+                referral,
+                kind=EventKind.OPENED,
+                actor=None,
+                to_state=S.NEW,
                 reason=f"Flagged for {pathway.upper()} by rules {result.rule_set.version} as of {result.as_of.isoformat()}",
                 detail={"result": result.pk},
             )
@@ -165,21 +198,35 @@ def apply_screening_result(*, result: ScreeningResult, previous: ScreeningResult
             referral = _claim(referral.pk, None)
             referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = False, "", None
             _save(referral, None, "flagged again")
-            _event(referral, kind=EventKind.FLAG_RESTORED, actor=None,
-                   reason=f"Flagged again ({_withdraw_cause(result)}), rules {result.rule_set.version}",
-                   detail={"result": result.pk})
+            _event(
+                referral,
+                kind=EventKind.FLAG_RESTORED,
+                actor=None,
+                reason=f"Flagged again ({_withdraw_cause(result)}), rules {result.rule_set.version}",
+                detail={"result": result.pk},
+            )
         elif not flagged and not referral.flag_withdrawn:
             cause = _withdraw_cause(result)
             outcome = outcomes.get(pathway, "no longer screened")
             referral = _claim(referral.pk, None)
             referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = True, cause, timezone.now()
             _save(referral, None, f"flag withdrawn ({cause})")
-            _event(referral, kind=EventKind.FLAG_WITHDRAWN, actor=None,
-                   reason=f"Flag withdrawn ({cause}): now {outcome.replace('_', ' ')}, rules {result.rule_set.version}",
-                   detail={"result": result.pk, "outcome": outcome, "cause": cause})
+            _event(
+                referral,
+                kind=EventKind.FLAG_WITHDRAWN,
+                actor=None,
+                reason=f"Flag withdrawn ({cause}): now {outcome.replace('_', ' ')}, rules {result.rule_set.version}",
+                detail={"result": result.pk, "outcome": outcome, "cause": cause},
+            )
         if referral.state == S.NEEDS_DATA and result.trigger == "data":
-            referral = _transition(referral=referral, actor=None, seen_version=None, to_state=S.IN_REVIEW,
-                                   reason="New data entered; back to review", today=result.as_of)
+            referral = _transition(
+                referral=referral,
+                actor=None,
+                seen_version=None,
+                to_state=S.IN_REVIEW,
+                reason="New data entered; back to review",
+                today=result.as_of,
+            )
         if pathway in result.trace.get("pathways", {}):
             shown = glance(result.trace["pathways"][pathway])
             if not flagged:
@@ -190,8 +237,18 @@ def apply_screening_result(*, result: ScreeningResult, previous: ScreeningResult
 # --- people's actions --------------------------------------------------------------------------
 
 
-def _decision(target: str, *, source: str, reason: str, today: date, centre: str, referred_on: date | None,
-              not_referred_reason: str, review_on: date | None, data_needed: str) -> tuple[dict[str, Any], str, dict[str, Any]]:
+def _decision(
+    target: str,
+    *,
+    source: str,
+    reason: str,
+    today: date,
+    centre: str,
+    referred_on: date | None,
+    not_referred_reason: str,
+    review_on: date | None,
+    data_needed: str,
+) -> tuple[dict[str, Any], str, dict[str, Any]]:
     """The fields a target state sets, the event's reason and its structured detail; refuses what is missing."""
     reason = reason.strip()
     if target == S.IN_REVIEW:
@@ -206,14 +263,22 @@ def _decision(target: str, *, source: str, reason: str, today: date, centre: str
         if referred_on > today:
             raise ReferralError("referred_on", "The date the referral was sent cannot be in the future.")
         text = f"Referred to {centre} on {referred_on.isoformat()}" + (f": {reason}" if reason else "")
-        return {"centre": centre, "referred_on": referred_on}, text, {"centre": centre, "referred_on": referred_on.isoformat()}
+        return (
+            {"centre": centre, "referred_on": referred_on},
+            text,
+            {"centre": centre, "referred_on": referred_on.isoformat()},
+        )
     if target == S.NOT_REFERRED:
         if not_referred_reason not in NotReferredReason.values:
             raise ReferralError("not_referred_reason", "Choose why the patient is not referred.")
         if not reason:
             raise ReferralError("reason", "Add a note explaining the decision.")
         label = NotReferredReason(not_referred_reason).label
-        return {"not_referred_reason": not_referred_reason}, f"Not referred ({label}): {reason}", {"not_referred_reason": not_referred_reason}
+        return (
+            {"not_referred_reason": not_referred_reason},
+            f"Not referred ({label}): {reason}",
+            {"not_referred_reason": not_referred_reason},
+        )
     if target == S.DEFERRED:
         if review_on is None:
             raise ReferralError("review_on", "Give the date to review it again.")
@@ -221,7 +286,11 @@ def _decision(target: str, *, source: str, reason: str, today: date, centre: str
             raise ReferralError("review_on", "The review date must be after today.")
         if not reason:
             raise ReferralError("reason", "Say why the review is deferred.")
-        return {"review_on": review_on}, f"Deferred until {review_on.isoformat()}: {reason}", {"review_on": review_on.isoformat()}
+        return (
+            {"review_on": review_on},
+            f"Deferred until {review_on.isoformat()}: {reason}",
+            {"review_on": review_on.isoformat()},
+        )
     if target == S.NEEDS_DATA:
         data_needed = data_needed.strip()
         if not data_needed:
@@ -231,17 +300,35 @@ def _decision(target: str, *, source: str, reason: str, today: date, centre: str
     raise ReferralError("to_state", "Choose a valid next state.")
 
 
-def _transition(*, referral: Referral, actor: User | None, seen_version: int | None, to_state: str, reason: str,
-                today: date, centre: str = "", referred_on: date | None = None, not_referred_reason: str = "",
-                review_on: date | None = None, data_needed: str = "") -> Referral:
+def _transition(
+    *,
+    referral: Referral,
+    actor: User | None,
+    seen_version: int | None,
+    to_state: str,
+    reason: str,
+    today: date,
+    centre: str = "",
+    referred_on: date | None = None,
+    not_referred_reason: str = "",
+    review_on: date | None = None,
+    data_needed: str = "",
+) -> Referral:
     if actor is not None and seen_version is None:
         raise ReferralError("version", "The version you saw is missing; reload the referral.")
     current = _claim(referral.pk, seen_version)
     source = current.state
     check_transition(source=source, target=to_state, actor=actor)
     fields, text, detail = _decision(
-        to_state, source=source, reason=reason, today=today, centre=centre, referred_on=referred_on,
-        not_referred_reason=not_referred_reason, review_on=review_on, data_needed=data_needed,
+        to_state,
+        source=source,
+        reason=reason,
+        today=today,
+        centre=centre,
+        referred_on=referred_on,
+        not_referred_reason=not_referred_reason,
+        review_on=review_on,
+        data_needed=data_needed,
     )
     for name, value in fields.items():
         setattr(current, name, value)
@@ -249,19 +336,45 @@ def _transition(*, referral: Referral, actor: User | None, seen_version: int | N
     if to_state in DECIDED_STATES:
         current.decided_at, current.decided_by = timezone.now(), actor
     _save(current, actor, text)
-    _event(current, kind=EventKind.TRANSITION, actor=actor, from_state=source, to_state=to_state, reason=text, detail=detail)
+    _event(
+        current,
+        kind=EventKind.TRANSITION,
+        actor=actor,
+        from_state=source,
+        to_state=to_state,
+        reason=text,
+        detail=detail,
+    )
     return current
 
 
 @transaction.atomic
-def transition_referral(*, referral: Referral, actor: User | None, seen_version: int | None, to_state: str,
-                        today: date, reason: str = "", centre: str = "", referred_on: date | None = None,
-                        not_referred_reason: str = "", review_on: date | None = None,
-                        data_needed: str = "") -> Referral:
+def transition_referral(
+    *,
+    referral: Referral,
+    actor: User | None,
+    seen_version: int | None,
+    to_state: str,
+    today: date,
+    reason: str = "",
+    centre: str = "",
+    referred_on: date | None = None,
+    not_referred_reason: str = "",
+    review_on: date | None = None,
+    data_needed: str = "",
+) -> Referral:
     """Move a referral to its next state, checked against the workflow and the version the user saw."""
     return _transition(
-        referral=referral, actor=actor, seen_version=seen_version, to_state=to_state, reason=reason, today=today,
-        centre=centre, referred_on=referred_on, not_referred_reason=not_referred_reason, review_on=review_on,
+        referral=referral,
+        actor=actor,
+        seen_version=seen_version,
+        to_state=to_state,
+        reason=reason,
+        today=today,
+        centre=centre,
+        referred_on=referred_on,
+        not_referred_reason=not_referred_reason,
+        review_on=review_on,
         data_needed=data_needed,
     )
 
@@ -271,7 +384,9 @@ def assign_referral(*, referral: Referral, actor: User, seen_version: int, assig
     """Give an open referral to a staff member or specialist of the patient's site (None: nobody)."""
     if not can_act(actor):
         raise ReferralError("assignee", "Your role cannot act on referrals.")
-    if assignee is not None and (not can_act(assignee) or not assignee.sites.filter(pk=referral.patient.site_id).exists()):
+    if assignee is not None and (
+        not can_act(assignee) or not assignee.sites.filter(pk=referral.patient.site_id).exists()
+    ):
         raise ReferralError("assignee", "Assign it to a specialist or staff member of the patient's site.")
     current = _claim(referral.pk, seen_version)
     if not current.is_open:
@@ -282,8 +397,13 @@ def assign_referral(*, referral: Referral, actor: User, seen_version: int, assig
     current.assigned_to = assignee
     text = f"Assigned to {assignee}" if assignee else f"Unassigned (was {before})"
     _save(current, actor, text)
-    _event(current, kind=EventKind.ASSIGNED, actor=actor, reason=text,
-           detail={"from": before.pk if before else None, "to": assignee.pk if assignee else None})
+    _event(
+        current,
+        kind=EventKind.ASSIGNED,
+        actor=actor,
+        reason=text,
+        detail={"from": before.pk if before else None, "to": assignee.pk if assignee else None},
+    )
     return current
 
 
@@ -307,8 +427,14 @@ def release_due_deferrals(*, today: date) -> int:
         review_on = referral.review_on
         try:
             with transaction.atomic():
-                _transition(referral=referral, actor=None, seen_version=None, to_state=S.IN_REVIEW, today=today,
-                            reason=f"Review date {review_on.isoformat() if review_on else ''} reached; back to review")
+                _transition(
+                    referral=referral,
+                    actor=None,
+                    seen_version=None,
+                    to_state=S.IN_REVIEW,
+                    today=today,
+                    reason=f"Review date {review_on.isoformat() if review_on else ''} reached; back to review",
+                )
         except ReferralError as err:  # changed meanwhile (someone resumed it): nothing to release
             log.info("deferred referral %s not released: %s", referral.pk, err)
             continue

@@ -46,16 +46,27 @@ def queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     for r in page.rows:
         r.due = r.is_due(today)  # type: ignore[attr-defined]
-    return render(request, "referrals/queue.html", {
-        "f": f, "page": page, "counts": counts, "total": counts.for_view(f.state),
-        "state_views": [(key, label, counts.for_view(key), f.query(state=key)) for key, label in q.STATE_VIEWS.items()],
-        "export_query": f.query(),
-        "next_query": f.query(after=page.next_cursor) if page.next_cursor else "",
-        "prev_query": f.query(before=page.prev_cursor) if page.prev_cursor else "",
-        "sites": list(request.user.sites.all()),  # type: ignore[union-attr]
-        "ages": q.AGES, "sorts": [(k, v[2]) for k, v in q.SORTS.items()], "page_sizes": q.PAGE_SIZES,
-        "now": timezone.now(),
-    })
+    return render(
+        request,
+        "referrals/queue.html",
+        {
+            "f": f,
+            "page": page,
+            "counts": counts,
+            "total": counts.for_view(f.state),
+            "state_views": [
+                (key, label, counts.for_view(key), f.query(state=key)) for key, label in q.STATE_VIEWS.items()
+            ],
+            "export_query": f.query(),
+            "next_query": f.query(after=page.next_cursor) if page.next_cursor else "",
+            "prev_query": f.query(before=page.prev_cursor) if page.prev_cursor else "",
+            "sites": list(request.user.sites.all()),  # type: ignore[union-attr]
+            "ages": q.AGES,
+            "sorts": [(k, v[2]) for k, v in q.SORTS.items()],
+            "page_sizes": q.PAGE_SIZES,
+            "now": timezone.now(),
+        },
+    )
 
 
 @readers
@@ -77,39 +88,68 @@ def _pathway_panel(referral: Referral, result: ScreeningResult | None) -> Any:
     return next((p for p in panel(referral.patient, result) if p.id == referral.pathway), None)
 
 
-def _render_detail(request: HttpRequest, referral: Referral, *, bound: dict[str, Any] | None = None,
-                   changes: list[Any] | None = None, status: int = 200) -> HttpResponse:
+def _render_detail(
+    request: HttpRequest,
+    referral: Referral,
+    *,
+    bound: dict[str, Any] | None = None,
+    changes: list[Any] | None = None,
+    status: int = 200,
+) -> HttpResponse:
     today = timezone.localdate()
     bound = bound or {}
     summary = build_summary(referral.patient, today)
     latest = ScreeningResult.objects.latest_for(referral.patient_id)
     later = list(
         ScreeningResult.objects.filter(patient_id=referral.patient_id, pk__gt=referral.raised_on_id)
-        .order_by("-pk").values("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "rule_set__version")[:20]
+        .order_by("-pk")
+        .values("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "rule_set__version")[:20]
     )
     for row in later:
         row["outcome"] = row["outcomes"].get(referral.pathway, "not screened").replace("_", " ")
     acting = can_act(request.user) and referral.is_open
     actions = [
-        (target, ACTION_LABELS[target], bound.get(target) or TransitionForm(
-            target=target, today=today, initial={"version": referral.version}))
+        (
+            target,
+            ACTION_LABELS[target],
+            bound.get(target) or TransitionForm(target=target, today=today, initial={"version": referral.version}),
+        )
         for target in allowed_targets(referral.state, request.user)
     ]
     shown = {target for target, _label, _form in actions} | {"assign", "note"}
     refused = [str(m) for key, form in bound.items() if key not in shown for ms in form.errors.values() for m in ms]
-    return render(request, "referrals/referral_detail.html", {
-        "referral": referral, "patient": referral.patient, "s": summary, "chart": sledai_chart(summary),
-        "raised_panel": _pathway_panel(referral, referral.raised_on),
-        "latest": latest if latest and latest.pk != referral.raised_on_id else None,
-        "latest_panel": _pathway_panel(referral, latest) if latest and latest.pk != referral.raised_on_id else None,
-        "later": later, "events": list(referral.events.select_related("actor").order_by("-version")),
-        "actions": actions, "can_act": can_act(request.user), "due": referral.is_due(today),
-        "assign_form": bound.get("assign") or (AssignForm(
-            site_id=referral.patient.site_id,
-            initial={"version": referral.version, "assignee": referral.assigned_to_id}) if acting else None),
-        "note_form": bound.get("note") or NoteForm(),
-        "changes": changes, "today": today, "refused": refused,
-    }, status=status)
+    return render(
+        request,
+        "referrals/referral_detail.html",
+        {
+            "referral": referral,
+            "patient": referral.patient,
+            "s": summary,
+            "chart": sledai_chart(summary),
+            "raised_panel": _pathway_panel(referral, referral.raised_on),
+            "latest": latest if latest and latest.pk != referral.raised_on_id else None,
+            "latest_panel": _pathway_panel(referral, latest) if latest and latest.pk != referral.raised_on_id else None,
+            "later": later,
+            "events": list(referral.events.select_related("actor").order_by("-version")),
+            "actions": actions,
+            "can_act": can_act(request.user),
+            "due": referral.is_due(today),
+            "assign_form": bound.get("assign")
+            or (
+                AssignForm(
+                    site_id=referral.patient.site_id,
+                    initial={"version": referral.version, "assignee": referral.assigned_to_id},
+                )
+                if acting
+                else None
+            ),
+            "note_form": bound.get("note") or NoteForm(),
+            "changes": changes,
+            "today": today,
+            "refused": refused,
+        },
+        status=status,
+    )
 
 
 @readers
@@ -117,8 +157,15 @@ def referral_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_detail(request, get_referral(request, pk))
 
 
-def _refused(request: HttpRequest, pk: int, err: ReferralError, *, key: str, form: Any,
-             rebuild: Callable[[Any], Any] | None = None) -> HttpResponse:
+def _refused(
+    request: HttpRequest,
+    pk: int,
+    err: ReferralError,
+    *,
+    key: str,
+    form: Any,
+    rebuild: Callable[[Any], Any] | None = None,
+) -> HttpResponse:
     """Show a refusal on the referral page; a conflict shows what changed and keeps the user's entries."""
     referral = get_referral(request, pk)  # reloaded: the page shows the referral as it is now
     if not err.is_conflict:
@@ -147,8 +194,14 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         transition_referral(referral=referral, actor=request.user, today=today, **form.decision())  # type: ignore[arg-type]
     except ReferralError as err:
-        return _refused(request, pk, err, key=target, form=form,
-                        rebuild=lambda data: TransitionForm(data, target=target, today=today))
+        return _refused(
+            request,
+            pk,
+            err,
+            key=target,
+            form=form,
+            rebuild=lambda data: TransitionForm(data, target=target, today=today),
+        )
     messages.success(request, f"Referral is now {ReferralState(target).label.lower()}.")
     return redirect(referral)
 
@@ -161,8 +214,12 @@ def referral_assign(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         return _render_detail(request, referral, bound={"assign": form})
     try:
-        assign_referral(referral=referral, actor=request.user, seen_version=form.cleaned_data["version"],  # type: ignore[arg-type]
-                        assignee=form.cleaned_data["assignee"])
+        assign_referral(
+            referral=referral,
+            actor=request.user,
+            seen_version=form.cleaned_data["version"],  # type: ignore[arg-type]
+            assignee=form.cleaned_data["assignee"],
+        )
     except ReferralError as err:
         return _refused(request, pk, err, key="assign", form=form)
     messages.success(request, "Assignment saved.")
@@ -198,16 +255,30 @@ def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
     reasons = met_criteria(pathway.get("criteria", []))
     shown_cautions = [c for c in pathway.get("cautions", []) if c["status"] != "absent"]
     keys = source_keys(reasons + shown_cautions)
-    return render(request, "referrals/print.html", {
-        "referral": referral, "patient": referral.patient, "s": summary, "chart": sledai_chart(summary),
-        "result": result, "pathway": pathway, "reasons": reasons,
-        "cautions": [{**c, "label": c["id"].replace("_", " ").capitalize()}
-                     for c in pathway.get("cautions", []) if c["status"] != "absent"],
-        "absent_count": sum(1 for c in pathway.get("cautions", []) if c["status"] == "absent"),
-        "failed": failed_treatments(summary), "missing": missing_workup(summary, pathway),
-        "sources": [(k, citations().get(k, "not in the source list")) for k in keys],
-        "labs": summary.latest_labs[:12], "today": today,
-    })
+    return render(
+        request,
+        "referrals/print.html",
+        {
+            "referral": referral,
+            "patient": referral.patient,
+            "s": summary,
+            "chart": sledai_chart(summary),
+            "result": result,
+            "pathway": pathway,
+            "reasons": reasons,
+            "cautions": [
+                {**c, "label": c["id"].replace("_", " ").capitalize()}
+                for c in pathway.get("cautions", [])
+                if c["status"] != "absent"
+            ],
+            "absent_count": sum(1 for c in pathway.get("cautions", []) if c["status"] == "absent"),
+            "failed": failed_treatments(summary),
+            "missing": missing_workup(summary, pathway),
+            "sources": [(k, citations().get(k, "not in the source list")) for k in keys],
+            "labs": summary.latest_labs[:12],
+            "today": today,
+        },
+    )
 
 
 @role_required(Role.SPECIALIST, Role.STAFF, Role.RULES_ADMIN)
@@ -215,6 +286,11 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Aggregates only: staff and specialists see their sites; rules admins see every site."""
     user = request.user
     scope = Referral.objects.all() if user.is_rules_admin else Referral.objects.visible_to(user)  # type: ignore[union-attr]
-    return render(request, "referrals/dashboard.html", {
-        "d": build_dashboard(scope), "all_sites": user.is_rules_admin,  # type: ignore[union-attr]
-    })
+    return render(
+        request,
+        "referrals/dashboard.html",
+        {
+            "d": build_dashboard(scope),
+            "all_sites": user.is_rules_admin,  # type: ignore[union-attr]
+        },
+    )

@@ -18,7 +18,7 @@ def patient_ids() -> list[int]:
 def chunks(ids: list[int], size: int | None = None) -> Iterator[list[int]]:
     size = size or CHUNK
     for start in range(0, len(ids), size):
-        yield ids[start:start + size]
+        yield ids[start : start + size]
 
 
 def patients_in(ids: list[int]) -> list[Patient]:

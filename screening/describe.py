@@ -32,8 +32,10 @@ OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}
 def describe_criterion(kind: str, p: dict[str, Any]) -> str:
     """One sentence saying when a criterion of this type is met."""
     if kind == "sle_diagnosis":
-        return (f"SLE diagnosis: attested by a specialist, or ANA titre at least 1:{p['ana_min_titre']} with a 2019 "
-                f"EULAR/ACR score of at least {p['classification_min_score']} including a clinical criterion")
+        return (
+            f"SLE diagnosis: attested by a specialist, or ANA titre at least 1:{p['ana_min_titre']} with a 2019 "
+            f"EULAR/ACR score of at least {p['classification_min_score']} including a clinical criterion"
+        )
     if kind == "age_between":
         return f"age {p['min_years']} to {p['max_years']} years"
     if kind == "sledai_at_least":
@@ -47,13 +49,21 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
             text += f" (lupus nephritis counts with a biopsy of class {classes} {limit})"
         return text
     if kind == "failed_agents_at_least":
-        intol = "stopped for inadequate response or intolerance" if p["count_intolerance"] else "stopped for inadequate response"
-        return (f"at least {p['min_count']} different {_list(p['classes'])} agents failed: an adequate course "
-                f"{intol}, or an adequate ongoing course with SLEDAI-2K still at least {p['ongoing_active_sledai_min']} "
-                f"within {p['max_age_days']} days")
+        intol = (
+            "stopped for inadequate response or intolerance"
+            if p["count_intolerance"]
+            else "stopped for inadequate response"
+        )
+        return (
+            f"at least {p['min_count']} different {_list(p['classes'])} agents failed: an adequate course "
+            f"{intol}, or an adequate ongoing course with SLEDAI-2K still at least {p['ongoing_active_sledai_min']} "
+            f"within {p['max_age_days']} days"
+        )
     if kind == "glucocorticoid_dependent":
-        return (f"glucocorticoids above {p['above_mg_per_day']} mg/day prednisone-equivalent on every one of the "
-                f"last {p['min_days']} days")
+        return (
+            f"glucocorticoids above {p['above_mg_per_day']} mg/day prednisone-equivalent on every one of the "
+            f"last {p['min_days']} days"
+        )
     if kind == "drug_tried":
         text = f"{_list(p['agents'])} tried at some point"
         if p["or_conditions"]:
@@ -84,19 +94,36 @@ def describe_node(node: dict[str, Any]) -> dict[str, Any]:
     """A node with its plain-language text; groups say whether all or any must hold."""
     if "all" in node or "any" in node:
         op = "all" if "all" in node else "any"
-        return {"id": node["id"], "op": op, "text": "all of these hold" if op == "all" else "at least one of these holds",
-                "children": [describe_node(c) for c in node[op]]}
-    return {"id": node["id"], "type": node["type"], "text": describe_criterion(node["type"], node["params"]),
-            "source": node.get("source"), "params": node["params"]}
+        return {
+            "id": node["id"],
+            "op": op,
+            "text": "all of these hold" if op == "all" else "at least one of these holds",
+            "children": [describe_node(c) for c in node[op]],
+        }
+    return {
+        "id": node["id"],
+        "type": node["type"],
+        "text": describe_criterion(node["type"], node["params"]),
+        "source": node.get("source"),
+        "params": node["params"],
+    }
 
 
 def describe_rule_set(content: dict[str, Any]) -> dict[str, Any]:
     return {
-        "pathways": [{"id": p["id"], "label": p["label"], "tree": describe_node(p["inclusion"])} for p in content["pathways"]],
+        "pathways": [
+            {"id": p["id"], "label": p["label"], "tree": describe_node(p["inclusion"])} for p in content["pathways"]
+        ],
         # severity in pathway order: the table's columns follow the pathways, and jsonb does not keep key order
-        "cautions": [{"id": c["id"], "severity": {p["id"]: c["severity"].get(p["id"]) for p in content["pathways"]},
-                      "source": c.get("source"), "tree": describe_node(c["criterion"])}
-                     for c in content["cautions"]],
+        "cautions": [
+            {
+                "id": c["id"],
+                "severity": {p["id"]: c["severity"].get(p["id"]) for p in content["pathways"]},
+                "source": c.get("source"),
+                "tree": describe_node(c["criterion"]),
+            }
+            for c in content["cautions"]
+        ],
         "drugs": content["drugs"],
     }
 
@@ -122,5 +149,7 @@ def source_keys(content: dict[str, Any]) -> list[str]:
 
 def describe_disabled(disabled: dict[str, Any]) -> list[dict[str, Any]]:
     """Switched-off nodes of a draft, each with the group it came from, in plain language."""
-    return [{"id": node_id, "parent": entry["parent"], "tree": describe_node(entry["node"])}
-            for node_id, entry in disabled.items()]
+    return [
+        {"id": node_id, "parent": entry["parent"], "tree": describe_node(entry["node"])}
+        for node_id, entry in disabled.items()
+    ]

@@ -43,8 +43,15 @@ class Change:
         return f"{head} (was {self.old})"
 
     def as_dict(self) -> dict[str, str]:
-        return {"section": self.section, "where": self.where, "what": self.what, "old": self.old, "new": self.new,
-                "detail": self.detail, "text": self.text}
+        return {
+            "section": self.section,
+            "where": self.where,
+            "what": self.what,
+            "old": self.old,
+            "new": self.new,
+            "detail": self.detail,
+            "text": self.text,
+        }
 
 
 def fmt(value: Any) -> str:
@@ -94,8 +101,9 @@ def _nodes(content: Mapping[str, Any]) -> dict[str, tuple[dict[str, Any], str | 
     }
 
 
-def _node_changes(old: Mapping[str, Any], new: Mapping[str, Any], new_disabled: Mapping[str, Any],
-                  old_disabled: Mapping[str, Any]) -> list[Change]:
+def _node_changes(
+    old: Mapping[str, Any], new: Mapping[str, Any], new_disabled: Mapping[str, Any], old_disabled: Mapping[str, Any]
+) -> list[Change]:
     before, after = _nodes(old), _nodes(new)
     out: list[Change] = []
     for node_id, (node, parent, section) in after.items():
@@ -136,8 +144,9 @@ def _top_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]
             out.append(Change(f"pathway {pid}", pid, "pathway added:", "", p["label"]))
         elif old_p[pid]["label"] != p["label"]:
             out.append(Change(f"pathway {pid}", pid, "label", old_p[pid]["label"], p["label"]))
-    out += [Change(f"pathway {pid}", pid, "pathway removed", p["label"], "") for pid, p in old_p.items()
-            if pid not in new_p]
+    out += [
+        Change(f"pathway {pid}", pid, "pathway removed", p["label"], "") for pid, p in old_p.items() if pid not in new_p
+    ]
     old_c = {c["id"]: c for c in old["cautions"]}
     new_c = {c["id"]: c for c in new["cautions"]}
     for cid, c in new_c.items():
@@ -153,8 +162,11 @@ def _top_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change]
                 out.append(Change(section, cid, f"severity for {pid}", _severity(a), _severity(b)))
         if was["source"] != c["source"]:
             out.append(Change(section, cid, "source", was["source"], c["source"]))
-    out += [Change(f"caution {cid}", cid, "caution removed", _node_text(c["criterion"]), "")
-            for cid, c in old_c.items() if cid not in new_c]
+    out += [
+        Change(f"caution {cid}", cid, "caution removed", _node_text(c["criterion"]), "")
+        for cid, c in old_c.items()
+        if cid not in new_c
+    ]
     return out
 
 
@@ -170,17 +182,25 @@ def _drug_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[Change
         for key in (*DRUG_THRESHOLDS, "agent", "class", "dose_unit", "prednisone_factor"):
             if old_d[code][key] != d[key]:
                 out.append(Change("drug catalogue", where, key, fmt(old_d[code][key]), fmt(d[key])))
-    out += [Change("drug catalogue", f"drug {code}", "removed", f"{d['agent']} ({d['class']})", "")
-            for code, d in old_d.items() if code not in new_d]
+    out += [
+        Change("drug catalogue", f"drug {code}", "removed", f"{d['agent']} ({d['class']})", "")
+        for code, d in old_d.items()
+        if code not in new_d
+    ]
     return out
 
 
-def diff_contents(old: Mapping[str, Any], new: Mapping[str, Any], *, new_disabled: Mapping[str, Any] | None = None,
-                  old_disabled: Mapping[str, Any] | None = None) -> list[Change]:
+def diff_contents(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    new_disabled: Mapping[str, Any] | None = None,
+    old_disabled: Mapping[str, Any] | None = None,
+) -> list[Change]:
     """Every difference from ``old`` to ``new``: rule set, pathways and nodes, cautions, drugs."""
     nodes = _node_changes(old, new, new_disabled or {}, old_disabled or {})
     top = _top_changes(old, new)
     order = {f"pathway {p['id']}": i for i, p in enumerate(new["pathways"])}
     order.update({f"caution {c['id']}": 1000 + i for i, c in enumerate(new["cautions"])})
-    merged = sorted([*top, *nodes], key=lambda c: (-1 if c.section == "rule set" else order.get(c.section, 999)))
+    merged = sorted([*top, *nodes], key=lambda c: -1 if c.section == "rule set" else order.get(c.section, 999))
     return merged + _drug_changes(old, new)

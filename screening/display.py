@@ -61,11 +61,13 @@ class PathwayPanel:
         groups = []
         for title, rows in (("Contraindications", self.contraindications), ("Cautions", self.cautions)):
             if rows:
-                groups.append({
-                    "title": title,
-                    "shown": [r for r in rows if r["status"] != "absent"],
-                    "absent": [r for r in rows if r["status"] == "absent"],
-                })
+                groups.append(
+                    {
+                        "title": title,
+                        "shown": [r for r in rows if r["status"] != "absent"],
+                        "absent": [r for r in rows if r["status"] == "absent"],
+                    }
+                )
         return groups
 
 
@@ -73,12 +75,16 @@ def ref_link(patient: Patient, ref: str) -> Link:
     """A link to the record or patient field a criterion read."""
     if ref.startswith("patient."):
         name = ref.split(".", 1)[1]
-        target = "patients:classification" if name in {"ana_titre", "eular_criteria", "sle_attested"} else "patients:edit"
+        target = (
+            "patients:classification" if name in {"ana_titre", "eular_criteria", "sle_attested"} else "patients:edit"
+        )
         return Link(name.replace("_", " "), reverse(target, kwargs={"pk": patient.pk}))
     kind, _, pk = ref.partition("/")
     if pk.isdigit():
-        return Link(f"{kind[:-1] if kind.endswith('s') else kind} #{pk}", reverse(
-            "patients:record_edit", kwargs={"pk": patient.pk, "kind": kind, "rid": int(pk)}))
+        return Link(
+            f"{kind[:-1] if kind.endswith('s') else kind} #{pk}",
+            reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": kind, "rid": int(pk)}),
+        )
     return Link(ref, reverse("patients:detail", kwargs={"pk": patient.pk}))
 
 
@@ -119,14 +125,23 @@ def panel(patient: Patient, result: Any) -> list[PathwayPanel]:
     panels = []
     for pid, data in result.trace["pathways"].items():
         p = PathwayPanel(
-            id=pid, label=data.get("label", pid), outcome=data["outcome"], sentence=data.get("sentence", ""),
-            style=OUTCOME_STYLE[data["outcome"]], criteria=_criteria(patient, data["criteria"]),
+            id=pid,
+            label=data.get("label", pid),
+            outcome=data["outcome"],
+            sentence=data.get("sentence", ""),
+            style=OUTCOME_STYLE[data["outcome"]],
+            criteria=_criteria(patient, data["criteria"]),
             why_not=data.get("why_not", []),
             checklist=[{**item, "link": settle_link(patient, item, result.facts)} for item in data.get("checklist", [])]
-            if data["outcome"] == "insufficient_data" else [],
+            if data["outcome"] == "insufficient_data"
+            else [],
         )
         for caution in data["cautions"]:
-            row = {**caution, "badge": STATUS_BADGE[caution["status"]], "label": caution["id"].replace("_", " ").capitalize()}
+            row = {
+                **caution,
+                "badge": STATUS_BADGE[caution["status"]],
+                "label": caution["id"].replace("_", " ").capitalize(),
+            }
             if caution.get("settle"):
                 row["link"] = add_link(patient, ADD_FORM.get(caution["settle"][0], "conditions"))
             (p.contraindications if caution["severity"] == "contraindication" else p.cautions).append(row)

@@ -60,8 +60,9 @@ def children(node: Mapping[str, Any]) -> list[dict[str, Any]]:
     return node.get("all", node.get("any", [])) if is_group(node) else []
 
 
-def _walk(node: dict[str, Any], parent: dict[str, Any] | None, index: int | None, root: str, kind: str,
-          depth: int) -> Iterator[Located]:
+def _walk(
+    node: dict[str, Any], parent: dict[str, Any] | None, index: int | None, root: str, kind: str, depth: int
+) -> Iterator[Located]:
     yield Located(node, parent, index, root, kind, depth)
     for i, child in enumerate(children(node)):
         yield from _walk(child, node, i, root, kind, depth + 1)

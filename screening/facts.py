@@ -19,8 +19,12 @@ from screening import engine
 from screening.engine.facts import PatientRefs
 
 DB_REFS = PatientRefs(
-    birth_date="patient.birth_date", sex="patient.sex", weight_kg="patient.weight_kg",
-    sle_attested="patient.sle_attested", ana_titre="patient.ana_titre", criteria="patient.eular_criteria",
+    birth_date="patient.birth_date",
+    sex="patient.sex",
+    weight_kg="patient.weight_kg",
+    sle_attested="patient.sle_attested",
+    ana_titre="patient.ana_titre",
+    criteria="patient.eular_criteria",
 )
 
 
@@ -57,9 +61,13 @@ def facts_for(patients: list[Patient]) -> dict[int, engine.PatientFacts]:
             criteria=tuple(patient.eular_criteria) if patient.eular_criteria is not None else None,
             assessments=tuple(
                 engine.Assessment(
-                    date=a.date, sledai_present=tuple(a.sledai_present),
-                    sledai_not_assessed=tuple(a.sledai_not_assessed), window_days=a.window_days, pga=a.pga,
-                    bilag=tuple(sorted(a.bilag.items())), ref=f"assessments/{a.pk}",
+                    date=a.date,
+                    sledai_present=tuple(a.sledai_present),
+                    sledai_not_assessed=tuple(a.sledai_not_assessed),
+                    window_days=a.window_days,
+                    pga=a.pga,
+                    bilag=tuple(sorted(a.bilag.items())),
+                    ref=f"assessments/{a.pk}",
                 )
                 for a in assessments[pk]
             ),
@@ -68,8 +76,9 @@ def facts_for(patients: list[Patient]) -> dict[int, engine.PatientFacts]:
                 for d in damage[pk]
             ),
             manifestations=tuple(
-                engine.Manifestation(code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class,
-                                     ref=f"manifestations/{m.pk}")
+                engine.Manifestation(
+                    code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class, ref=f"manifestations/{m.pk}"
+                )
                 for m in manifestations[pk]
             ),
             observations=tuple(
@@ -78,8 +87,13 @@ def facts_for(patients: list[Patient]) -> dict[int, engine.PatientFacts]:
             ),
             treatments=tuple(
                 engine.TreatmentCourse(
-                    drug=t.drug, start=t.start, end=t.end, dose=t.dose, dose_unit=t.dose_unit,
-                    stop_reason=t.stop_reason, ref=f"treatments/{t.pk}",
+                    drug=t.drug,
+                    start=t.start,
+                    end=t.end,
+                    dose=t.dose,
+                    dose_unit=t.dose_unit,
+                    stop_reason=t.stop_reason,
+                    ref=f"treatments/{t.pk}",
                 )
                 for t in treatments[pk]
             ),

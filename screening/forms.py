@@ -80,18 +80,21 @@ def field_label(spec: ParamSpec) -> str:
 def name_errors(field: forms.Field, label: str, unit: str | None = None) -> forms.Field:
     """Error messages that start with the field's name, so each one says where it belongs."""
     unit_text = f" {unit}" if unit and len(unit) <= SHORT_UNIT else ""
-    field.error_messages.update({
-        "required": f"{label}: enter a value.",
-        "invalid": f"{label}: enter a number." if isinstance(field, (forms.IntegerField, forms.DecimalField))
-        else f"{label}: this value is not valid.",
-        "min_value": f"{label}: must be at least %(limit_value)s{unit_text}.",
-        "max_value": f"{label}: must be at most %(limit_value)s{unit_text}.",
-        "invalid_choice": f"{label}: %(value)s is not one of the choices.",
-        "invalid_list": f"{label}: choose from the list.",
-        "max_digits": f"{label}: use at most %(max)s digits.",
-        "max_decimal_places": f"{label}: use at most %(max)s decimal places.",
-        "max_whole_digits": f"{label}: use at most %(max)s digits before the decimal point.",
-    })
+    field.error_messages.update(
+        {
+            "required": f"{label}: enter a value.",
+            "invalid": f"{label}: enter a number."
+            if isinstance(field, (forms.IntegerField, forms.DecimalField))
+            else f"{label}: this value is not valid.",
+            "min_value": f"{label}: must be at least %(limit_value)s{unit_text}.",
+            "max_value": f"{label}: must be at most %(limit_value)s{unit_text}.",
+            "invalid_choice": f"{label}: %(value)s is not one of the choices.",
+            "invalid_list": f"{label}: choose from the list.",
+            "max_digits": f"{label}: use at most %(max)s digits.",
+            "max_decimal_places": f"{label}: use at most %(max)s decimal places.",
+            "max_whole_digits": f"{label}: use at most %(max)s digits before the decimal point.",
+        }
+    )
     if isinstance(field, forms.IntegerField) and not isinstance(field, forms.DecimalField):
         field.error_messages["invalid"] = f"{label}: enter a whole number."
     return field
@@ -110,8 +113,9 @@ def param_field(spec: ParamSpec, agents: list[str]) -> forms.Field:
     if spec.kind == "integer":
         field = forms.IntegerField(min_value=spec.minimum, max_value=spec.maximum, required=required)
     elif spec.kind == "number":
-        field = forms.DecimalField(min_value=spec.minimum, max_value=spec.maximum, required=required, max_digits=12,
-                                   decimal_places=4)
+        field = forms.DecimalField(
+            min_value=spec.minimum, max_value=spec.maximum, required=required, max_digits=12, decimal_places=4
+        )
     elif spec.kind == "boolean":
         field = forms.BooleanField(required=False)
     elif spec.kind == "choice":
@@ -122,8 +126,9 @@ def param_field(spec: ParamSpec, agents: list[str]) -> forms.Field:
     elif spec.kind == "code":
         field = forms.ChoiceField(choices=_vocabulary(spec, agents))
     else:
-        field = forms.MultipleChoiceField(choices=_vocabulary(spec, agents), widget=forms.CheckboxSelectMultiple,
-                                          required=not spec.allow_empty)
+        field = forms.MultipleChoiceField(
+            choices=_vocabulary(spec, agents), widget=forms.CheckboxSelectMultiple, required=not spec.allow_empty
+        )
         if not spec.allow_empty:
             field.error_messages["required"] = f"{label}: choose at least one."
     field.label, field.help_text = label, help_text
@@ -131,10 +136,12 @@ def param_field(spec: ParamSpec, agents: list[str]) -> forms.Field:
 
 
 def _codes_errors(field: forms.Field, label: str) -> forms.Field:
-    field.error_messages.update({
-        "invalid_choice": f"{label}: %(value)s is not one of the choices.",
-        "invalid_list": f"{label}: choose from the list.",
-    })
+    field.error_messages.update(
+        {
+            "invalid_choice": f"{label}: %(value)s is not one of the choices.",
+            "invalid_list": f"{label}: choose from the list.",
+        }
+    )
     return field
 
 
@@ -158,7 +165,9 @@ def to_form_value(spec: ParamSpec, value: Any) -> Any:
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(
-        label="Why", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
+        label="Why",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why you make this change (the evidence, a source key, a request). Kept in the audit trail.",
         error_messages={"required": "Why: say why you make this change."},
     )
@@ -167,11 +176,19 @@ class ReasonForm(forms.Form):
 class CriterionForm(ReasonForm):
     """Parameters of one criterion, generated from its type's catalogue entry."""
 
-    source = forms.CharField(label="Source", required=False, max_length=200,
-                             help_text="Source keys from the clinical reference, e.g. S30.")
+    source = forms.CharField(
+        label="Source", required=False, max_length=200, help_text="Source keys from the clinical reference, e.g. S30."
+    )
 
-    def __init__(self, *args: Any, ctype: CriterionType, agents: list[str], params: dict[str, Any] | None = None,
-                 new: bool = False, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        ctype: CriterionType,
+        agents: list[str],
+        params: dict[str, Any] | None = None,
+        new: bool = False,
+        **kwargs: Any,
+    ) -> None:
         initial = kwargs.setdefault("initial", {})
         for spec in ctype.params:
             if params is not None:
@@ -182,18 +199,25 @@ class CriterionForm(ReasonForm):
         self.ctype = ctype
         fields: dict[str, forms.Field] = {}
         if new:
-            fields["node_id"] = name_errors(forms.CharField(
-                label="Criterion id", max_length=100,
-                help_text="Unique in the rule set; results name the criterion by it, e.g. hsct.recent_activity.",
-            ), "Criterion id")
+            fields["node_id"] = name_errors(
+                forms.CharField(
+                    label="Criterion id",
+                    max_length=100,
+                    help_text="Unique in the rule set; results name the criterion by it, e.g. hsct.recent_activity.",
+                ),
+                "Criterion id",
+            )
         for spec in ctype.params:
             fields[spec.name] = param_field(spec, agents)
         self.fields = {**fields, "source": self.fields["source"], "reason": self.fields["reason"]}
         self.helper = FormHelper()
         self.helper.form_tag = False
         self.helper.disable_csrf = True  # the page's own <form> carries the token
-        units = {s.name: s.unit for s in ctype.params if s.unit and len(s.unit) <= SHORT_UNIT
-                 and s.kind in ("integer", "number")}
+        units = {
+            s.name: s.unit
+            for s in ctype.params
+            if s.unit and len(s.unit) <= SHORT_UNIT and s.kind in ("integer", "number")
+        }
         self.helper.layout = Layout(*[AppendedText(n, units[n]) if n in units else n for n in self.fields])
 
     def clean(self) -> dict[str, Any]:
@@ -211,14 +235,20 @@ class CriterionForm(ReasonForm):
 
 class CriterionTypeForm(forms.Form):
     type = forms.ChoiceField(
-        label="Criterion type", choices=[(t.name, f"{t.label}: {t.met_when}") for t in CRITERION_TYPES.values()],
-        widget=forms.RadioSelect, error_messages={"required": "Criterion type: choose one."},
+        label="Criterion type",
+        choices=[(t.name, f"{t.label}: {t.met_when}") for t in CRITERION_TYPES.values()],
+        widget=forms.RadioSelect,
+        error_messages={"required": "Criterion type: choose one."},
     )
 
 
 class GroupOpForm(ReasonForm):
-    op = forms.ChoiceField(label="The group holds when", choices=OP_CHOICES, widget=forms.RadioSelect,
-                           error_messages={"required": "The group holds when: choose all or any."})
+    op = forms.ChoiceField(
+        label="The group holds when",
+        choices=OP_CHOICES,
+        widget=forms.RadioSelect,
+        error_messages={"required": "The group holds when: choose all or any."},
+    )
     field_order = ["op", "reason"]
 
 
@@ -227,10 +257,15 @@ class SeverityForm(ReasonForm):
         super().__init__(*args, **kwargs)
         for pathway in pathways:
             label = f"Severity for {pathway['id'].upper()}"
-            self.fields[f"severity_{pathway['id']}"] = name_errors(forms.ChoiceField(
-                label=label, choices=SEVERITY_CHOICES, required=False,
-                help_text=f"Shown beside the {pathway['label']} result; not applicable = not listed for it.",
-            ), label)
+            self.fields[f"severity_{pathway['id']}"] = name_errors(
+                forms.ChoiceField(
+                    label=label,
+                    choices=SEVERITY_CHOICES,
+                    required=False,
+                    help_text=f"Shown beside the {pathway['label']} result; not applicable = not listed for it.",
+                ),
+                label,
+            )
         self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
         self.pathway_ids = [p["id"] for p in pathways]
 
@@ -240,11 +275,21 @@ class SeverityForm(ReasonForm):
 
 
 class DrugThresholdForm(ReasonForm):
-    min_days = forms.IntegerField(label="Minimum days", min_value=0, required=False,
-                                  help_text="Days the course must cover to be an adequate trial; empty = 0.")
+    min_days = forms.IntegerField(
+        label="Minimum days",
+        min_value=0,
+        required=False,
+        help_text="Days the course must cover to be an adequate trial; empty = 0.",
+    )
     min_dose = forms.DecimalField(label="Minimum dose", min_value=0, required=False, max_digits=12, decimal_places=4)
-    min_dose_per_kg = forms.DecimalField(label="Minimum dose per kg", min_value=0, required=False, max_digits=12,
-                                         decimal_places=4, help_text="Needs the patient's weight; empty = none.")
+    min_dose_per_kg = forms.DecimalField(
+        label="Minimum dose per kg",
+        min_value=0,
+        required=False,
+        max_digits=12,
+        decimal_places=4,
+        help_text="Needs the patient's weight; empty = none.",
+    )
     field_order = ["min_days", "min_dose", "min_dose_per_kg", "reason"]
 
     def __init__(self, *args: Any, drug: dict[str, Any], **kwargs: Any) -> None:
@@ -273,27 +318,39 @@ class DrugThresholdForm(ReasonForm):
 
 
 class DraftForm(ReasonForm):
-    version = forms.CharField(label="Version of the new draft", max_length=40,
-                              error_messages={"required": "Version: give the draft a version, e.g. 2026.2."})
+    version = forms.CharField(
+        label="Version of the new draft",
+        max_length=40,
+        error_messages={"required": "Version: give the draft a version, e.g. 2026.2."},
+    )
     name = forms.CharField(label="Name", max_length=200, required=False, help_text="Leave empty to keep the name.")
     field_order = ["version", "name", "reason"]
 
 
 class RollbackForm(ReasonForm):
-    version = forms.CharField(label="Version to publish it as", max_length=40,
-                              error_messages={"required": "Version: give the new version a name."})
+    version = forms.CharField(
+        label="Version to publish it as",
+        max_length=40,
+        error_messages={"required": "Version: give the new version a name."},
+    )
     field_order = ["version", "reason"]
 
 
 class SignOffForm(forms.Form):
-    note = forms.CharField(label="Review note", required=False, max_length=2000,
-                           widget=forms.Textarea(attrs={"rows": 2}),
-                           help_text="What you checked (the changes, the test cases, the impact preview).")
+    note = forms.CharField(
+        label="Review note",
+        required=False,
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="What you checked (the changes, the test cases, the impact preview).",
+    )
 
 
 class PublishForm(forms.Form):
     change_note = forms.CharField(
-        label="Change note", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}),
+        label="Change note",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What changes and why; shown with the version to everyone who reads the rules.",
         error_messages={"required": "Change note: say what changes and why."},
     )
@@ -307,10 +364,17 @@ def _json_file(upload: Any, label: str) -> Any:
 
 
 class ImportForm(forms.Form):
-    file = forms.FileField(label="Rule-set file", help_text="A sle-screening-rules/1 JSON file; stored as a draft.",
-                           error_messages={"required": "Rule-set file: choose a file."})
-    note = forms.CharField(label="Why", max_length=2000, widget=forms.Textarea(attrs={"rows": 2}),
-                           error_messages={"required": "Why: say where the file comes from and why."})
+    file = forms.FileField(
+        label="Rule-set file",
+        help_text="A sle-screening-rules/1 JSON file; stored as a draft.",
+        error_messages={"required": "Rule-set file: choose a file."},
+    )
+    note = forms.CharField(
+        label="Why",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Why: say where the file comes from and why."},
+    )
 
 
 class ExpectationForm(ReasonForm):
@@ -332,8 +396,11 @@ class ExpectationForm(ReasonForm):
 class TestCaseForm(ExpectationForm):
     __test__ = False  # not a pytest class
 
-    file = forms.FileField(label="Case file", help_text="A sle-screening-case/1 JSON file with a fixed as_of date.",
-                           error_messages={"required": "Case file: choose a file."})
+    file = forms.FileField(
+        label="Case file",
+        help_text="A sle-screening-case/1 JSON file with a fixed as_of date.",
+        error_messages={"required": "Case file: choose a file."},
+    )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

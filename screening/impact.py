@@ -93,10 +93,15 @@ def compare(before: ScreeningResult, after: ScreeningResult) -> list[dict[str, A
         kind = direction(b, a)
         if kind is None:
             continue
-        rows.append({
-            "pathway": pid, "before": b, "after": a, "direction": kind,
-            "criteria": differing_criteria(was.inclusion if was else None, now.inclusion if now else None),
-        })
+        rows.append(
+            {
+                "pathway": pid,
+                "before": b,
+                "after": a,
+                "direction": kind,
+                "criteria": differing_criteria(was.inclusion if was else None, now.inclusion if now else None),
+            }
+        )
     return rows
 
 

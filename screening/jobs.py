@@ -60,15 +60,23 @@ def run_impact(job: Job) -> None:
                 skipped += 1  # e.g. born after the as-of date
                 continue
             for row in impact.compare(before, after):
-                rows.append({"patient": patient.pk, "identifier": patient.identifier, "site": patient.site.name,
-                             **row})
+                rows.append({"patient": patient.pk, "identifier": patient.identifier, "site": patient.site.name, **row})
         _progress(job, job.done + len(chunk))
     pathways = list(dict.fromkeys([p.id for p in new.pathways] + [p.id for p in old.pathways]))
-    _finish(job, {
-        "as_of": job.as_of.isoformat(), "published": published.version, "version": rule_set.version,
-        "patients": len(ids), "skipped": skipped, "changed_patients": len({r["patient"] for r in rows}),
-        "pathways": pathways, "counts": impact.tally(rows, pathways), "rows": rows,
-    })
+    _finish(
+        job,
+        {
+            "as_of": job.as_of.isoformat(),
+            "published": published.version,
+            "version": rule_set.version,
+            "patients": len(ids),
+            "skipped": skipped,
+            "changed_patients": len({r["patient"] for r in rows}),
+            "pathways": pathways,
+            "counts": impact.tally(rows, pathways),
+            "rows": rows,
+        },
+    )
 
 
 def run_rescreen(job: Job) -> None:
@@ -81,16 +89,24 @@ def run_rescreen(job: Job) -> None:
     for chunk in cohort.chunks(ids, RESCREEN_CHUNK):
         current = RuleSet.objects.filter(status=RuleSetStatus.PUBLISHED).values_list("pk", "version").first()
         if current is None or current[0] != rule_set.pk:
-            _finish(job, {"screened": screened, "changed": changed, "failed": failed,
-                          "superseded_by": current[1] if current else None})
+            _finish(
+                job,
+                {
+                    "screened": screened,
+                    "changed": changed,
+                    "failed": failed,
+                    "superseded_by": current[1] if current else None,
+                },
+            )
             return
         for patient in cohort.patients_in(chunk):
             try:
                 with transaction.atomic():
                     # never_older: a job that waited in the queue must not undo a fresher screening
                     # (data entered since it was queued would be ignored and fresh flags withdrawn)
-                    stored = screen_patient(patient=patient, trigger=Trigger.RULES, rule_set=rule_set,
-                                            as_of=job.as_of, never_older=True)
+                    stored = screen_patient(
+                        patient=patient, trigger=Trigger.RULES, rule_set=rule_set, as_of=job.as_of, never_older=True
+                    )
             except Exception:  # one patient's bad record must not stop everyone else's re-screen
                 log.exception("re-screening patient %s failed", patient.pk)
                 failed.append(patient.pk)
@@ -108,7 +124,8 @@ def run_job(job_id: int) -> str:
     """Run a queued job once; a job already started or finished is left alone."""
     # claimed by one atomic update, so two workers never run the same job
     claimed = Job.objects.filter(pk=job_id, status=JobStatus.QUEUED).update(
-        status=JobStatus.RUNNING, started_at=timezone.now())
+        status=JobStatus.RUNNING, started_at=timezone.now()
+    )
     if not claimed:
         return "not queued"
     job = Job.objects.select_related("rule_set").get(pk=job_id)

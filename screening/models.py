@@ -41,16 +41,25 @@ class RuleSet(models.Model):
     )
     published_at = models.DateTimeField(null=True, blank=True)
     based_on = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The version this one was drafted from or rolled back to.",
     )
     disabled_nodes = models.JSONField(
-        default=dict, blank=True,
+        default=dict,
+        blank=True,
         help_text="Switched-off nodes kept aside: {node id: {parent, index, node}} (the file has no 'enabled' flag).",
     )
     revision = models.PositiveIntegerField(default=0, help_text="Raised by every edit of the draft's content.")
     reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+",
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
         help_text="The second rules admin who signed the draft off (cleared by any later edit).",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
@@ -61,9 +70,7 @@ class RuleSet(models.Model):
     class Meta:
         ordering = ["-created_at", "-pk"]
         constraints = [
-            models.UniqueConstraint(
-                fields=["status"], condition=Q(status="published"), name="ruleset_one_published"
-            ),
+            models.UniqueConstraint(fields=["status"], condition=Q(status="published"), name="ruleset_one_published"),
             models.CheckConstraint(condition=Q(status__in=RuleSetStatus.values), name="ruleset_status_valid"),
         ]
 
@@ -118,8 +125,13 @@ class EventKind(models.TextChoices):
 
 # Events by which a rules admin shaped a draft: whoever did one of these cannot sign it off.
 AUTHORING_EVENTS = (
-    EventKind.CREATED, EventKind.IMPORTED, EventKind.EDITED, EventKind.ADDED,
-    EventKind.SWITCHED_OFF, EventKind.SWITCHED_ON, EventKind.EXPECTATION,
+    EventKind.CREATED,
+    EventKind.IMPORTED,
+    EventKind.EDITED,
+    EventKind.ADDED,
+    EventKind.SWITCHED_OFF,
+    EventKind.SWITCHED_ON,
+    EventKind.EXPECTATION,
 )
 
 
@@ -128,7 +140,9 @@ class RuleSetEvent(AppendOnlyModel):
 
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=EventKind.choices)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(default=timezone.now)
     summary = models.TextField(help_text="What changed, one line per change.")
     reason = models.TextField(blank=True, help_text="Why, in the actor's words.")
@@ -140,7 +154,6 @@ class RuleSetEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.rule_set_id} {self.kind} {self.at:%Y-%m-%d %H:%M}"
-
 
 
 class RuleCase(models.Model):

@@ -34,9 +34,20 @@ from screening.models import (
 )
 
 __all__ = [
-    "RuleSetRefused", "add_criterion", "create_draft", "import_rule_set", "parse_rules_text", "publish_rule_set",
-    "roll_back_to", "set_caution_severity", "set_criterion_params", "set_drug_thresholds", "set_group_op",
-    "sign_off_rule_set", "start_impact_preview", "switch_node",
+    "RuleSetRefused",
+    "add_criterion",
+    "create_draft",
+    "import_rule_set",
+    "parse_rules_text",
+    "publish_rule_set",
+    "roll_back_to",
+    "set_caution_severity",
+    "set_criterion_params",
+    "set_drug_thresholds",
+    "set_group_op",
+    "sign_off_rule_set",
+    "start_impact_preview",
+    "switch_node",
 ]
 
 
@@ -70,10 +81,12 @@ def _save(rule_set: RuleSet, actor: User | None, reason: str) -> None:
     rule_set.save()
 
 
-def _event(rule_set: RuleSet, actor: User | None, kind: str, summary: str, reason: str = "",
-           **data: Any) -> RuleSetEvent:
-    return RuleSetEvent.objects.create(rule_set=rule_set, actor=actor, kind=kind, summary=summary, reason=reason,
-                                       data=data)
+def _event(
+    rule_set: RuleSet, actor: User | None, kind: str, summary: str, reason: str = "", **data: Any
+) -> RuleSetEvent:
+    return RuleSetEvent.objects.create(
+        rule_set=rule_set, actor=actor, kind=kind, summary=summary, reason=reason, data=data
+    )
 
 
 def _free_version(version: str) -> str:
@@ -102,11 +115,16 @@ def suggest_version(rule_set: RuleSet) -> str:
 def import_rule_set(*, actor: User | None, content: dict[str, Any], note: str = "") -> RuleSet:
     """Store a validated rule-set file as a new draft."""
     if RuleSet.objects.filter(version=content["version"]).exists():
-        raise RuleSetRefused(f"version: {content['version']} already exists; give the draft a new version",
-                             field="file")
+        raise RuleSetRefused(
+            f"version: {content['version']} already exists; give the draft a new version", field="file"
+        )
     rule_set = RuleSet(
-        name=content["name"], version=content["version"], status=RuleSetStatus.DRAFT, content=content,
-        change_note=note, created_by=actor,
+        name=content["name"],
+        version=content["version"],
+        status=RuleSetStatus.DRAFT,
+        content=content,
+        change_note=note,
+        created_by=actor,
     )
     reason = note or "imported from a rule-set file"
     _save(rule_set, actor, reason)
@@ -121,32 +139,46 @@ def create_draft(*, actor: User, source: RuleSet, version: str, name: str = "", 
     reason = _reason(reason, "this draft")
     name = name.strip() or source.name
     draft = RuleSet(
-        name=name, version=version, status=RuleSetStatus.DRAFT, based_on=source, created_by=actor,
+        name=name,
+        version=version,
+        status=RuleSetStatus.DRAFT,
+        based_on=source,
+        created_by=actor,
         content=editing.with_version(source.content, name=name, version=version),
         disabled_nodes=dict(source.disabled_nodes),
     )
     _save(draft, actor, f"draft created from {source.version}: {reason}")
-    _event(draft, actor, EventKind.CREATED, f"draft {version} created from {source.version}", reason,
-           source=source.version)
+    _event(
+        draft, actor, EventKind.CREATED, f"draft {version} created from {source.version}", reason, source=source.version
+    )
     return draft
 
 
 def _locked_draft(rule_set: RuleSet) -> RuleSet:
     locked = RuleSet.objects.select_for_update().get(pk=rule_set.pk)
     if locked.status != RuleSetStatus.DRAFT:
-        raise RuleSetRefused(f"version {locked.version} is {locked.status}: only a draft can be changed; "
-                             "create a draft from it instead")
+        raise RuleSetRefused(
+            f"version {locked.version} is {locked.status}: only a draft can be changed; create a draft from it instead"
+        )
     return locked
 
 
-def _apply(*, rule_set: RuleSet, actor: User, kind: str, content: dict[str, Any], reason: str,
-           disabled: dict[str, Any] | None = None) -> RuleSetEvent:
+def _apply(
+    *,
+    rule_set: RuleSet,
+    actor: User,
+    kind: str,
+    content: dict[str, Any],
+    reason: str,
+    disabled: dict[str, Any] | None = None,
+) -> RuleSetEvent:
     """Store an edit of a draft: validate, raise the revision, clear any sign-off, audit the diff."""
     reason = _reason(reason)
     draft = _locked_draft(rule_set)
     disabled = draft.disabled_nodes if disabled is None else disabled
-    changes: list[Change] = diff_contents(draft.content, _validated(content), new_disabled=disabled,
-                                          old_disabled=draft.disabled_nodes)
+    changes: list[Change] = diff_contents(
+        draft.content, _validated(content), new_disabled=disabled, old_disabled=draft.disabled_nodes
+    )
     if not changes:
         raise RuleSetRefused("nothing changed: these are the values the draft already has")
     draft.content, draft.disabled_nodes = content, disabled
@@ -177,16 +209,26 @@ def _edit(fn: Any, *args: Any) -> Any:
 
 
 @transaction.atomic
-def set_criterion_params(*, rule_set: RuleSet, actor: User, node_id: str, params: dict[str, Any],
-                         source: str | None, reason: str) -> RuleSetEvent:
+def set_criterion_params(
+    *, rule_set: RuleSet, actor: User, node_id: str, params: dict[str, Any], source: str | None, reason: str
+) -> RuleSetEvent:
     """Change a criterion's parameters (and source) in a draft."""
     content = _edit(editing.set_params, rule_set.content, node_id, params, source)
     return _apply(rule_set=rule_set, actor=actor, kind=EventKind.EDITED, content=content, reason=reason)
 
 
 @transaction.atomic
-def add_criterion(*, rule_set: RuleSet, actor: User, group_id: str, node_id: str, type_name: str,
-                  params: dict[str, Any], source: str | None, reason: str) -> RuleSetEvent:
+def add_criterion(
+    *,
+    rule_set: RuleSet,
+    actor: User,
+    group_id: str,
+    node_id: str,
+    type_name: str,
+    params: dict[str, Any],
+    source: str | None,
+    reason: str,
+) -> RuleSetEvent:
     """Add a criterion of a catalogued type to a group of a draft."""
     if type_name not in engine.CRITERION_TYPES:
         raise RuleSetRefused(f"type: {type_name!r} is not a catalogued criterion type", field="type")
@@ -214,16 +256,18 @@ def set_group_op(*, rule_set: RuleSet, actor: User, group_id: str, op: str, reas
 
 
 @transaction.atomic
-def set_caution_severity(*, rule_set: RuleSet, actor: User, caution_id: str, severity: dict[str, str | None],
-                         reason: str) -> RuleSetEvent:
+def set_caution_severity(
+    *, rule_set: RuleSet, actor: User, caution_id: str, severity: dict[str, str | None], reason: str
+) -> RuleSetEvent:
     """A caution's severity per pathway in a draft (contraindication, caution or not applicable)."""
     content = _edit(editing.set_severity, rule_set.content, caution_id, severity)
     return _apply(rule_set=rule_set, actor=actor, kind=EventKind.EDITED, content=content, reason=reason)
 
 
 @transaction.atomic
-def set_drug_thresholds(*, rule_set: RuleSet, actor: User, drug: str, values: dict[str, Any],
-                        reason: str) -> RuleSetEvent:
+def set_drug_thresholds(
+    *, rule_set: RuleSet, actor: User, drug: str, values: dict[str, Any], reason: str
+) -> RuleSetEvent:
     """A drug's adequacy thresholds in a draft's catalogue (minimum days, dose, dose per kg)."""
     content = _edit(editing.set_drug_thresholds, rule_set.content, drug, values)
     return _apply(rule_set=rule_set, actor=actor, kind=EventKind.EDITED, content=content, reason=reason)
@@ -248,14 +292,23 @@ def sign_off_rule_set(*, rule_set: RuleSet, actor: User, note: str = "") -> Rule
     draft.reviewed_by, draft.reviewed_at = actor, timezone.now()
     _save(draft, actor, f"signed off: {note.strip()}" if note.strip() else "signed off")
     rule_set.refresh_from_db()
-    return _event(draft, actor, EventKind.SIGNED_OFF, f"draft {draft.version} (revision {draft.revision}) signed off",
-                  note.strip(), revision=draft.revision)
+    return _event(
+        draft,
+        actor,
+        EventKind.SIGNED_OFF,
+        f"draft {draft.version} (revision {draft.revision}) signed off",
+        note.strip(),
+        revision=draft.revision,
+    )
 
 
 def latest_preview(rule_set: RuleSet) -> Job | None:
     """The latest finished impact preview of the rule set's current revision."""
-    return (Job.objects.filter(rule_set=rule_set, kind=JobKind.IMPACT, revision=rule_set.revision,
-                               status=JobStatus.DONE).order_by("-pk").first())
+    return (
+        Job.objects.filter(rule_set=rule_set, kind=JobKind.IMPACT, revision=rule_set.revision, status=JobStatus.DONE)
+        .order_by("-pk")
+        .first()
+    )
 
 
 def _queue(job: Job) -> None:
@@ -271,10 +324,16 @@ def start_impact_preview(*, rule_set: RuleSet, actor: User, as_of: date | None =
     if rule_set.status == RuleSetStatus.PUBLISHED:
         raise RuleSetRefused(f"version {rule_set.version} is the published one: there is nothing to compare")
     as_of = as_of or timezone.localdate()
-    job = Job.objects.create(kind=JobKind.IMPACT, rule_set=rule_set, revision=rule_set.revision, as_of=as_of,
-                             created_by=actor)
-    _event(rule_set, actor, EventKind.PREVIEWED, f"impact preview of revision {rule_set.revision} as of {as_of}",
-           job=job.pk)
+    job = Job.objects.create(
+        kind=JobKind.IMPACT, rule_set=rule_set, revision=rule_set.revision, as_of=as_of, created_by=actor
+    )
+    _event(
+        rule_set,
+        actor,
+        EventKind.PREVIEWED,
+        f"impact preview of revision {rule_set.revision} as of {as_of}",
+        job=job.pk,
+    )
     _queue(job)
     return job
 
@@ -288,8 +347,13 @@ def _retire(current: RuleSet | None, actor: User, by_version: str) -> None:
 
 
 def _rescreen(rule_set: RuleSet, actor: User, as_of: date | None) -> Job:
-    job = Job.objects.create(kind=JobKind.RESCREEN, rule_set=rule_set, revision=rule_set.revision,
-                             as_of=as_of or timezone.localdate(), created_by=actor)
+    job = Job.objects.create(
+        kind=JobKind.RESCREEN,
+        rule_set=rule_set,
+        revision=rule_set.revision,
+        as_of=as_of or timezone.localdate(),
+        created_by=actor,
+    )
     _queue(job)
     return job
 
@@ -316,16 +380,19 @@ def publish_rule_set(*, rule_set: RuleSet, actor: User, change_note: str, as_of:
     draft = _locked_draft(rule_set)
     note = change_note.strip()
     if not note:
-        raise RuleSetRefused("change note: say what changes and why (it is shown with the version)",
-                             field="change_note")
+        raise RuleSetRefused(
+            "change note: say what changes and why (it is shown with the version)", field="change_note"
+        )
     if draft.reviewed_by_id is None:
         raise RuleSetRefused("a second rules admin must sign this draft off before it is published")
     runs = run_test_cases(draft.content)
     bad = failing(runs)
     if bad:
         names = ", ".join(run.case.name for run in bad)
-        raise RuleSetRefused(f"{len(bad)} test case(s) fail: {names}. Change the draft, or update the expected "
-                             "outcome of each with a reason")
+        raise RuleSetRefused(
+            f"{len(bad)} test case(s) fail: {names}. Change the draft, or update the expected "
+            "outcome of each with a reason"
+        )
     preview = latest_preview(draft)
     if preview is None:
         raise RuleSetRefused("run the impact preview of this draft's latest revision before publishing it")
@@ -335,33 +402,53 @@ def publish_rule_set(*, rule_set: RuleSet, actor: User, change_note: str, as_of:
     draft.change_note = note
     _save(draft, actor, f"published: {note}")
     rule_set.refresh_from_db()
-    _event(draft, actor, EventKind.PUBLISHED,
-           f"version {draft.version} published, replacing {current.version if current else 'none'}", note,
-           reviewed_by=str(draft.reviewed_by), test_cases=len(runs), impact_job=preview.pk,
-           replaced=current.version if current else None)
+    _event(
+        draft,
+        actor,
+        EventKind.PUBLISHED,
+        f"version {draft.version} published, replacing {current.version if current else 'none'}",
+        note,
+        reviewed_by=str(draft.reviewed_by),
+        test_cases=len(runs),
+        impact_job=preview.pk,
+        replaced=current.version if current else None,
+    )
     return _rescreen(draft, actor, as_of)
 
 
 @transaction.atomic
-def roll_back_to(*, source: RuleSet, actor: User, version: str, reason: str,
-                 as_of: date | None = None) -> tuple[RuleSet, Job]:
+def roll_back_to(
+    *, source: RuleSet, actor: User, version: str, reason: str, as_of: date | None = None
+) -> tuple[RuleSet, Job]:
     """Publish an earlier version's content again, in one action, as a new version."""
     if source.status != RuleSetStatus.RETIRED or source.published_at is None:
-        raise RuleSetRefused(f"version {source.version} was never published and retired: only a retired version "
-                             "can be published again")
+        raise RuleSetRefused(
+            f"version {source.version} was never published and retired: only a retired version can be published again"
+        )
     version = _free_version(version)
     reason = _reason(reason, "the rollback")
     current = _lock_release()
     _retire(current, actor, version)
     new = RuleSet(
-        name=source.name, version=version, status=RuleSetStatus.PUBLISHED, based_on=source, created_by=actor,
+        name=source.name,
+        version=version,
+        status=RuleSetStatus.PUBLISHED,
+        based_on=source,
+        created_by=actor,
         content=editing.with_version(source.content, name=source.name, version=version),
-        disabled_nodes=dict(source.disabled_nodes), published_by=actor, published_at=timezone.now(),
+        disabled_nodes=dict(source.disabled_nodes),
+        published_by=actor,
+        published_at=timezone.now(),
         change_note=f"Rollback to version {source.version}: {reason}",
     )
     _save(new, actor, f"published again: {new.change_note}")
-    _event(new, actor, EventKind.ROLLED_BACK,
-           f"version {source.version} published again as {version}, replacing "
-           f"{current.version if current else 'none'}", reason, source=source.version,
-           replaced=current.version if current else None)
+    _event(
+        new,
+        actor,
+        EventKind.ROLLED_BACK,
+        f"version {source.version} published again as {version}, replacing {current.version if current else 'none'}",
+        reason,
+        source=source.version,
+        replaced=current.version if current else None,
+    )
     return new, _rescreen(new, actor, as_of)

@@ -79,7 +79,9 @@ def build_trace(result: engine.ScreeningResult, *, case_id: str) -> dict[str, An
     return trace
 
 
-def _cause(previous: ScreeningResult | None, rule_set: RuleSet, facts: dict[str, Any], outcomes: dict[str, str]) -> tuple[bool, str]:
+def _cause(
+    previous: ScreeningResult | None, rule_set: RuleSet, facts: dict[str, Any], outcomes: dict[str, str]
+) -> tuple[bool, str]:
     if previous is None:
         return True, "first screening"
     if previous.outcomes == outcomes:
@@ -93,7 +95,11 @@ def _cause(previous: ScreeningResult | None, rule_set: RuleSet, facts: dict[str,
 
 @transaction.atomic
 def screen_patient(
-    *, patient: Patient, trigger: str, rule_set: RuleSet | None = None, as_of: date | None = None,
+    *,
+    patient: Patient,
+    trigger: str,
+    rule_set: RuleSet | None = None,
+    as_of: date | None = None,
     never_older: bool = False,
 ) -> ScreeningResult | None:
     """Evaluate one patient and store the result (rule set version, as-of, facts, outcomes, trace).
@@ -119,8 +125,15 @@ def screen_patient(
     outcomes = {p.id: p.outcome.value for p in result.pathways}
     changed, cause = _cause(previous, rule_set, facts_json, outcomes)
     stored = ScreeningResult.objects.create(
-        patient=patient, rule_set=rule_set, as_of=as_of, trigger=trigger, facts=facts_json,
-        outcomes=outcomes, trace=build_trace(result, case_id=patient.identifier), changed=changed, change_cause=cause,
+        patient=patient,
+        rule_set=rule_set,
+        as_of=as_of,
+        trigger=trigger,
+        facts=facts_json,
+        outcomes=outcomes,
+        trace=build_trace(result, case_id=patient.identifier),
+        changed=changed,
+        change_cause=cause,
     )
     result_stored.send(sender=ScreeningResult, result=stored, previous=previous)
     return stored
@@ -158,10 +171,20 @@ def adequacy_by_course(summary: Any) -> dict[int, str]:
     facts = engine.PatientFacts(
         weight_kg=summary.patient.weight_kg,
         treatments=tuple(
-            engine.TreatmentCourse(drug=t.drug, start=t.start, end=t.end, dose=t.dose, dose_unit=t.dose_unit,
-                                   stop_reason=t.stop_reason, ref=str(t.pk))
+            engine.TreatmentCourse(
+                drug=t.drug,
+                start=t.start,
+                end=t.end,
+                dose=t.dose,
+                dose_unit=t.dose_unit,
+                stop_reason=t.stop_reason,
+                ref=str(t.pk),
+            )
             for t in summary.treatments
         ),
     )
     verdicts = course_adequacy(facts, rules, summary.today)
-    return {t.pk: verdicts[str(t.pk)][1] if str(t.pk) in verdicts else "drug not in the catalogue" for t in summary.treatments}
+    return {
+        t.pk: verdicts[str(t.pk)][1] if str(t.pk) in verdicts else "drug not in the catalogue"
+        for t in summary.treatments
+    }

@@ -105,17 +105,20 @@ def _check_expected(expected: dict[str, str]) -> dict[str, str]:
 def add_test_case(*, actor: User, case: dict[str, Any], expected: dict[str, str], note: str) -> RuleCase:
     """Keep a case file with its expected outcomes as a new test case (validated with the published catalogue)."""
     if not case.get("as_of"):
-        raise RuleSetRefused("file: as_of: a test case needs a fixed as-of date so it screens the same every day",
-                             field="file")
+        raise RuleSetRefused(
+            "file: as_of: a test case needs a fixed as-of date so it screens the same every day", field="file"
+        )
     try:
         valid = validate_case(case, drugs=drug_units(RuleSet.objects.published().content))
     except CaseFileError as err:
         raise RuleSetRefused(f"file: {err}", field="file") from err
     if RuleCase.objects.filter(name=valid["case_id"]).exists():
-        raise RuleSetRefused(f"file: a test case {valid['case_id']} already exists; give the file another case_id",
-                             field="file")
-    test_case = RuleCase(name=valid["case_id"], case=case, expected=_check_expected(expected), note=note.strip(),
-                         created_by=actor)
+        raise RuleSetRefused(
+            f"file: a test case {valid['case_id']} already exists; give the file another case_id", field="file"
+        )
+    test_case = RuleCase(
+        name=valid["case_id"], case=case, expected=_check_expected(expected), note=note.strip(), created_by=actor
+    )
     test_case._history_user = actor  # type: ignore[attr-defined]
     test_case._change_reason = note.strip() or "test case added"  # type: ignore[attr-defined]
     test_case.save()
@@ -123,17 +126,22 @@ def add_test_case(*, actor: User, case: dict[str, Any], expected: dict[str, str]
 
 
 @transaction.atomic
-def update_expectation(*, test_case: RuleCase, actor: User, expected: dict[str, str], reason: str,
-                       rule_set: RuleSet | None = None) -> RuleCase:
+def update_expectation(
+    *, test_case: RuleCase, actor: User, expected: dict[str, str], reason: str, rule_set: RuleSet | None = None
+) -> RuleCase:
     """Change a test case's expected outcomes, with the reason; logged on the draft that prompted it."""
     reason = reason.strip()
     if not reason:
-        raise RuleSetRefused("reason: say why the expected outcome changes (it is kept in the audit trail)",
-                             field="reason")
+        raise RuleSetRefused(
+            "reason: say why the expected outcome changes (it is kept in the audit trail)", field="reason"
+        )
     expected = _check_expected(expected)
     locked = RuleCase.objects.select_for_update().get(pk=test_case.pk)
-    changes = [f"{p} {OUTCOMES.get(locked.expected.get(p, ''), 'none')} → {OUTCOMES[v]}"
-               for p, v in expected.items() if locked.expected.get(p) != v]
+    changes = [
+        f"{p} {OUTCOMES.get(locked.expected.get(p, ''), 'none')} → {OUTCOMES[v]}"
+        for p, v in expected.items()
+        if locked.expected.get(p) != v
+    ]
     if not changes:
         raise RuleSetRefused("nothing changed: these are the outcomes already expected")
     summary = f"test case {locked.name}: expected " + ", ".join(changes)
@@ -153,6 +161,7 @@ def update_expectation(*, test_case: RuleCase, actor: User, expected: dict[str, 
             draft._history_user = actor  # type: ignore[attr-defined]
             draft._change_reason = f"sign-off withdrawn: {summary}"  # type: ignore[attr-defined]
             draft.save()
-        RuleSetEvent.objects.create(rule_set=draft, actor=actor, kind=EventKind.EXPECTATION, summary=summary,
-                                    reason=reason, data=data)
+        RuleSetEvent.objects.create(
+            rule_set=draft, actor=actor, kind=EventKind.EXPECTATION, summary=summary, reason=reason, data=data
+        )
     return locked

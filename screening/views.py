@@ -31,8 +31,12 @@ def rules(request: HttpRequest) -> HttpResponse:
         rule_set = RuleSet.objects.published()
     content = rule_set.content
     keys = source_keys(content)
-    return render(request, "screening/rules.html", {
-        "rule_set": rule_set,
-        "described": describe_rule_set(content),
-        "sources": [(k, citations().get(k, "not in the source list")) for k in keys],
-    })
+    return render(
+        request,
+        "screening/rules.html",
+        {
+            "rule_set": rule_set,
+            "described": describe_rule_set(content),
+            "sources": [(k, citations().get(k, "not in the source list")) for k in keys],
+        },
+    )

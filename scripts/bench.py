@@ -102,28 +102,52 @@ def main() -> None:
     connection.cursor().execute("ANALYZE") if connection.vendor == "postgresql" else None
     large_list = timed(lambda: client.get("/patients/"))
     large_q = queries(lambda: client.get("/patients/"))
-    rows.append(("Patient list, 25 rows: 2,010 vs 10 patients", large_list / small_list, f"{small_q} → {large_q} queries"))
+    rows.append(
+        ("Patient list, 25 rows: 2,010 vs 10 patients", large_list / small_list, f"{small_q} → {large_q} queries")
+    )
     large_refs = Referral.objects.count()
     large_queue = timed(lambda: client.get("/queue/?per_page=50"))
     large_queue_q = queries(lambda: client.get("/queue/?per_page=50"))
-    rows.append((f"Referral queue, first page: {large_refs:,} vs {small_refs} referrals", large_queue / small_queue,
-                 f"{small_queue_q} → {large_queue_q} queries; {min(small_refs, 50)} vs {min(large_refs, 50)} rows shown"))
+    rows.append(
+        (
+            f"Referral queue, first page: {large_refs:,} vs {small_refs} referrals",
+            large_queue / small_queue,
+            f"{small_queue_q} → {large_queue_q} queries; {min(small_refs, 50)} vs {min(large_refs, 50)} rows shown",
+        )
+    )
 
     short = Patient.objects.order_by("pk").first()
-    long_ = Patient.objects.create(site=site, identifier="long", birth_date=date(1980, 1, 1), sex="female", weight_kg=70)
+    long_ = Patient.objects.create(
+        site=site, identifier="long", birth_date=date(1980, 1, 1), sex="female", weight_kg=70
+    )
     for i in range(300):
         day = TODAY - timedelta(days=i * 3)
-        TreatmentCourse.objects.create(patient=long_, drug="prednisone", start=day, end=day + timedelta(days=2), dose=10, dose_unit="mg/day", stop_reason="other")
+        TreatmentCourse.objects.create(
+            patient=long_,
+            drug="prednisone",
+            start=day,
+            end=day + timedelta(days=2),
+            dose=10,
+            dose_unit="mg/day",
+            stop_reason="other",
+        )
     page = lambda p: client.get(f"/patients/{p.pk}/")  # noqa: E731
     t_short, t_long = timed(lambda: page(short)), timed(lambda: page(long_))
-    rows.append(("Patient page: 300 extra courses vs a typical record", t_long / t_short,
-                 f"{queries(lambda: page(short))} → {queries(lambda: page(long_))} queries"))
+    rows.append(
+        (
+            "Patient page: 300 extra courses vs a typical record",
+            t_long / t_short,
+            f"{queries(lambda: page(short))} → {queries(lambda: page(long_))} queries",
+        )
+    )
 
     rules = parsed_rules(RuleSet.objects.published())
     t_load = timed(lambda: load_facts(short), repeat=50)
     facts = load_facts(short)
     t_eval = timed(lambda: engine.screen(facts, rules, TODAY), repeat=50)
-    rows.append(("Load one patient's facts (6 queries) vs evaluate them (0 queries)", t_load / t_eval, "load / evaluate"))
+    rows.append(
+        ("Load one patient's facts (6 queries) vs evaluate them (0 queries)", t_load / t_eval, "load / evaluate")
+    )
 
     ids = list(Patient.objects.values_list("pk", flat=True)[:500])
     reset_queries()
@@ -147,8 +171,13 @@ def main() -> None:
     preview = time.perf_counter() - start
     job = Job.objects.get(pk=job.pk)
     assert job.status == "done", job.status
-    rows.append(("Impact preview, per patient vs one evaluation", preview / cohort / t_eval,
-                 f"{cohort} patients in {preview:.1f} s"))
+    rows.append(
+        (
+            "Impact preview, per patient vs one evaluation",
+            preview / cohort / t_eval,
+            f"{cohort} patients in {preview:.1f} s",
+        )
+    )
 
     vendor = connection.vendor
     section = [

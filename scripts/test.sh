@@ -1,22 +1,48 @@
 #!/usr/bin/env bash
 # Install everything, then run the whole suite (browser tests included) on
-# SQLite and on PostgreSQL. Extra arguments go to pytest.
-set -euo pipefail
+# SQLite and on PostgreSQL, and once more on SQLite with the clock moved years
+# ahead (CANDIDACY_TEST_TODAY, twice: CANDIDACY_FUTURE_DAYS), so a test that ages into a failure fails on the
+# day it is written. Every pass runs even when an earlier one failed; the
+# command fails if any did. Extra arguments go to pytest.
+set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/install.sh --test
+scripts/install.sh --test || exit 1
 export DJANGO_ALLOW_ASYNC_UNSAFE=true
 PG_URL=${PG_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/candidacy}
+# the days of the clock-shift passes, years ahead: the end of February and the end of a year
+FUTURE_DAYS=${CANDIDACY_FUTURE_DAYS:-2029-02-28 2031-12-31}
 
-echo "== checks"
-DEBUG=true .venv/bin/python manage.py check
-DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
-.venv/bin/python -m patients.casefile --check-schema
-.venv/bin/ruff check .
-# the pure core is typed strictly: the engine, the scoring tables and the vocabularies
-.venv/bin/mypy --strict --python-version 3.11 screening/engine patients/scoring.py patients/vocab.py
+failed=()
+step() {  # step NAME COMMAND...: run it, remember a failure, go on
+  local name=$1
+  shift
+  echo "== $name"
+  "$@" || failed+=("$name")
+}
 
-echo "== test suite on SQLite"
-DATABASE_URL=sqlite:///$(pwd)/test-db.sqlite3 .venv/bin/python -m pytest "$@"
+checks() {
+  set -e
+  DEBUG=true .venv/bin/python manage.py check
+  DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
+  .venv/bin/python -m patients.casefile --check-schema
+  .venv/bin/ruff check .
+  .venv/bin/ruff format --check .
+  # the pure core is typed strictly: the engine, the scoring tables and the vocabularies
+  .venv/bin/mypy --strict --python-version 3.11 screening/engine patients/scoring.py patients/vocab.py
+}
 
-echo "== test suite on PostgreSQL"
-DATABASE_URL=$PG_URL .venv/bin/python -m pytest "$@"
+step "checks" checks
+step "test suite on SQLite" env DATABASE_URL="sqlite:///$(pwd)/test-db.sqlite3" \
+  .venv/bin/python -m pytest -rs "$@"
+step "test suite on PostgreSQL" env DATABASE_URL="$PG_URL" \
+  .venv/bin/python -m pytest -rs "$@"
+for day in $FUTURE_DAYS; do
+  step "test suite on SQLite with the clock at $day" env DATABASE_URL="sqlite:///$(pwd)/test-db.sqlite3" \
+    CANDIDACY_TEST_TODAY="$day" .venv/bin/python -m pytest -rs "$@"
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  printf '== FAILED: %s\n' "${failed[@]}"
+  exit 1
+fi
+echo "== all passes green"

@@ -3,17 +3,39 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
+import time_machine
 from django.test import Client
 
 from accounts.models import Role, Site, User
 from patients.models import Patient
+from tests.clock import CASES_DAY, NOON, TODAY, noon
 
 PASSWORD = "pw-for-tests-only"
+
+
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[time_machine.Coordinates]:
+    """Every test runs at noon, clinic time, on the run's pinned day (tests/clock.py); the clock ticks on."""
+    with time_machine.travel(NOON, tick=True) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def today() -> date:
+    return TODAY
+
+
+@pytest.fixture
+def cases_day(clock: time_machine.Coordinates) -> date:
+    """Pin the clock to the shared case files' as-of day (tests that screen them as of "today")."""
+    clock.move_to(noon(CASES_DAY))
+    return CASES_DAY
 
 
 def make_user(username: str, role: str, *sites: Site) -> User:
@@ -55,8 +77,13 @@ def rules_admin(site_a: Site) -> User:
 @pytest.fixture
 def patient(site_a: Site) -> Patient:
     return Patient.objects.create(
-        site=site_a, identifier="P-001", birth_date=date(1990, 5, 1), sex="female", weight_kg=64,
-        ana_titre=640, eular_criteria=["joint_involvement", "anti_dsdna_or_anti_sm"],
+        site=site_a,
+        identifier="P-001",
+        birth_date=date(1990, 5, 1),
+        sex="female",
+        weight_kg=64,
+        ana_titre=640,
+        eular_criteria=["joint_involvement", "anti_dsdna_or_anti_sm"],
     )
 
 
@@ -80,6 +107,7 @@ def ensure_published_rules() -> Any:
     if rule_set is None:
         path = Path(__file__).resolve().parents[1] / "screening" / "data" / "default-rules.json"
         content = json.loads(path.read_text(encoding="utf-8"))
-        rule_set = RuleSet.objects.create(name=content["name"], version=content["version"], status="published",
-                                          content=content)
+        rule_set = RuleSet.objects.create(
+            name=content["name"], version=content["version"], status="published", content=content
+        )
     return rule_set

@@ -88,7 +88,9 @@ def _kwargs(spec: Any, patient: Any, request: Any) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("role_index,role", list(enumerate(ROLES)))
-@pytest.mark.parametrize("name,method,spec,expected", TABLE, ids=[f"{t[0]}-{getattr(t[2], '__name__', t[2])}" for t in TABLE])
+@pytest.mark.parametrize(
+    "name,method,spec,expected", TABLE, ids=[f"{t[0]}-{getattr(t[2], '__name__', t[2])}" for t in TABLE]
+)
 def test_access_table(request, name, method, spec, expected, role_index, role, patient) -> None:
     from django.urls import reverse
 

@@ -5,8 +5,12 @@ from django import template
 register = template.Library()
 
 STATE_STYLE = {
-    "new": "primary", "in_review": "info", "referred": "success", "not_referred": "secondary",
-    "deferred": "light", "needs_data": "warning",
+    "new": "primary",
+    "in_review": "info",
+    "referred": "success",
+    "not_referred": "secondary",
+    "deferred": "light",
+    "needs_data": "warning",
 }
 CAUTION_STYLE = {"present": "danger", "unknown": "warning", "absent": "success"}
 

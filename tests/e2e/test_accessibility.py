@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 
+from tests.clock import TODAY
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 
@@ -28,15 +28,18 @@ def flagged_patient(db):
     make_user("a11y_spec", Role.SPECIALIST, site)
     case = json.loads((ROOT / "tests" / "data" / "cases" / "workup-pending.json").read_text())
     case.pop("as_of")
-    import_cases(actor=None, site=site, cases=[validate_case(case, drugs=drug_units(), today=date.today())])
+    import_cases(actor=None, site=site, cases=[validate_case(case, drugs=drug_units(), today=TODAY)])
     return Patient.objects.get(identifier=case["case_id"])
 
 
 def violations(page) -> list[str]:
     page.evaluate(AXE)
     found = page.evaluate("async () => (await axe.run(document, {resultTypes: ['violations']})).violations")
-    return [f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
-            for v in found if v["impact"] in ("serious", "critical")]
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} — {len(v['nodes'])} node(s)"
+        for v in found
+        if v["impact"] in ("serious", "critical")
+    ]
 
 
 def test_main_pages_have_no_serious_violations(page, live_server, flagged_patient) -> None:
@@ -44,8 +47,16 @@ def test_main_pages_have_no_serious_violations(page, live_server, flagged_patien
     login(page, live_server, "a11y_spec", PASSWORD)
     pk = flagged_patient.pk
     problems = {}
-    for path in ["/patients/", f"/patients/{pk}/", f"/patients/{pk}/assessments/add/", f"/patients/{pk}/observations/add/",
-                 f"/patients/{pk}/treatments/add/", f"/patients/{pk}/history/", "/rules/", "/patients/import/"]:
+    for path in [
+        "/patients/",
+        f"/patients/{pk}/",
+        f"/patients/{pk}/assessments/add/",
+        f"/patients/{pk}/observations/add/",
+        f"/patients/{pk}/treatments/add/",
+        f"/patients/{pk}/history/",
+        "/rules/",
+        "/patients/import/",
+    ]:
         page.goto(live_server.url + path)
         found = violations(page)
         if found:

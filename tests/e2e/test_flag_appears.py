@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.clock import TODAY
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
 
@@ -29,7 +29,7 @@ def almost_flagged(db):
     case = json.loads((CASES / "refractory-nephritis.json").read_text())
     case.update(case_id="ALMOST-1", assessments=[], manifestations=[])
     case.pop("as_of")
-    import_cases(actor=None, site=site, cases=[validate_case(case, drugs=drug_units(), today=date.today())])
+    import_cases(actor=None, site=site, cases=[validate_case(case, drugs=drug_units(), today=TODAY)])
     return Patient.objects.get(identifier="ALMOST-1")
 
 
@@ -42,7 +42,7 @@ def test_flag_shows_after_saving_an_assessment(page, live_server, almost_flagged
     expect(hsct.locator(".missing-list")).to_contain_text("SLEDAI-2K")
 
     page.get_by_role("link", name="Add assessment", exact=True).click()
-    page.get_by_label("Date").fill(date.today().isoformat())
+    page.get_by_label("Date").fill(TODAY.isoformat())
     for code in ("proteinuria", "urinary_casts", "hematuria"):
         page.locator(f"#id_sledai_{code}_1").check()
     expect(page.locator("#sledai-score")).to_have_text("12")

@@ -36,9 +36,23 @@ def test_print_the_referral_summary(page, live_server, referral) -> None:
     expect(page.get_by_role("button", name="Print")).to_be_hidden()
     expect(page.locator("#print-patient")).to_have_text("refractory-nephritis")
     main = page.locator("main")
-    for text in ("Diagnosis basis", "1:640", "SLEDAI-2K over time", "Failed treatments", "mycophenolate_mofetil",
-                 "cyclophosphamide_iv", "Inadequate response", "Key labs", "eGFR", "Why the screening flagged this patient",
-                 "2026.1", "[S19]", "Cautions", "Missing work-up", "The evaluating centre decides."):
+    for text in (
+        "Diagnosis basis",
+        "1:640",
+        "SLEDAI-2K over time",
+        "Failed treatments",
+        "mycophenolate_mofetil",
+        "cyclophosphamide_iv",
+        "Inadequate response",
+        "Key labs",
+        "eGFR",
+        "Why the screening flagged this patient",
+        "2026.1",
+        "[S19]",
+        "Cautions",
+        "Missing work-up",
+        "The evaluating centre decides.",
+    ):
         expect(main).to_contain_text(text)
     expect(page.locator("svg.sledai-svg polyline")).to_have_count(1)
     expect(page.locator("svg.sledai-svg circle")).to_have_count(2)

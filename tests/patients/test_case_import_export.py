@@ -81,10 +81,13 @@ def test_bad_file_among_good_writes_nothing(site_a, tmp_path) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args,needle", [
-    (["--site", "nowhere", str(CASES / "mild-disease.json")], "--site"),
-    (["--site", "site-a", "/no/such/file.json"], "/no/such/file.json"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--site", "nowhere", str(CASES / "mild-disease.json")], "--site"),
+        (["--site", "site-a", "/no/such/file.json"], "/no/such/file.json"),
+    ],
+)
 def test_import_command_bad_input(site_a, args, needle) -> None:
     code, _, err = run("import_cases", *args)
     assert code == 2 and needle in err and not Patient.objects.exists()
@@ -127,9 +130,13 @@ def test_upload_and_download_in_the_ui(spec_client, site_a) -> None:
 def test_ui_upload_of_a_bad_file_names_file_and_field(spec_client, site_a) -> None:
     data = json.loads((CASES / "mild-disease.json").read_text())
     data["patient"]["weight_kg"] = 500
-    r = spec_client.post(reverse("patients:import"), {
-        "site": site_a.pk, "files": [SimpleUploadedFile("mild.json", json.dumps(data).encode())],
-    })
+    r = spec_client.post(
+        reverse("patients:import"),
+        {
+            "site": site_a.pk,
+            "files": [SimpleUploadedFile("mild.json", json.dumps(data).encode())],
+        },
+    )
     assert r.status_code == 200
     message = " ".join(r.context["form"].errors["files"])
     assert "Nothing was imported" in message and "mild.json" in message and "patient.weight_kg" in message
@@ -147,16 +154,22 @@ def test_seed_demo_is_safe_to_run_twice() -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("mutate,field,words", [
-    (lambda c: c["observations"][0].update(value=-5), "observations[0].value", "at least 0"),
-    (lambda c: c["observations"][0].update(value=123456789), "observations[0].value", "too large"),
-    (lambda c: c["observations"][0].update(value=29.99996), "observations[0].value", "decimal places"),
-    (lambda c: c["treatments"][0].update(dose=123456789), "treatments[0].dose", "too large"),
-    (lambda c: c["patient"].update(weight_kg=64.25), "patient.weight_kg", "decimal place"),
-    (lambda c: c["assessments"][0].update(pga=1.25), "assessments[0].pga", "decimal place"),
-    (lambda c: (c.update(as_of="2099-01-01"), c["patient"].update(birth_date="2098-06-01")), "patient.birth_date",
-     "after today"),
-])
+@pytest.mark.parametrize(
+    "mutate,field,words",
+    [
+        (lambda c: c["observations"][0].update(value=-5), "observations[0].value", "at least 0"),
+        (lambda c: c["observations"][0].update(value=123456789), "observations[0].value", "too large"),
+        (lambda c: c["observations"][0].update(value=29.99996), "observations[0].value", "decimal places"),
+        (lambda c: c["treatments"][0].update(dose=123456789), "treatments[0].dose", "too large"),
+        (lambda c: c["patient"].update(weight_kg=64.25), "patient.weight_kg", "decimal place"),
+        (lambda c: c["assessments"][0].update(pga=1.25), "assessments[0].pga", "decimal place"),
+        (
+            lambda c: (c.update(as_of="2099-01-01"), c["patient"].update(birth_date="2098-06-01")),
+            "patient.birth_date",
+            "after today",
+        ),
+    ],
+)
 def test_values_the_record_cannot_hold_are_refused_not_rounded(site_a, tmp_path, mutate, field, words) -> None:
     data = json.loads((CASES / "refractory-nephritis.json").read_text())
     mutate(data)

@@ -142,6 +142,7 @@ def setter(*path: Any, value: Any) -> Mutation:
         for part in path[:-1]:
             node = node[part]
         node[path[-1]] = value
+
     return mutate
 
 
@@ -151,6 +152,7 @@ def deleter(*path: Any) -> Mutation:
         for part in path[:-1]:
             node = node[part]
         del node[path[-1]]
+
     return mutate
 
 
@@ -175,120 +177,288 @@ def replace_whole(value: Any) -> Mutation:
 
 # (id, mutation, field, message). The base is contraindications-present.json.
 BAD: list[tuple[str, Mutation, str, str]] = [
-    ("format-wrong", setter("format", value="sle-screening-case/2"), "format",
-     'must be exactly "sle-screening-case/1"'),
+    (
+        "format-wrong",
+        setter("format", value="sle-screening-case/2"),
+        "format",
+        'must be exactly "sle-screening-case/1"',
+    ),
     ("format-missing", deleter("format"), "format", "is required"),
-    ("case-id-space", setter("case_id", value="bad id"), "case_id",
-     "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen"),
-    ("case-id-empty", setter("case_id", value=""), "case_id",
-     "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen"),
-    ("case-id-too-long", setter("case_id", value="x" * 65), "case_id",
-     "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen"),
-    ("case-id-trailing-newline", setter("case_id", value="demo-01\n"), "case_id",
-     "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen"),
+    (
+        "case-id-space",
+        setter("case_id", value="bad id"),
+        "case_id",
+        "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen",
+    ),
+    (
+        "case-id-empty",
+        setter("case_id", value=""),
+        "case_id",
+        "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen",
+    ),
+    (
+        "case-id-too-long",
+        setter("case_id", value="x" * 65),
+        "case_id",
+        "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen",
+    ),
+    (
+        "case-id-trailing-newline",
+        setter("case_id", value="demo-01\n"),
+        "case_id",
+        "must be 1 to 64 characters, each a letter, digit, dot, underscore or hyphen",
+    ),
     ("unknown-top-level-key", setter("notes", value="x"), "notes", "unknown field"),
     ("unknown-patient-key", setter("patient", "height", value=170), "patient.height", "unknown field"),
-    ("unknown-treatment-key", setter("treatments", 1, "route", value="oral"), "treatments[1].route",
-     "unknown field"),
-    ("unknown-sledai-key", setter("assessments", 0, "sledai2k", "absent", value=[]),
-     "assessments[0].sledai2k.absent", "unknown field"),
+    ("unknown-treatment-key", setter("treatments", 1, "route", value="oral"), "treatments[1].route", "unknown field"),
+    (
+        "unknown-sledai-key",
+        setter("assessments", 0, "sledai2k", "absent", value=[]),
+        "assessments[0].sledai2k.absent",
+        "unknown field",
+    ),
     ("as-of-bad-string", setter("as_of", value="01/11/2026"), "as_of", "must be a date written YYYY-MM-DD"),
     ("as-of-impossible", setter("as_of", value="2026-02-30"), "as_of", "2026-02-30 is not a real calendar date"),
-    ("as-of-not-leap", setter("assessments", 1, "date", value="2026-02-29"), "assessments[1].date",
-     "2026-02-29 is not a real calendar date"),
-    ("month-13", setter("treatments", 2, "end", value="2025-13-01"), "treatments[2].end",
-     "2025-13-01 is not a real calendar date"),
-    ("date-not-text", setter("patient", "birth_date", value=19960514), "patient.birth_date",
-     "must be a date written YYYY-MM-DD or null, not 19960514"),
+    (
+        "as-of-not-leap",
+        setter("assessments", 1, "date", value="2026-02-29"),
+        "assessments[1].date",
+        "2026-02-29 is not a real calendar date",
+    ),
+    (
+        "month-13",
+        setter("treatments", 2, "end", value="2025-13-01"),
+        "treatments[2].end",
+        "2025-13-01 is not a real calendar date",
+    ),
+    (
+        "date-not-text",
+        setter("patient", "birth_date", value=19960514),
+        "patient.birth_date",
+        "must be a date written YYYY-MM-DD or null, not 19960514",
+    ),
     ("as-of-missing-no-today", deleter("as_of"), "as_of", "is required (no evaluation date was given)"),
-    ("birth-after-as-of", setter("patient", "birth_date", value="2026-11-02"), "patient.birth_date",
-     "must not be after the as-of date (2026-11-01)"),
-    ("birth-before-1900", setter("patient", "birth_date", value="1899-12-31"), "patient.birth_date",
-     "must not be before 1900-01-01"),
+    (
+        "birth-after-as-of",
+        setter("patient", "birth_date", value="2026-11-02"),
+        "patient.birth_date",
+        "must not be after the as-of date (2026-11-01)",
+    ),
+    (
+        "birth-before-1900",
+        setter("patient", "birth_date", value="1899-12-31"),
+        "patient.birth_date",
+        "must not be before 1900-01-01",
+    ),
     ("weight-19", setter("patient", "weight_kg", value=19), "patient.weight_kg", "must be between 20 and 300"),
     ("weight-301", setter("patient", "weight_kg", value=301), "patient.weight_kg", "must be between 20 and 300"),
-    ("weight-text", setter("patient", "weight_kg", value="60"), "patient.weight_kg",
-     'must be a number or null, not the text "60"'),
-    ("weight-nan", setter("patient", "weight_kg", value=float("nan")), "patient.weight_kg",
-     "must be a finite number"),
+    (
+        "weight-text",
+        setter("patient", "weight_kg", value="60"),
+        "patient.weight_kg",
+        'must be a number or null, not the text "60"',
+    ),
+    ("weight-nan", setter("patient", "weight_kg", value=float("nan")), "patient.weight_kg", "must be a finite number"),
     ("sex-f", setter("patient", "sex", value="f"), "patient.sex", "must be one of: female, male"),
-    ("sle-attested-text", setter("patient", "sle_attested", value="yes"), "patient.sle_attested",
-     'must be true or false, not the text "yes"'),
+    (
+        "sle-attested-text",
+        setter("patient", "sle_attested", value="yes"),
+        "patient.sle_attested",
+        'must be true or false, not the text "yes"',
+    ),
     ("pga-3.5", setter("assessments", 0, "pga", value=3.5), "assessments[0].pga", "must be between 0 and 3"),
-    ("window-14", setter("assessments", 0, "window_days", value=14), "assessments[0].window_days",
-     "must be one of: 10, 30"),
+    (
+        "window-14",
+        setter("assessments", 0, "window_days", value=14),
+        "assessments[0].window_days",
+        "must be one of: 10, 30",
+    ),
     ("sledai-missing", deleter("assessments", 0, "sledai2k"), "assessments[0].sledai2k", "is required"),
-    ("unknown-sledai-code", setter("assessments", 1, "sledai2k", "present", 1, value="headache"),
-     "assessments[1].sledai2k.present[1]", '"headache" is not a known SLEDAI-2K descriptor'),
-    ("sledai-duplicate", setter("assessments", 1, "sledai2k", "present", 2, value="proteinuria"),
-     "assessments[1].sledai2k.present[2]", "duplicate: proteinuria is already listed"),
-    ("sledai-overlap", setter("assessments", 1, "sledai2k", "not_assessed", value=["fever", "arthritis"]),
-     "assessments[1].sledai2k.not_assessed[1]", "arthritis is also listed as present"),
-    ("not-assessed-duplicate", setter("assessments", 0, "sledai2k", "not_assessed", value=["fever", "fever"]),
-     "assessments[0].sledai2k.not_assessed[1]", "duplicate: fever is already listed"),
-    ("bilag-unknown-system", setter("assessments", 0, "bilag", value={"kidney": "A"}),
-     "assessments[0].bilag.kidney", "is not a known BILAG-2004 system"),
-    ("bilag-bad-grade", setter("assessments", 0, "bilag", value={"renal": "F"}),
-     "assessments[0].bilag.renal", "must be one of: A, B, C, D, E"),
-    ("criterion-duplicate", lambda c: c["classification"]["criteria"].append("joint_involvement"),
-     "classification.criteria[4]", "duplicate: joint_involvement is already listed"),
-    ("criterion-unknown", setter("classification", "criteria", 1, value="nephritis"),
-     "classification.criteria[1]", '"nephritis" is not a known 2019 EULAR/ACR criterion'),
-    ("ana-negative", setter("classification", "ana_titre", value=-1), "classification.ana_titre",
-     "must be at least 0"),
-    ("ana-float", setter("classification", "ana_titre", value=640.5), "classification.ana_titre",
-     "must be a whole number or null, not 640.5"),
-    ("cataract-twice", setter("damage", 0, "items", "cataract", value=2), "damage[0].items.cataract",
-     "must be 1 (cataract cannot be counted twice)"),
+    (
+        "unknown-sledai-code",
+        setter("assessments", 1, "sledai2k", "present", 1, value="headache"),
+        "assessments[1].sledai2k.present[1]",
+        '"headache" is not a known SLEDAI-2K descriptor',
+    ),
+    (
+        "sledai-duplicate",
+        setter("assessments", 1, "sledai2k", "present", 2, value="proteinuria"),
+        "assessments[1].sledai2k.present[2]",
+        "duplicate: proteinuria is already listed",
+    ),
+    (
+        "sledai-overlap",
+        setter("assessments", 1, "sledai2k", "not_assessed", value=["fever", "arthritis"]),
+        "assessments[1].sledai2k.not_assessed[1]",
+        "arthritis is also listed as present",
+    ),
+    (
+        "not-assessed-duplicate",
+        setter("assessments", 0, "sledai2k", "not_assessed", value=["fever", "fever"]),
+        "assessments[0].sledai2k.not_assessed[1]",
+        "duplicate: fever is already listed",
+    ),
+    (
+        "bilag-unknown-system",
+        setter("assessments", 0, "bilag", value={"kidney": "A"}),
+        "assessments[0].bilag.kidney",
+        "is not a known BILAG-2004 system",
+    ),
+    (
+        "bilag-bad-grade",
+        setter("assessments", 0, "bilag", value={"renal": "F"}),
+        "assessments[0].bilag.renal",
+        "must be one of: A, B, C, D, E",
+    ),
+    (
+        "criterion-duplicate",
+        lambda c: c["classification"]["criteria"].append("joint_involvement"),
+        "classification.criteria[4]",
+        "duplicate: joint_involvement is already listed",
+    ),
+    (
+        "criterion-unknown",
+        setter("classification", "criteria", 1, value="nephritis"),
+        "classification.criteria[1]",
+        '"nephritis" is not a known 2019 EULAR/ACR criterion',
+    ),
+    ("ana-negative", setter("classification", "ana_titre", value=-1), "classification.ana_titre", "must be at least 0"),
+    (
+        "ana-float",
+        setter("classification", "ana_titre", value=640.5),
+        "classification.ana_titre",
+        "must be a whole number or null, not 640.5",
+    ),
+    (
+        "cataract-twice",
+        setter("damage", 0, "items", "cataract", value=2),
+        "damage[0].items.cataract",
+        "must be 1 (cataract cannot be counted twice)",
+    ),
     ("cva-three", setter("damage", 0, "items", "cva", value=3), "damage[0].items.cva", "must be 1 or 2"),
-    ("damage-count-zero", setter("damage", 0, "items", "cataract", value=0), "damage[0].items.cataract",
-     "must be 1 or 2"),
-    ("unknown-sdi-item", setter("damage", 0, "items", "blindness", value=1), "damage[0].items.blindness",
-     "is not a known SLICC/ACR damage index item"),
-    ("biopsy-on-neuropsychiatric",
-     appender("manifestations", {"code": "neuropsychiatric", "date": "2026-05-01", "active": True,
-                                 "biopsy_class": "IV"}),
-     "manifestations[1].biopsy_class", "is allowed only for lupus_nephritis"),
-    ("bad-biopsy-class", setter("manifestations", 0, "biopsy_class", value="VII"),
-     "manifestations[0].biopsy_class", "must be one of: I, II, III, IV, V, VI, III+V, IV+V"),
-    ("unknown-manifestation", setter("manifestations", 0, "code", value="nephritis"), "manifestations[0].code",
-     "must be one of: lupus_nephritis, neuropsychiatric, cardiopulmonary, systemic_vasculitis, "
-     "severe_cytopenia, catastrophic_aps, other"),
+    (
+        "damage-count-zero",
+        setter("damage", 0, "items", "cataract", value=0),
+        "damage[0].items.cataract",
+        "must be 1 or 2",
+    ),
+    (
+        "unknown-sdi-item",
+        setter("damage", 0, "items", "blindness", value=1),
+        "damage[0].items.blindness",
+        "is not a known SLICC/ACR damage index item",
+    ),
+    (
+        "biopsy-on-neuropsychiatric",
+        appender(
+            "manifestations", {"code": "neuropsychiatric", "date": "2026-05-01", "active": True, "biopsy_class": "IV"}
+        ),
+        "manifestations[1].biopsy_class",
+        "is allowed only for lupus_nephritis",
+    ),
+    (
+        "bad-biopsy-class",
+        setter("manifestations", 0, "biopsy_class", value="VII"),
+        "manifestations[0].biopsy_class",
+        "must be one of: I, II, III, IV, V, VI, III+V, IV+V",
+    ),
+    (
+        "unknown-manifestation",
+        setter("manifestations", 0, "code", value="nephritis"),
+        "manifestations[0].code",
+        "must be one of: lupus_nephritis, neuropsychiatric, cardiopulmonary, systemic_vasculitis, "
+        "severe_cytopenia, catastrophic_aps, other",
+    ),
     ("active-missing", deleter("manifestations", 0, "active"), "manifestations[0].active", "is required"),
-    ("unknown-observation", setter("observations", 0, "code", value="gfr"), "observations[0].code",
-     '"gfr" is not a known observation code'),
+    (
+        "unknown-observation",
+        setter("observations", 0, "code", value="gfr"),
+        "observations[0].code",
+        '"gfr" is not a known observation code',
+    ),
     ("observation-value-missing", deleter("observations", 3, "value"), "observations[3].value", "is required"),
     ("uln-zero", setter("observations", 8, "uln", value=0), "observations[8].uln", "must be greater than 0"),
-    ("unknown-drug", setter("treatments", 0, "drug", value="aspirin"), "treatments[0].drug",
-     '"aspirin" is not a known drug'),
-    ("drug-upper-case", setter("treatments", 0, "drug", value="Hydroxychloroquine"), "treatments[0].drug",
-     "must be a code of lower-case letters, digits and underscores"),
-    ("wrong-dose-unit",
-     appender("treatments", {"drug": "azathioprine", "start": "2026-04-01", "dose": 2, "dose_unit": "mg/kg/day"}),
-     "treatments[5].dose_unit", "must be mg/day for azathioprine"),
+    (
+        "unknown-drug",
+        setter("treatments", 0, "drug", value="aspirin"),
+        "treatments[0].drug",
+        '"aspirin" is not a known drug',
+    ),
+    (
+        "drug-upper-case",
+        setter("treatments", 0, "drug", value="Hydroxychloroquine"),
+        "treatments[0].drug",
+        "must be a code of lower-case letters, digits and underscores",
+    ),
+    (
+        "wrong-dose-unit",
+        appender("treatments", {"drug": "azathioprine", "start": "2026-04-01", "dose": 2, "dose_unit": "mg/kg/day"}),
+        "treatments[5].dose_unit",
+        "must be mg/day for azathioprine",
+    ),
     ("end-before-start", setter("treatments", 2, "end", value="2025-02-28"), "treatments[2].end", "before start"),
-    ("stop-reason-without-end", setter("treatments", 0, "stop_reason", value="intolerance"),
-     "treatments[0].stop_reason", "is allowed only for a course that has an end date"),
+    (
+        "stop-reason-without-end",
+        setter("treatments", 0, "stop_reason", value="intolerance"),
+        "treatments[0].stop_reason",
+        "is allowed only for a course that has an end date",
+    ),
     ("negative-dose", setter("treatments", 1, "dose", value=-5), "treatments[1].dose", "must be at least 0"),
-    ("bad-stop-reason", setter("treatments", 2, "stop_reason", value="failed"), "treatments[2].stop_reason",
-     "must be one of: inadequate_response, intolerance, remission, non_adherence, other"),
-    ("unknown-condition", setter("conditions", 0, "code", value="flu"), "conditions[0].code",
-     '"flu" is not a known condition code'),
-    ("bad-status", setter("conditions", 0, "status", value="positive"), "conditions[0].status",
-     "must be one of: present, absent"),
-    ("duplicate-assessment", copy_entry("assessments", 1, pga=1.0), "assessments[2]",
-     "duplicate: another assessment on 2026-10-15"),
-    ("duplicate-damage", appender("damage", {"date": "2026-06-01", "items": {"cva": 1}}), "damage[1]",
-     "duplicate: another damage index on 2026-06-01"),
-    ("duplicate-manifestation", copy_entry("manifestations", 0, active=False), "manifestations[1]",
-     "duplicate: another lupus_nephritis on 2026-03-20"),
-    ("duplicate-observation", copy_entry("observations", 0, value=70), "observations[15]",
-     "duplicate: another egfr on 2026-10-15"),
-    ("duplicate-condition", copy_entry("conditions", 0, status="present"), "conditions[7]",
-     "duplicate: another pregnancy on 2026-10-15"),
+    (
+        "bad-stop-reason",
+        setter("treatments", 2, "stop_reason", value="failed"),
+        "treatments[2].stop_reason",
+        "must be one of: inadequate_response, intolerance, remission, non_adherence, other",
+    ),
+    (
+        "unknown-condition",
+        setter("conditions", 0, "code", value="flu"),
+        "conditions[0].code",
+        '"flu" is not a known condition code',
+    ),
+    (
+        "bad-status",
+        setter("conditions", 0, "status", value="positive"),
+        "conditions[0].status",
+        "must be one of: present, absent",
+    ),
+    (
+        "duplicate-assessment",
+        copy_entry("assessments", 1, pga=1.0),
+        "assessments[2]",
+        "duplicate: another assessment on 2026-10-15",
+    ),
+    (
+        "duplicate-damage",
+        appender("damage", {"date": "2026-06-01", "items": {"cva": 1}}),
+        "damage[1]",
+        "duplicate: another damage index on 2026-06-01",
+    ),
+    (
+        "duplicate-manifestation",
+        copy_entry("manifestations", 0, active=False),
+        "manifestations[1]",
+        "duplicate: another lupus_nephritis on 2026-03-20",
+    ),
+    (
+        "duplicate-observation",
+        copy_entry("observations", 0, value=70),
+        "observations[15]",
+        "duplicate: another egfr on 2026-10-15",
+    ),
+    (
+        "duplicate-condition",
+        copy_entry("conditions", 0, status="present"),
+        "conditions[7]",
+        "duplicate: another pregnancy on 2026-10-15",
+    ),
     ("top-level-list", replace_whole([]), ROOT_FIELD, "must be a JSON object holding one case, not a list"),
-    ("top-level-text", replace_whole("case"), ROOT_FIELD,
-     'must be a JSON object holding one case, not the text "case"'),
+    (
+        "top-level-text",
+        replace_whole("case"),
+        ROOT_FIELD,
+        'must be a JSON object holding one case, not the text "case"',
+    ),
     ("top-level-null", replace_whole(None), ROOT_FIELD, "must be a JSON object holding one case, not null"),
     ("top-level-empty-object", replace_whole({}), "format", "is required"),
 ]
@@ -385,18 +555,33 @@ def test_same_code_on_other_date_and_other_code_on_same_date_are_not_duplicates(
 
 def test_same_day_course_and_null_values_are_accepted() -> None:
     data = base()
-    data["treatments"].append({"drug": "rituximab", "start": "2026-05-01", "end": "2026-05-01",
-                               "dose": None, "dose_unit": "mg/dose", "stop_reason": "other"})
-    data["treatments"].append({"drug": "tacrolimus", "start": "2026-05-01", "end": None, "stop_reason": None,
-                               "dose_unit": "mg/day"})
-    data["manifestations"].append({"code": "neuropsychiatric", "date": "2026-05-01", "active": True,
-                                   "biopsy_class": None})
+    data["treatments"].append(
+        {
+            "drug": "rituximab",
+            "start": "2026-05-01",
+            "end": "2026-05-01",
+            "dose": None,
+            "dose_unit": "mg/dose",
+            "stop_reason": "other",
+        }
+    )
+    data["treatments"].append(
+        {"drug": "tacrolimus", "start": "2026-05-01", "end": None, "stop_reason": None, "dose_unit": "mg/day"}
+    )
+    data["manifestations"].append(
+        {"code": "neuropsychiatric", "date": "2026-05-01", "active": True, "biopsy_class": None}
+    )
     data["patient"] = {"birth_date": None, "sex": None, "weight_kg": None}
     case = validate(data)
-    assert case["treatments"][-2] == {"drug": "rituximab", "start": "2026-05-01", "end": "2026-05-01",
-                                      "dose": None, "dose_unit": "mg/dose", "stop_reason": "other"}
-    assert case["treatments"][-1] == {"drug": "tacrolimus", "start": "2026-05-01", "dose": None,
-                                      "dose_unit": "mg/day"}
+    assert case["treatments"][-2] == {
+        "drug": "rituximab",
+        "start": "2026-05-01",
+        "end": "2026-05-01",
+        "dose": None,
+        "dose_unit": "mg/dose",
+        "stop_reason": "other",
+    }
+    assert case["treatments"][-1] == {"drug": "tacrolimus", "start": "2026-05-01", "dose": None, "dose_unit": "mg/day"}
     assert case["manifestations"][-1] == {"code": "neuropsychiatric", "date": "2026-05-01", "active": True}
     assert case["patient"] == {"birth_date": None, "sex": None, "weight_kg": None, "sle_attested": False}
 
@@ -442,16 +627,25 @@ def test_defaults_are_filled() -> None:
         "case_id": "min.1",
         "as_of": "2026-11-01",
         "patient": {"birth_date": None, "sex": None, "weight_kg": None, "sle_attested": False},
-        "assessments": [{"date": "2026-10-20", "window_days": 10,
-                         "sledai2k": {"present": [], "not_assessed": []}}],
+        "assessments": [{"date": "2026-10-20", "window_days": 10, "sledai2k": {"present": [], "not_assessed": []}}],
         "damage": [],
         "manifestations": [],
         "observations": [],
         "treatments": [],
         "conditions": [],
     }
-    assert list(case) == ["format", "case_id", "as_of", "patient", "assessments", "damage",
-                          "manifestations", "observations", "treatments", "conditions"]
+    assert list(case) == [
+        "format",
+        "case_id",
+        "as_of",
+        "patient",
+        "assessments",
+        "damage",
+        "manifestations",
+        "observations",
+        "treatments",
+        "conditions",
+    ]
     assert "classification" not in case
 
 
@@ -510,16 +704,27 @@ def test_dump_accepts_export_values_and_round_trips() -> None:
         "format": vocab.CASE_FORMAT,
         "case_id": "exp",
         "as_of": date(2026, 11, 1),
-        "patient": {"birth_date": date(1994, 3, 12), "sex": "female", "weight_kg": Decimal("64.0"),
-                    "sle_attested": True},
+        "patient": {
+            "birth_date": date(1994, 3, 12),
+            "sex": "female",
+            "weight_kg": Decimal("64.0"),
+            "sle_attested": True,
+        },
         "classification": {"ana_titre": 640, "criteria": ["fever"]},
-        "assessments": [{"date": date(2026, 10, 20), "window_days": 30,
-                         "sledai2k": {"present": ["rash"], "not_assessed": []}, "pga": Decimal("1.5")}],
+        "assessments": [
+            {
+                "date": date(2026, 10, 20),
+                "window_days": 30,
+                "sledai2k": {"present": ["rash"], "not_assessed": []},
+                "pga": Decimal("1.5"),
+            }
+        ],
         "damage": [],
         "manifestations": [],
         "observations": [{"code": "egfr", "date": date(2026, 10, 20), "value": Decimal("71.00")}],
-        "treatments": [{"drug": "prednisone", "start": date(2026, 1, 1), "dose": Decimal("7.5"),
-                        "dose_unit": "mg/day"}],
+        "treatments": [
+            {"drug": "prednisone", "start": date(2026, 1, 1), "dose": Decimal("7.5"), "dose_unit": "mg/day"}
+        ],
         "conditions": [],
     }
     first = dump_case(exported)
@@ -532,8 +737,13 @@ def test_dump_accepts_export_values_and_round_trips() -> None:
 def test_import_export_import_export_is_byte_identical_from_untidy_input() -> None:
     untidy = base()
     untidy = {key: untidy[key] for key in reversed(list(untidy))}
-    untidy["treatments"][0] = {"dose_unit": "mg/day", "dose": 400.0, "end": None, "start": "2019-02-01",
-                               "drug": "hydroxychloroquine"}
+    untidy["treatments"][0] = {
+        "dose_unit": "mg/day",
+        "dose": 400.0,
+        "end": None,
+        "start": "2019-02-01",
+        "drug": "hydroxychloroquine",
+    }
     untidy["assessments"][0]["window_days"] = 10.0
     first = dump_case(validate(untidy))
     second = dump_case(validate(json.loads(first)))
@@ -589,7 +799,11 @@ def test_unknown_key_with_odd_characters_is_quoted() -> None:
 
 def test_case_file_error_attributes() -> None:
     err = CaseFileError("treatments[2].end", "before start")
-    assert (err.field, err.message, str(err)) == ("treatments[2].end", "before start", "treatments[2].end: before start")
+    assert (err.field, err.message, str(err)) == (
+        "treatments[2].end",
+        "before start",
+        "treatments[2].end: before start",
+    )
 
 
 # --- Text input ------------------------------------------------------------------------
@@ -622,7 +836,7 @@ def test_module_does_not_import_django() -> None:
 
 
 def test_absent_lists_mean_empty() -> None:
-    """"Lists may be empty": a file may also leave a list out; it normalises to []."""
+    """ "Lists may be empty": a file may also leave a list out; it normalises to []."""
     data = base()
     del data["treatments"]
     del data["damage"]

@@ -17,9 +17,16 @@ def _fails(make) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field,value", [
-    ("weight_kg", 19), ("weight_kg", 301), ("sex", "f"), ("birth_date", date(1899, 12, 31)), ("identifier", ""),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("weight_kg", 19),
+        ("weight_kg", 301),
+        ("sex", "f"),
+        ("birth_date", date(1899, 12, 31)),
+        ("identifier", ""),
+    ],
+)
 def test_patient_constraints(field, value) -> None:
     patient = PatientFactory()
     setattr(patient, field, value)
@@ -34,10 +41,16 @@ def test_identifier_unique_per_site_but_not_across_sites() -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kwargs", [
-    {"pga": 3.5}, {"pga": -0.1}, {"window_days": 14}, {"sledai_low": 10, "sledai_high": 4},
-    {"sledai_low": 0, "sledai_high": 106},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"pga": 3.5},
+        {"pga": -0.1},
+        {"window_days": 14},
+        {"sledai_low": 10, "sledai_high": 4},
+        {"sledai_low": 0, "sledai_high": 106},
+    ],
+)
 def test_assessment_constraints(kwargs) -> None:
     patient = PatientFactory()
     _fails(lambda: Assessment.objects.create(patient=patient, date=date(2026, 1, 1), **kwargs))
@@ -61,29 +74,35 @@ def test_one_record_per_date_and_code() -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("model,kwargs", [
-    (Observation, {"code": "egfr", "value": -1}),
-    (Observation, {"code": "nonsense", "value": 1}),
-    (Observation, {"code": "alt", "value": 1, "uln": 0}),
-    (Manifestation, {"code": "neuropsychiatric", "biopsy_class": "IV"}),
-    (Manifestation, {"code": "lupus_nephritis", "biopsy_class": "VII"}),
-    (Manifestation, {"code": "kidney"}),
-    (Condition, {"code": "hiv", "status": "maybe"}),
-    (Condition, {"code": "flu", "status": "present"}),
-    (DamageIndex, {"score": 48}),
-])
+@pytest.mark.parametrize(
+    "model,kwargs",
+    [
+        (Observation, {"code": "egfr", "value": -1}),
+        (Observation, {"code": "nonsense", "value": 1}),
+        (Observation, {"code": "alt", "value": 1, "uln": 0}),
+        (Manifestation, {"code": "neuropsychiatric", "biopsy_class": "IV"}),
+        (Manifestation, {"code": "lupus_nephritis", "biopsy_class": "VII"}),
+        (Manifestation, {"code": "kidney"}),
+        (Condition, {"code": "hiv", "status": "maybe"}),
+        (Condition, {"code": "flu", "status": "present"}),
+        (DamageIndex, {"score": 48}),
+    ],
+)
 def test_record_constraints(model, kwargs) -> None:
     patient = PatientFactory()
     _fails(lambda: model.objects.create(patient=patient, date=date(2026, 1, 1), **kwargs))
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("kwargs", [
-    {"end": date(2025, 12, 31)},
-    {"stop_reason": "remission"},
-    {"end": date(2026, 2, 1), "stop_reason": "bored"},
-    {"dose": -5},
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"end": date(2025, 12, 31)},
+        {"stop_reason": "remission"},
+        {"end": date(2026, 2, 1), "stop_reason": "bored"},
+        {"dose": -5},
+    ],
+)
 def test_treatment_constraints(kwargs) -> None:
     patient = PatientFactory()
     base = {"drug": "azathioprine", "start": date(2026, 1, 1), "dose": 100, "dose_unit": "mg/day"}

@@ -9,9 +9,10 @@ import pytest
 from django.urls import reverse
 
 from patients.models import Assessment, Observation, Patient, TreatmentCourse
+from tests.clock import TODAY
 from tests.patients.factories import AssessmentFactory, ObservationFactory, TreatmentFactory
 
-FUTURE = (date.today() + timedelta(days=30)).isoformat()
+FUTURE = (TODAY + timedelta(days=30)).isoformat()
 
 
 def add_url(patient: Patient, kind: str) -> str:
@@ -33,23 +34,40 @@ def errors(response) -> dict[str, list[str]]:
 
 @pytest.mark.django_db
 def test_create_patient(spec_client, site_a) -> None:
-    r = spec_client.post(reverse("patients:create"), {
-        "site": site_a.pk, "identifier": "NEW-1", "birth_date": "1990-02-03", "sex": "female", "weight_kg": "61.5",
-    })
+    r = spec_client.post(
+        reverse("patients:create"),
+        {
+            "site": site_a.pk,
+            "identifier": "NEW-1",
+            "birth_date": "1990-02-03",
+            "sex": "female",
+            "weight_kg": "61.5",
+        },
+    )
     patient = Patient.objects.get(identifier="NEW-1")
     assert r.status_code == 302 and r["Location"] == reverse("patients:detail", kwargs={"pk": patient.pk})
     assert patient.history.first().history_user.username == "spec_a"
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("field,value,message", [
-    ("identifier", "bad id!", "letters, digits"),
-    ("birth_date", FUTURE, "in the future"),
-    ("birth_date", "1899-01-01", "1900"),
-    ("weight_kg", "12", "between 20 and 300"),
-])
+@pytest.mark.parametrize(
+    "field,value,message",
+    [
+        ("identifier", "bad id!", "letters, digits"),
+        ("birth_date", FUTURE, "in the future"),
+        ("birth_date", "1899-01-01", "1900"),
+        ("weight_kg", "12", "between 20 and 300"),
+    ],
+)
 def test_patient_form_errors_name_the_field(spec_client, site_a, field, value, message) -> None:
-    data = {"site": site_a.pk, "identifier": "P-9", "birth_date": "1990-02-03", "sex": "female", "weight_kg": "60", field: value}
+    data = {
+        "site": site_a.pk,
+        "identifier": "P-9",
+        "birth_date": "1990-02-03",
+        "sex": "female",
+        "weight_kg": "60",
+        field: value,
+    }
     r = spec_client.post(reverse("patients:create"), data)
     assert r.status_code == 200
     assert message in " ".join(errors(r)[field])
@@ -65,9 +83,12 @@ def test_duplicate_identifier_refused(spec_client, site_a, patient) -> None:
 
 @pytest.mark.django_db
 def test_record_assessment_computes_scores(spec_client, patient) -> None:
-    r = spec_client.post(add_url(patient, "assessments"), sledai_post(
-        "2026-10-01", present=["arthritis", "rash", "low_complement"], not_assessed=["increased_dna_binding"]
-    ))
+    r = spec_client.post(
+        add_url(patient, "assessments"),
+        sledai_post(
+            "2026-10-01", present=["arthritis", "rash", "low_complement"], not_assessed=["increased_dna_binding"]
+        ),
+    )
     assert r.status_code == 302
     a = Assessment.objects.get(patient=patient)
     assert (a.sledai_low, a.sledai_high, a.csledai_low, a.csledai_high) == (8, 10, 6, 6)
@@ -88,15 +109,32 @@ def test_assessment_errors(spec_client, patient) -> None:
 
 @pytest.mark.django_db
 def test_sledai_preview_scores_on_the_server(spec_client) -> None:
-    r = spec_client.post(reverse("patients:sledai_preview"), sledai_post("2026-01-01", present=["seizure", "fever"], not_assessed=["low_complement"]))
-    assert r.json() == {"low": 9, "high": 11, "clinical_low": 9, "clinical_high": 9, "not_assessed": 1, "band": "moderate"}
+    r = spec_client.post(
+        reverse("patients:sledai_preview"),
+        sledai_post("2026-01-01", present=["seizure", "fever"], not_assessed=["low_complement"]),
+    )
+    assert r.json() == {
+        "low": 9,
+        "high": 11,
+        "clinical_low": 9,
+        "clinical_high": 9,
+        "not_assessed": 1,
+        "band": "moderate",
+    }
 
 
 @pytest.mark.django_db
 def test_lab_in_micromol_is_converted_and_egfr_computed(spec_client, patient) -> None:
-    r = spec_client.post(add_url(patient, "observations"), {
-        "code": "creatinine", "date": "2026-10-01", "value": "88.4", "unit": "µmol/L", "add_egfr": "on",
-    })
+    r = spec_client.post(
+        add_url(patient, "observations"),
+        {
+            "code": "creatinine",
+            "date": "2026-10-01",
+            "value": "88.4",
+            "unit": "µmol/L",
+            "add_egfr": "on",
+        },
+    )
     assert r.status_code == 302, errors(r)
     creat = Observation.objects.get(patient=patient, code="creatinine")
     assert creat.value == Decimal("1.0000")
@@ -106,12 +144,15 @@ def test_lab_in_micromol_is_converted_and_egfr_computed(spec_client, patient) ->
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("data,field,message", [
-    ({"code": "creatinine", "value": "88.4", "unit": "g/L"}, "unit", "allowed"),
-    ({"code": "hemoglobin", "value": "130", "unit": "g/dL"}, "value", "plausible range"),
-    ({"code": "egfr", "value": "80", "unit": "mL/min/1.73m²", "add_egfr": "on"}, "add_egfr", "creatinine"),
-    ({"code": "alt", "value": "30", "unit": "U/L", "uln": "0"}, "uln", "above 0"),
-])
+@pytest.mark.parametrize(
+    "data,field,message",
+    [
+        ({"code": "creatinine", "value": "88.4", "unit": "g/L"}, "unit", "allowed"),
+        ({"code": "hemoglobin", "value": "130", "unit": "g/dL"}, "value", "plausible range"),
+        ({"code": "egfr", "value": "80", "unit": "mL/min/1.73m²", "add_egfr": "on"}, "add_egfr", "creatinine"),
+        ({"code": "alt", "value": "30", "unit": "U/L", "uln": "0"}, "uln", "above 0"),
+    ],
+)
 def test_lab_errors(spec_client, patient, data, field, message) -> None:
     r = spec_client.post(add_url(patient, "observations"), {"date": "2026-10-01", **data})
     assert message in " ".join(errors(r)[field])
@@ -121,31 +162,50 @@ def test_lab_errors(spec_client, patient, data, field, message) -> None:
 @pytest.mark.django_db
 def test_duplicate_lab_refused(spec_client, patient) -> None:
     ObservationFactory(patient=patient, code="egfr", date=date(2026, 10, 1))
-    r = spec_client.post(add_url(patient, "observations"), {"code": "egfr", "date": "2026-10-01", "value": "70", "unit": "mL/min/1.73m²"})
+    r = spec_client.post(
+        add_url(patient, "observations"), {"code": "egfr", "date": "2026-10-01", "value": "70", "unit": "mL/min/1.73m²"}
+    )
     assert "already recorded on this date" in " ".join(errors(r)["date"])
 
 
 @pytest.mark.django_db
 def test_treatment_course(spec_client, patient) -> None:
-    r = spec_client.post(add_url(patient, "treatments"), {
-        "drug": "mycophenolate_mofetil", "start": "2025-01-10", "end": "2025-09-01", "dose": "2000",
-        "dose_unit": "mg/day", "stop_reason": "inadequate_response",
-    })
+    r = spec_client.post(
+        add_url(patient, "treatments"),
+        {
+            "drug": "mycophenolate_mofetil",
+            "start": "2025-01-10",
+            "end": "2025-09-01",
+            "dose": "2000",
+            "dose_unit": "mg/day",
+            "stop_reason": "inadequate_response",
+        },
+    )
     assert r.status_code == 302
     assert TreatmentCourse.objects.get(patient=patient).stop_reason == "inadequate_response"
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("data,field,message", [
-    ({"end": "2024-12-01"}, "end", "before it starts"),
-    ({"dose_unit": "mg/week"}, "dose_unit", "dosed in mg/day"),
-    ({"start": FUTURE, "end": ""}, "start", "in the future"),
-    ({"end": "", "stop_reason": "remission"}, "stop_reason", "needs an end date"),
-    ({"drug": "aspirin"}, "drug", "valid choice"),
-    ({"dose": "-1"}, "dose", "negative"),
-])
+@pytest.mark.parametrize(
+    "data,field,message",
+    [
+        ({"end": "2024-12-01"}, "end", "before it starts"),
+        ({"dose_unit": "mg/week"}, "dose_unit", "dosed in mg/day"),
+        ({"start": FUTURE, "end": ""}, "start", "in the future"),
+        ({"end": "", "stop_reason": "remission"}, "stop_reason", "needs an end date"),
+        ({"drug": "aspirin"}, "drug", "valid choice"),
+        ({"dose": "-1"}, "dose", "negative"),
+    ],
+)
 def test_treatment_errors(spec_client, patient, data, field, message) -> None:
-    base = {"drug": "azathioprine", "start": "2025-01-10", "end": "2025-06-01", "dose": "150", "dose_unit": "mg/day", "stop_reason": ""}
+    base = {
+        "drug": "azathioprine",
+        "start": "2025-01-10",
+        "end": "2025-06-01",
+        "dose": "150",
+        "dose_unit": "mg/day",
+        "stop_reason": "",
+    }
     r = spec_client.post(add_url(patient, "treatments"), {**base, **data})
     assert message in " ".join(errors(r)[field]), errors(r)
     assert not TreatmentCourse.objects.exists()
@@ -153,9 +213,14 @@ def test_treatment_errors(spec_client, patient, data, field, message) -> None:
 
 @pytest.mark.django_db
 def test_edit_and_delete_are_audited_with_reason(spec_client, patient) -> None:
-    course = TreatmentFactory(patient=patient, drug="azathioprine", dose=100, dose_unit="mg/day", start=date(2025, 1, 1))
+    course = TreatmentFactory(
+        patient=patient, drug="azathioprine", dose=100, dose_unit="mg/day", start=date(2025, 1, 1)
+    )
     edit = reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
-    r = spec_client.post(edit, {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day", "reason": "dose typo"})
+    r = spec_client.post(
+        edit,
+        {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day", "reason": "dose typo"},
+    )
     assert r.status_code == 302
     delete = reverse("patients:record_delete", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
     assert spec_client.get(delete).status_code == 200  # asks for confirmation first
@@ -173,9 +238,14 @@ def test_edit_and_delete_are_audited_with_reason(spec_client, patient) -> None:
 
 @pytest.mark.django_db
 def test_classification_is_computed_not_typed(spec_client, patient) -> None:
-    r = spec_client.post(reverse("patients:classification", kwargs={"pk": patient.pk}), {
-        "ana_titre": "160", "criteria_assessed": "on", "criteria": ["joint_involvement", "anti_dsdna_or_anti_sm", "low_c3_or_low_c4"],
-    })
+    r = spec_client.post(
+        reverse("patients:classification", kwargs={"pk": patient.pk}),
+        {
+            "ana_titre": "160",
+            "criteria_assessed": "on",
+            "criteria": ["joint_involvement", "anti_dsdna_or_anti_sm", "low_c3_or_low_c4"],
+        },
+    )
     assert r.status_code == 302
     patient.refresh_from_db()
     assert patient.eular_criteria == ["joint_involvement", "low_c3_or_low_c4", "anti_dsdna_or_anti_sm"]
@@ -213,10 +283,16 @@ def test_patient_page_shows_the_record(spec_client, patient) -> None:
 
 @pytest.mark.django_db
 def test_editing_patient_details_keeps_who_and_why(spec_client, site_a, patient) -> None:
-    r = spec_client.post(reverse("patients:edit", kwargs={"pk": patient.pk}), {
-        "identifier": patient.identifier, "birth_date": "1990-05-01", "sex": "female", "weight_kg": "70",
-        "why-reason": "weighed at clinic",
-    })
+    r = spec_client.post(
+        reverse("patients:edit", kwargs={"pk": patient.pk}),
+        {
+            "identifier": patient.identifier,
+            "birth_date": "1990-05-01",
+            "sex": "female",
+            "weight_kg": "70",
+            "why-reason": "weighed at clinic",
+        },
+    )
     assert r.status_code == 302
     latest = patient.history.order_by("-history_date").first()
     assert latest.weight_kg == Decimal("70.0") and latest.history_change_reason == "weighed at clinic"
@@ -228,8 +304,18 @@ def test_a_course_of_a_drug_no_longer_in_the_catalogue_can_still_be_ended(spec_c
     course = TreatmentFactory(patient=patient, drug="retired_drug", dose=10, dose_unit="mg/day", start=date(2025, 1, 1))
     edit = reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
     assert "no longer in the catalogue" in spec_client.get(edit).content.decode()
-    r = spec_client.post(edit, {"drug": "retired_drug", "start": "2025-01-01", "end": "2025-06-01", "dose": "10",
-                                "dose_unit": "mg/day", "stop_reason": "other", "reason": "ended"})
+    r = spec_client.post(
+        edit,
+        {
+            "drug": "retired_drug",
+            "start": "2025-01-01",
+            "end": "2025-06-01",
+            "dose": "10",
+            "dose_unit": "mg/day",
+            "stop_reason": "other",
+            "reason": "ended",
+        },
+    )
     assert r.status_code == 302
     course.refresh_from_db()
     assert course.end == date(2025, 6, 1)
@@ -237,12 +323,15 @@ def test_a_course_of_a_drug_no_longer_in_the_catalogue_can_still_be_ended(spec_c
 
 @pytest.mark.django_db
 def test_a_record_changed_by_someone_else_is_not_overwritten(spec_client, patient) -> None:
-    course = TreatmentFactory(patient=patient, drug="azathioprine", dose=100, dose_unit="mg/day", start=date(2025, 1, 1))
+    course = TreatmentFactory(
+        patient=patient, drug="azathioprine", dose=100, dose_unit="mg/day", start=date(2025, 1, 1)
+    )
     edit = reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
     seen = spec_client.get(edit).context["form"]["seen"].value()
     TreatmentCourse.objects.filter(pk=course.pk).update(dose=125, updated_at=course.updated_at + timedelta(seconds=5))
-    r = spec_client.post(edit, {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day",
-                                "seen": seen})
+    r = spec_client.post(
+        edit, {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day", "seen": seen}
+    )
     assert r.status_code == 200 and "Someone else changed this record" in r.content.decode()
     course.refresh_from_db()
     assert course.dose == 125

@@ -76,9 +76,7 @@ SLEDAI_VECTORS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("present", "total", "clinical"), SLEDAI_VECTORS.values(), ids=SLEDAI_VECTORS
-)
+@pytest.mark.parametrize(("present", "total", "clinical"), SLEDAI_VECTORS.values(), ids=SLEDAI_VECTORS)
 def test_sledai_vectors(present, total, clinical):
     assert sledai_bounds(present) == (total, total)
     assert sledai_bounds(present, clinical_only=True) == (clinical, clinical)
@@ -87,9 +85,7 @@ def test_sledai_vectors(present, total, clinical):
 def test_sledai_bounds_with_not_assessed_items():
     present = ["proteinuria", "urinary_casts", "low_complement"]
     assert sledai_bounds(present, ["increased_dna_binding", "seizure"]) == (10, 20)
-    assert sledai_bounds(
-        present, ["increased_dna_binding", "seizure"], clinical_only=True
-    ) == (8, 16)
+    assert sledai_bounds(present, ["increased_dna_binding", "seizure"], clinical_only=True) == (8, 16)
     assert sledai_bounds([], list(vocab.SLEDAI_ITEMS)) == (0, 105)
 
 
@@ -202,9 +198,7 @@ EULAR_VECTORS = {
 }
 
 
-@pytest.mark.parametrize(
-    ("ana", "criteria", "expected"), EULAR_VECTORS.values(), ids=EULAR_VECTORS
-)
+@pytest.mark.parametrize(("ana", "criteria", "expected"), EULAR_VECTORS.values(), ids=EULAR_VECTORS)
 def test_eular_acr_vectors(ana, criteria, expected):
     assert eular_acr(ana, criteria) == expected
 
@@ -247,10 +241,7 @@ def test_eular_acr_refuses_unknown_code():
 
 
 def test_sdi_vector():
-    assert (
-        sdi_score({"cataract": 1, "esrd": 1, "avascular_necrosis": 2, "diabetes": 1})
-        == 7
-    )
+    assert sdi_score({"cataract": 1, "esrd": 1, "avascular_necrosis": 2, "diabetes": 1}) == 7
 
 
 def test_sdi_empty():
@@ -263,9 +254,7 @@ def test_sdi_esrd_suppresses_gfr_and_proteinuria():
     assert sdi_score({**renal, "esrd": 1}) == 3
 
 
-@pytest.mark.parametrize(
-    "code", [code for code, item in vocab.SDI_ITEMS.items() if item.max_count == 2]
-)
+@pytest.mark.parametrize("code", [code for code, item in vocab.SDI_ITEMS.items() if item.max_count == 2])
 def test_sdi_count_two_on_double_items(code):
     assert sdi_score({code: 2}) == 2
 
@@ -347,9 +336,7 @@ def test_ckd_epi_2021_refuses_bad_input(creatinine, sex, message):
 def test_to_canonical_converts(code, value, unit, expected):
     result = to_canonical(code, Decimal(value), unit)
     assert result == Decimal(expected)
-    assert (
-        result.as_tuple().exponent == -4
-    )  # converted values are quantized to 4 places
+    assert result.as_tuple().exponent == -4  # converted values are quantized to 4 places
 
 
 def test_to_canonical_rounds_half_up():
@@ -405,9 +392,7 @@ def test_prednisone_equivalent(dose, factor, expected):
     assert prednisone_equivalent(dose, factor) == expected
 
 
-@pytest.mark.parametrize(
-    ("dose", "factor"), [(-1, 1.0), (10, 0), (10, -1.25), (float("nan"), 1.0)]
-)
+@pytest.mark.parametrize(("dose", "factor"), [(-1, 1.0), (10, 0), (10, -1.25), (float("nan"), 1.0)])
 def test_prednisone_equivalent_refuses_bad_input(dose, factor):
     with pytest.raises(ValueError, match="dose must be"):
         prednisone_equivalent(dose, factor)

@@ -12,16 +12,17 @@ from django.utils import timezone
 from referrals import queue as q
 from referrals.models import EventKind, Referral, ReferralState
 from referrals.services import release_due_deferrals
-from tests.referrals.factories import make_referral, move
+from tests.clock import TODAY, noon
+from tests.referrals.factories import REVIEW_AFTER_DAYS, make_referral, move
 
 S = ReferralState
-REVIEW_ON = date(2026, 12, 1)
+REVIEW_ON = TODAY + timedelta(days=REVIEW_AFTER_DAYS)
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def deferred(patient, staff) -> Referral:
-    return make_referral(patient, staff, state=S.DEFERRED)  # review on 2026-12-01
+    return make_referral(patient, staff, state=S.DEFERRED)  # review on REVIEW_ON
 
 
 def todo(user, today: date) -> list[Referral]:
@@ -49,8 +50,13 @@ def test_release_on_or_after_the_date_moves_it_back_to_review(deferred, today) -
     deferred.refresh_from_db()
     assert deferred.state == S.IN_REVIEW and deferred.review_on is None
     event = deferred.events.latest("version")
-    assert (event.kind, event.from_state, event.to_state, event.actor) == (EventKind.TRANSITION, S.DEFERRED, S.IN_REVIEW, None)
-    assert "2026-12-01 reached" in event.reason
+    assert (event.kind, event.from_state, event.to_state, event.actor) == (
+        EventKind.TRANSITION,
+        S.DEFERRED,
+        S.IN_REVIEW,
+        None,
+    )
+    assert f"{REVIEW_ON} reached" in event.reason
     assert release_due_deferrals(today=today) == 0
 
 
@@ -61,16 +67,15 @@ def test_resuming_early_by_hand_leaves_nothing_to_release(deferred, staff) -> No
 
 def test_release_deferred_command(deferred) -> None:
     out = StringIO()
-    call_command("release_deferred", "--today", "2026-12-01", stdout=out)
-    assert out.getvalue().strip() == "1 deferred referral back to review (as of 2026-12-01)"
+    call_command("release_deferred", "--today", REVIEW_ON.isoformat(), stdout=out)
+    assert out.getvalue().strip() == f"1 deferred referral back to review (as of {REVIEW_ON})"
     with pytest.raises(CommandError, match="--today"):
         call_command("release_deferred", "--today", "soon")
 
 
-def test_release_task_runs(deferred) -> None:
-    from unittest.mock import patch
-
+def test_release_task_runs(deferred, clock) -> None:
     from referrals.tasks import release_deferred_referrals
 
-    with patch("referrals.tasks.timezone.localdate", return_value=REVIEW_ON):
-        assert release_deferred_referrals.enqueue().return_value == 1
+    assert release_deferred_referrals.enqueue().return_value == 0
+    clock.move_to(noon(REVIEW_ON))
+    assert release_deferred_referrals.enqueue().return_value == 1

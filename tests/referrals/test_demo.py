@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
 
 from accounts.models import Role, Site
@@ -13,10 +11,10 @@ from patients.demo import demo_cases
 from referrals.demo import seed_demo_referrals
 from referrals.models import Referral, ReferralState
 from screening.catalogue import drug_units
+from tests.clock import TODAY
 from tests.conftest import make_user
 
 S = ReferralState
-TODAY = date(2026, 11, 1)
 
 
 @pytest.mark.django_db
@@ -24,7 +22,9 @@ def test_seed_demo_referrals() -> None:
     site = Site.objects.create(code="demo", name="Demo")
     make_user("d_staff", Role.STAFF, site)
     make_user("d_spec", Role.SPECIALIST, site)
-    import_cases(actor=None, site=site, cases=[validate_case(c, drugs=drug_units(), today=TODAY) for c in demo_cases(TODAY)])
+    import_cases(
+        actor=None, site=site, cases=[validate_case(c, drugs=drug_units(), today=TODAY) for c in demo_cases(TODAY)]
+    )
     assert seed_demo_referrals(site, today=TODAY) == 5
     states = set(Referral.objects.values_list("state", flat=True))
     assert {S.NEW, S.IN_REVIEW, S.DEFERRED, S.REFERRED, S.NOT_REFERRED, S.NEEDS_DATA} <= states

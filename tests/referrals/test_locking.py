@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 import pytest
 from django.db import connection, connections
@@ -10,8 +11,9 @@ from django.urls import reverse
 
 from referrals.models import EventKind, Referral, ReferralEvent, ReferralState
 from referrals.services import ReferralError, add_note, assign_referral, transition_referral
+from tests.clock import TODAY
 from tests.conftest import client_for
-from tests.referrals.factories import TODAY, make_referral, move
+from tests.referrals.factories import REVIEW_AFTER_DAYS, make_referral, move
 
 S = ReferralState
 
@@ -25,7 +27,7 @@ def test_the_second_writer_gets_a_conflict_listing_what_changed(patient, staff, 
         move(mine, staff, S.REFERRED)
     assert err.value.is_conflict
     assert [(e.actor, e.to_state, e.reason) for e in err.value.changes] == [
-        (specialist, S.DEFERRED, "Deferred until 2026-12-01: Wait for biopsy"),
+        (specialist, S.DEFERRED, f"Deferred until {TODAY + timedelta(days=REVIEW_AFTER_DAYS)}: Wait for biopsy"),
     ]
     referral.refresh_from_db()
     assert referral.state == S.DEFERRED and referral.version == 3 and referral.centre == ""
@@ -48,8 +50,15 @@ def test_notes_never_conflict_but_make_later_writers_look_again(patient, staff, 
     add_note(referral=referral, actor=specialist, text="Patient phoned: prefers to wait")
     add_note(referral=referral, actor=staff, text="Noted")
     with pytest.raises(ReferralError) as err:
-        transition_referral(referral=referral, actor=staff, seen_version=seen, to_state=S.REFERRED, today=TODAY,
-                            centre="X", referred_on=TODAY)
+        transition_referral(
+            referral=referral,
+            actor=staff,
+            seen_version=seen,
+            to_state=S.REFERRED,
+            today=TODAY,
+            centre="X",
+            referred_on=TODAY,
+        )
     assert [e.reason for e in err.value.changes] == ["Patient phoned: prefers to wait", "Noted"]
 
 
@@ -58,12 +67,22 @@ def test_two_sessions_on_the_referral_page(patient, staff, specialist) -> None:
     referral = make_referral(patient, staff, state=S.IN_REVIEW)
     url = reverse("referrals:transition", kwargs={"pk": referral.pk})
     first, second = client_for(staff), client_for(specialist)
-    sent = {"to_state": "referred", "referred-version": referral.version, "referred-centre": "North centre",
-            "referred-referred_on": "2026-10-01"}
+    sent = {
+        "to_state": "referred",
+        "referred-version": referral.version,
+        "referred-centre": "North centre",
+        "referred-referred_on": "2026-10-01",
+    }
     assert first.post(url, sent).status_code == 302
-    response = second.post(url, {"to_state": "not_referred", "not_referred-version": referral.version,
-                                 "not_referred-not_referred_reason": "patient_declined",
-                                 "not_referred-reason": "Declined"})
+    response = second.post(
+        url,
+        {
+            "to_state": "not_referred",
+            "not_referred-version": referral.version,
+            "not_referred-not_referred_reason": "patient_declined",
+            "not_referred-reason": "Declined",
+        },
+    )
     assert response.status_code == 409
     page = response.content.decode()
     assert "This referral changed since you opened it" in page and "Referred to North centre on 2026-10-01" in page
@@ -75,16 +94,25 @@ def test_two_sessions_on_the_referral_page(patient, staff, specialist) -> None:
 def test_a_conflict_keeps_what_the_user_typed_when_the_action_still_applies(patient, staff, specialist) -> None:
     referral = make_referral(patient, staff, state=S.IN_REVIEW)
     add_note(referral=referral, actor=specialist, text="FYI")
-    response = client_for(staff).post(reverse("referrals:transition", kwargs={"pk": referral.pk}), {
-        "to_state": "deferred", "deferred-version": referral.version, "deferred-review_on": "2099-01-01",
-        "deferred-reason": "my typed reason"})
+    response = client_for(staff).post(
+        reverse("referrals:transition", kwargs={"pk": referral.pk}),
+        {
+            "to_state": "deferred",
+            "deferred-version": referral.version,
+            "deferred-review_on": "2099-01-01",
+            "deferred-reason": "my typed reason",
+        },
+    )
     assert response.status_code == 409
     page = response.content.decode()
     assert "my typed reason" in page and f'name="deferred-version" value="{referral.version + 1}"' in page
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks between two connections: PostgreSQL only (CI runs the suite on it)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks between two connections: PostgreSQL only (CI runs the suite on it)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_lost_update_between_two_connections_on_postgresql(site_a, staff, specialist) -> None:
     """Two threads, each with its own database connection, load the same version and both transition."""
@@ -102,7 +130,9 @@ def test_lost_update_between_two_connections_on_postgresql(site_a, staff, specia
         try:
             loaded = Referral.objects.get(pk=referral.pk)  # this thread's own connection
             barrier.wait(timeout=10)
-            transition_referral(referral=loaded, actor=actor, seen_version=seen, to_state=to_state, today=TODAY, **fields)
+            transition_referral(
+                referral=loaded, actor=actor, seen_version=seen, to_state=to_state, today=TODAY, **fields
+            )
             outcomes[name] = "saved"
         except ReferralError as err:
             outcomes[name] = "conflict" if err.is_conflict else f"error {err}"
@@ -111,8 +141,9 @@ def test_lost_update_between_two_connections_on_postgresql(site_a, staff, specia
 
     threads = [
         threading.Thread(target=act, args=("a", staff, S.REFERRED, {"centre": "A centre", "referred_on": TODAY})),
-        threading.Thread(target=act, args=("b", specialist, S.NOT_REFERRED,
-                                           {"not_referred_reason": "other", "reason": "B says no"})),
+        threading.Thread(
+            target=act, args=("b", specialist, S.NOT_REFERRED, {"not_referred_reason": "other", "reason": "B says no"})
+        ),
     ]
     for t in threads:
         t.start()

@@ -17,7 +17,9 @@ S = ReferralState
 def raw_referral(patient, **fields) -> Referral:
     """A referral written straight through the ORM (no service, no check in Python)."""
     result = stored_result(patient)
-    return Referral.objects.create(patient=patient, pathway="hsct", raised_on=result, flagged_at=timezone.now(), **fields)
+    return Referral.objects.create(
+        patient=patient, pathway="hsct", raised_on=result, flagged_at=timezone.now(), **fields
+    )
 
 
 @pytest.mark.django_db
@@ -37,19 +39,23 @@ def test_another_pathway_or_a_decided_referral_does_not_block(patient, staff) ->
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("fields", [
-    {"state": "approved"},
-    {"state": S.REFERRED, "decided_at": timezone.now()},
-    {"state": S.REFERRED, "centre": "X", "decided_at": timezone.now()},
-    {"state": S.REFERRED, "referred_on": date(2026, 11, 1), "decided_at": timezone.now()},
-    {"state": S.NOT_REFERRED, "decided_at": timezone.now()},
-    {"state": S.NOT_REFERRED, "not_referred_reason": "bored", "decided_at": timezone.now()},
-    {"state": S.REFERRED, "centre": "X", "referred_on": date(2026, 11, 1)},
-    {"state": S.DEFERRED},
-    {"state": S.NEEDS_DATA},
-    {"version": 0},
-    {"flag_withdrawn": True},
-], ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items() if k != "decided_at"))
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"state": "approved"},
+        {"state": S.REFERRED, "decided_at": timezone.now()},
+        {"state": S.REFERRED, "centre": "X", "decided_at": timezone.now()},
+        {"state": S.REFERRED, "referred_on": date(2026, 11, 1), "decided_at": timezone.now()},
+        {"state": S.NOT_REFERRED, "decided_at": timezone.now()},
+        {"state": S.NOT_REFERRED, "not_referred_reason": "bored", "decided_at": timezone.now()},
+        {"state": S.REFERRED, "centre": "X", "referred_on": date(2026, 11, 1)},
+        {"state": S.DEFERRED},
+        {"state": S.NEEDS_DATA},
+        {"version": 0},
+        {"flag_withdrawn": True},
+    ],
+    ids=lambda f: "-".join(f"{k}={v}" for k, v in f.items() if k != "decided_at"),
+)
 def test_check_constraints(patient, fields) -> None:
     with pytest.raises(IntegrityError), transaction.atomic():
         raw_referral(patient, **fields)

@@ -47,14 +47,17 @@ def test_default_view_is_the_work_to_do_of_my_sites(cast, staff) -> None:
     assert sorted(rows(client_for(staff))) == ["A-in_review", "A-new"]
 
 
-@pytest.mark.parametrize("state,expected", [
-    ("open", ["A-deferred", "A-in_review", "A-needs_data", "A-new"]),
-    ("referred", ["A-referred"]),
-    ("not_referred", ["A-not_referred"]),
-    ("decided", ["A-not_referred", "A-referred"]),
-    ("needs_data", ["A-needs_data"]),
-    ("all", ["A-deferred", "A-in_review", "A-needs_data", "A-new", "A-not_referred", "A-referred"]),
-])
+@pytest.mark.parametrize(
+    "state,expected",
+    [
+        ("open", ["A-deferred", "A-in_review", "A-needs_data", "A-new"]),
+        ("referred", ["A-referred"]),
+        ("not_referred", ["A-not_referred"]),
+        ("decided", ["A-not_referred", "A-referred"]),
+        ("needs_data", ["A-needs_data"]),
+        ("all", ["A-deferred", "A-in_review", "A-needs_data", "A-new", "A-not_referred", "A-referred"]),
+    ],
+)
 def test_state_filter(cast, staff, state, expected) -> None:
     assert sorted(rows(client_for(staff), state=state)) == expected
 
@@ -62,8 +65,19 @@ def test_state_filter(cast, staff, state, expected) -> None:
 def test_counts_per_state_in_one_query(cast, staff) -> None:
     response = client_for(staff).get(QUEUE)
     counts = {key: n for key, _label, n, _q in response.context["state_views"]}
-    assert counts == {"todo": 2, "open": 4, "new": 1, "in_review": 1, "referred": 1, "not_referred": 1, "deferred": 1,
-                      "needs_data": 1, "due": 0, "decided": 2, "all": 6}
+    assert counts == {
+        "todo": 2,
+        "open": 4,
+        "new": 1,
+        "in_review": 1,
+        "referred": 1,
+        "not_referred": 1,
+        "deferred": 1,
+        "needs_data": 1,
+        "due": 0,
+        "decided": 2,
+        "all": 6,
+    }
 
 
 def test_pathway_filter_and_options(site_a, staff) -> None:
@@ -149,7 +163,9 @@ def test_keyset_pages_walk_forward_and_back(site_a, staff) -> None:
 
 
 def test_bad_parameters_fall_back_to_defaults(cast, staff) -> None:
-    response = client_for(staff).get(QUEUE, {"state": "nope", "sort": "x", "age": "5", "per_page": "abc", "after": "junk"})
+    response = client_for(staff).get(
+        QUEUE, {"state": "nope", "sort": "x", "age": "5", "per_page": "abc", "after": "junk"}
+    )
     assert response.status_code == 200 and response.context["f"].state == "todo"
 
 
@@ -176,8 +192,12 @@ def test_queue_query_budget_is_the_same_for_1_and_50_rows(site_a, staff, special
         if i % 2:
             from referrals.services import assign_referral
 
-            assign_referral(referral=Referral.objects.get(pk=referral.pk), actor=staff,
-                            seen_version=Referral.objects.get(pk=referral.pk).version, assignee=specialist)
+            assign_referral(
+                referral=Referral.objects.get(pk=referral.pk),
+                actor=staff,
+                seen_version=Referral.objects.get(pk=referral.pk).version,
+                assignee=specialist,
+            )
     fifty = count_queries(client)
     # session, user, counts per state and pathway (one GROUP BY), page of referrals (+patient, site, assignee), user's sites
     assert one == fifty == 5

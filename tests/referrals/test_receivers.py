@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def refractory(site_a) -> Patient:
+def refractory(site_a, cases_day) -> Patient:
     return import_case(site_a, "refractory-nephritis")
 
 
@@ -108,8 +108,11 @@ def test_a_decided_referral_is_not_reopened_while_the_flag_stands(refractory, st
     screen(refractory, trigger="data")
     set_birth_date(refractory, date(1996, 5, 14))
     screen(refractory, trigger="data")
-    assert list(Referral.objects.filter(patient=refractory, pathway="hsct").values_list("state", flat=True).order_by("pk")) == [
-        S.NOT_REFERRED, S.NEW,
+    assert list(
+        Referral.objects.filter(patient=refractory, pathway="hsct").values_list("state", flat=True).order_by("pk")
+    ) == [
+        S.NOT_REFERRED,
+        S.NEW,
     ]
 
 
@@ -135,22 +138,31 @@ def test_needs_data_returns_to_review_when_data_is_entered(refractory, staff, tr
         assert hsct.data_needed == ""
 
 
-def test_data_saved_through_the_record_services_rescreens_and_resumes(refractory, staff, specialist,
-                                                                    django_capture_on_commit_callbacks) -> None:
+def test_data_saved_through_the_record_services_rescreens_and_resumes(
+    refractory, staff, specialist, django_capture_on_commit_callbacks
+) -> None:
     from patients.models import Observation
     from patients.services import save_record
 
     screen(refractory)
-    hsct = move(move(Referral.objects.get(patient=refractory, pathway="hsct"), staff, S.IN_REVIEW), staff, S.NEEDS_DATA,
-                data_needed="Recent LVEF")
+    hsct = move(
+        move(Referral.objects.get(patient=refractory, pathway="hsct"), staff, S.IN_REVIEW),
+        staff,
+        S.NEEDS_DATA,
+        data_needed="Recent LVEF",
+    )
     with django_capture_on_commit_callbacks(execute=True):
-        save_record(actor=specialist, record=Observation(patient=refractory, code="lvef", date=date(2026, 10, 20), value=58))
+        save_record(
+            actor=specialist, record=Observation(patient=refractory, code="lvef", date=date(2026, 10, 20), value=58)
+        )
     hsct.refresh_from_db()
     assert hsct.state == S.IN_REVIEW
 
 
 def test_nothing_is_ever_referred_automatically(refractory, site_a) -> None:
-    others = [import_case(site_a, name) for name in ("contraindications-present", "steroid-dependent", "workup-pending")]
+    others = [
+        import_case(site_a, name) for name in ("contraindications-present", "steroid-dependent", "workup-pending")
+    ]
     for patient in [refractory, *others]:
         screen(patient)
         screen(patient, trigger="data")
@@ -160,12 +172,17 @@ def test_nothing_is_ever_referred_automatically(refractory, site_a) -> None:
     assert not Referral.objects.filter(decided_at__isnull=False).exists()
 
 
-def test_contraindication_present_is_marked(site_a) -> None:
+def test_contraindication_present_is_marked(site_a, cases_day) -> None:
     patient = import_case(site_a, "contraindications-present")
     screen(patient)
     hsct = Referral.objects.get(patient=patient, pathway="hsct")
     assert hsct.has_contraindication
-    assert {"id": "cardiac_function", "label": "Cardiac function", "severity": "contraindication", "status": "present"} in hsct.cautions
+    assert {
+        "id": "cardiac_function",
+        "label": "Cardiac function",
+        "severity": "contraindication",
+        "status": "present",
+    } in hsct.cautions
 
 
 def test_open_referral_refuses_a_second_open_one(patient) -> None:

@@ -30,7 +30,7 @@ def action(name: str, referral: Referral) -> str:
 
 
 @pytest.fixture
-def flagged(site_a) -> Referral:
+def flagged(site_a, cases_day) -> Referral:
     patient = import_case(site_a, "refractory-nephritis")
     screen(patient)
     return Referral.objects.get(patient=patient, pathway="hsct")
@@ -38,10 +38,23 @@ def flagged(site_a) -> Referral:
 
 def test_referral_page_shows_summary_trace_cautions_history_and_actions(flagged, staff) -> None:
     page = client_for(staff).get(detail(flagged)).content.decode()
-    for text in ("refractory-nephritis", "Patient summary", "Diagnosis basis", "SLEDAI-2K over time", "<svg",
-                 "Latest key labs", "The result it was raised on", "SLEDAI-2K 20 on 2026-10-15", "Contraindications",
-                 "Cardiac function", "History and notes", "Opened on a flag", "Start review", "Assign to me",
-                 "the evaluating centre decides"):
+    for text in (
+        "refractory-nephritis",
+        "Patient summary",
+        "Diagnosis basis",
+        "SLEDAI-2K over time",
+        "<svg",
+        "Latest key labs",
+        "The result it was raised on",
+        "SLEDAI-2K 20 on 2026-10-15",
+        "Contraindications",
+        "Cardiac function",
+        "History and notes",
+        "Opened on a flag",
+        "Start review",
+        "Assign to me",
+        "the evaluating centre decides",
+    ):
         assert text in page, text
     assert 'data-action="in_review"' in page and 'data-action="referred"' not in page
 
@@ -62,26 +75,52 @@ def test_staff_moves_it_to_review_then_referred(flagged, staff) -> None:
     client = client_for(staff)
     response = client.post(action("transition", flagged), {"to_state": "in_review", "in_review-version": 1})
     assert response.status_code == 302 and response["Location"] == detail(flagged)
-    response = client.post(action("transition", flagged), {
-        "to_state": "referred", "referred-version": 2, "referred-centre": "Evaluation centre North",
-        "referred-referred_on": (timezone.localdate() - timedelta(days=1)).isoformat(),
-    })
+    response = client.post(
+        action("transition", flagged),
+        {
+            "to_state": "referred",
+            "referred-version": 2,
+            "referred-centre": "Evaluation centre North",
+            "referred-referred_on": (timezone.localdate() - timedelta(days=1)).isoformat(),
+        },
+    )
     assert response.status_code == 302
     flagged.refresh_from_db()
     assert (flagged.state, flagged.centre, flagged.decided_by) == (S.REFERRED, "Evaluation centre North", staff)
     assert [e.actor for e in flagged.events.filter(kind=EventKind.TRANSITION)] == [staff, staff]
 
 
-@pytest.mark.parametrize("data,error", [
-    ({"to_state": "referred", "referred-version": 2, "referred-centre": "", "referred-referred_on": "2026-01-01"},
-     "This field is required"),
-    ({"to_state": "referred", "referred-version": 2, "referred-centre": "X", "referred-referred_on": "2999-01-01"},
-     "cannot be in the future"),
-    ({"to_state": "deferred", "deferred-version": 2, "deferred-review_on": "2000-01-01", "deferred-reason": "x"},
-     "must be after today"),
-    ({"to_state": "not_referred", "not_referred-version": 2, "not_referred-not_referred_reason": "other"},
-     "This field is required"),
-])
+@pytest.mark.parametrize(
+    "data,error",
+    [
+        (
+            {
+                "to_state": "referred",
+                "referred-version": 2,
+                "referred-centre": "",
+                "referred-referred_on": "2026-01-01",
+            },
+            "This field is required",
+        ),
+        (
+            {
+                "to_state": "referred",
+                "referred-version": 2,
+                "referred-centre": "X",
+                "referred-referred_on": "2999-01-01",
+            },
+            "cannot be in the future",
+        ),
+        (
+            {"to_state": "deferred", "deferred-version": 2, "deferred-review_on": "2000-01-01", "deferred-reason": "x"},
+            "must be after today",
+        ),
+        (
+            {"to_state": "not_referred", "not_referred-version": 2, "not_referred-not_referred_reason": "other"},
+            "This field is required",
+        ),
+    ],
+)
 def test_invalid_decision_is_shown_beside_the_field(flagged, staff, data, error) -> None:
     move(flagged, staff, S.IN_REVIEW)
     response = client_for(staff).post(action("transition", flagged), data)
@@ -90,8 +129,10 @@ def test_invalid_decision_is_shown_beside_the_field(flagged, staff, data, error)
 
 
 def test_a_transition_the_workflow_refuses_is_explained(flagged, staff) -> None:
-    response = client_for(staff).post(action("transition", flagged), {
-        "to_state": "referred", "referred-version": 1, "referred-centre": "X", "referred-referred_on": "2026-01-01"})
+    response = client_for(staff).post(
+        action("transition", flagged),
+        {"to_state": "referred", "referred-version": 1, "referred-centre": "X", "referred-referred_on": "2026-01-01"},
+    )
     assert response.status_code == 200 and "A referral that is new cannot become referred." in response.content.decode()
 
 
@@ -108,7 +149,9 @@ def test_assign_and_unassign(flagged, staff, specialist) -> None:
     flagged.refresh_from_db()
     assert flagged.assigned_to is None
     assert [e.reason for e in flagged.events.filter(kind=EventKind.ASSIGNED)] == [
-        f"Assigned to {specialist}", f"Unassigned (was {specialist})"]
+        f"Assigned to {specialist}",
+        f"Unassigned (was {specialist})",
+    ]
 
 
 def test_cannot_assign_to_someone_of_another_site(flagged, staff, specialist_b, rules_admin) -> None:
@@ -122,7 +165,10 @@ def test_notes_are_appended(flagged, staff, specialist) -> None:
     client_for(specialist).post(action("note", flagged), {"text": "Discussed with the patient"})
     client_for(staff).post(action("note", flagged), {"text": "Letter drafted"})
     notes = list(flagged.events.filter(kind=EventKind.NOTE).order_by("version"))
-    assert [(n.actor, n.reason) for n in notes] == [(specialist, "Discussed with the patient"), (staff, "Letter drafted")]
+    assert [(n.actor, n.reason) for n in notes] == [
+        (specialist, "Discussed with the patient"),
+        (staff, "Letter drafted"),
+    ]
     page = client_for(staff).get(detail(flagged)).content.decode()
     assert page.index("Letter drafted") < page.index("Discussed with the patient")  # newest first
 
@@ -169,11 +215,29 @@ def test_print_query_budget_does_not_grow_with_the_record(site_a, staff) -> None
 def test_printable_summary(flagged, staff) -> None:
     page = client_for(staff).get(action("print", flagged)).content.decode()
     for text in (
-        "refractory-nephritis", "Diagnosis basis", "1:640", "2019 EULAR/ACR score 26",
-        "SLEDAI-2K over time", "<svg", "15 Oct 2026: 20",
-        "Failed treatments", "mycophenolate_mofetil", "3000 mg/day", "01 Mar 2025", "30 Nov 2025", "Inadequate response",
-        "Key labs", "eGFR", "Why the screening flagged this patient", "version <strong>2026.1</strong>", "[S19]", "Severe activity",
-        "S6: Aringer M", "Cautions", "Missing work-up", "The evaluating centre decides.",
+        "refractory-nephritis",
+        "Diagnosis basis",
+        "1:640",
+        "2019 EULAR/ACR score 26",
+        "SLEDAI-2K over time",
+        "<svg",
+        "15 Oct 2026: 20",
+        "Failed treatments",
+        "mycophenolate_mofetil",
+        "3000 mg/day",
+        "01 Mar 2025",
+        "30 Nov 2025",
+        "Inadequate response",
+        "Key labs",
+        "eGFR",
+        "Why the screening flagged this patient",
+        "version <strong>2026.1</strong>",
+        "[S19]",
+        "Severe activity",
+        "S6: Aringer M",
+        "Cautions",
+        "Missing work-up",
+        "The evaluating centre decides.",
     ):
         assert text in page, text
     assert "<nav" not in page  # a page of its own, not the app's frame
@@ -191,8 +255,10 @@ def test_dashboard_aggregates(site_a, site_b, staff, specialist, rules_admin) ->
     Referral.objects.filter(pk=declined.pk).update(flagged_at=now - timedelta(days=6), decided_at=now)
 
     d = client_for(staff).get(reverse("referrals:dashboard")).context["d"]
-    assert d.open_rows == [{"pathway": "HSCT", "counts": [1, 1, 1, 0], "total": 3},
-                           {"pathway": "MSC", "counts": [1, 0, 0, 0], "total": 1}]
+    assert d.open_rows == [
+        {"pathway": "HSCT", "counts": [1, 1, 1, 0], "total": 3},
+        {"pathway": "MSC", "counts": [1, 0, 0, 0], "total": 1},
+    ]
     assert d.median_days == 4.0 and d.decided_count == 2
     assert d.by_version == [{"version": "2026.1", "referred": 1, "not_referred": 1, "reasons": [0, 1, 0, 0, 0, 0]}]
     # rules admins see the aggregates of every site, and no patient

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import timedelta
 
 import pytest
 
 from referrals.models import EventKind, Referral, ReferralEvent, ReferralState
 from referrals.services import ReferralError, transition_referral
 from referrals.workflow import SYSTEM_TRANSITIONS, TRANSITIONS
-from tests.referrals.factories import DECISION_FIELDS, TODAY, make_referral, move
+from tests.clock import TODAY
+from tests.referrals.factories import decision_fields, make_referral, move
 
 S = ReferralState
 PAIRS = [(a, b) for a in S.values for b in S.values]
@@ -20,8 +21,12 @@ REFUSED = [(a, b) for a, b in PAIRS if b not in TRANSITIONS[a]]
 def test_the_table_is_the_issue_workflow() -> None:
     assert set(ALLOWED) == {
         (S.NEW, S.IN_REVIEW),
-        (S.IN_REVIEW, S.REFERRED), (S.IN_REVIEW, S.NOT_REFERRED), (S.IN_REVIEW, S.DEFERRED), (S.IN_REVIEW, S.NEEDS_DATA),
-        (S.DEFERRED, S.IN_REVIEW), (S.NEEDS_DATA, S.IN_REVIEW),
+        (S.IN_REVIEW, S.REFERRED),
+        (S.IN_REVIEW, S.NOT_REFERRED),
+        (S.IN_REVIEW, S.DEFERRED),
+        (S.IN_REVIEW, S.NEEDS_DATA),
+        (S.DEFERRED, S.IN_REVIEW),
+        (S.NEEDS_DATA, S.IN_REVIEW),
     }
 
 
@@ -73,28 +78,44 @@ def test_rules_admin_may_not_act(patient, rules_admin) -> None:
 def test_the_system_only_makes_the_automatic_transitions(source, target, patient, staff) -> None:
     referral = make_referral(patient, staff, state=source)
     if (source, target) in SYSTEM_TRANSITIONS:
-        moved = transition_referral(referral=referral, actor=None, seen_version=None, to_state=target, today=TODAY,
-                                    reason="automatic", **DECISION_FIELDS[target])
+        moved = transition_referral(
+            referral=referral,
+            actor=None,
+            seen_version=None,
+            to_state=target,
+            today=TODAY,
+            reason="automatic",
+            **decision_fields(target),
+        )
         assert moved.state == target and moved.events.latest("version").actor is None
     else:
         with pytest.raises(ReferralError, match="Only a person"):
-            transition_referral(referral=referral, actor=None, seen_version=None, to_state=target, today=TODAY,
-                                **DECISION_FIELDS[target])
+            transition_referral(
+                referral=referral,
+                actor=None,
+                seen_version=None,
+                to_state=target,
+                today=TODAY,
+                **decision_fields(target),
+            )
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("target,overrides,field", [
-    (S.REFERRED, {"centre": "  "}, "centre"),
-    (S.REFERRED, {"referred_on": None}, "referred_on"),
-    (S.REFERRED, {"referred_on": date(2026, 11, 2)}, "referred_on"),
-    (S.NOT_REFERRED, {"not_referred_reason": ""}, "not_referred_reason"),
-    (S.NOT_REFERRED, {"not_referred_reason": "bored"}, "not_referred_reason"),
-    (S.NOT_REFERRED, {"reason": ""}, "reason"),
-    (S.DEFERRED, {"review_on": None}, "review_on"),
-    (S.DEFERRED, {"review_on": TODAY}, "review_on"),
-    (S.DEFERRED, {"reason": " "}, "reason"),
-    (S.NEEDS_DATA, {"data_needed": ""}, "data_needed"),
-])
+@pytest.mark.parametrize(
+    "target,overrides,field",
+    [
+        (S.REFERRED, {"centre": "  "}, "centre"),
+        (S.REFERRED, {"referred_on": None}, "referred_on"),
+        (S.REFERRED, {"referred_on": TODAY + timedelta(days=1)}, "referred_on"),
+        (S.NOT_REFERRED, {"not_referred_reason": ""}, "not_referred_reason"),
+        (S.NOT_REFERRED, {"not_referred_reason": "bored"}, "not_referred_reason"),
+        (S.NOT_REFERRED, {"reason": ""}, "reason"),
+        (S.DEFERRED, {"review_on": None}, "review_on"),
+        (S.DEFERRED, {"review_on": TODAY}, "review_on"),
+        (S.DEFERRED, {"reason": " "}, "reason"),
+        (S.NEEDS_DATA, {"data_needed": ""}, "data_needed"),
+    ],
+)
 def test_a_decision_needs_its_details(target, overrides, field, patient, staff) -> None:
     referral = make_referral(patient, staff, state=S.IN_REVIEW)
     with pytest.raises(ReferralError) as err:
@@ -115,7 +136,12 @@ def test_not_referred_records_the_structured_reason_and_note(patient, specialist
 
 @pytest.mark.django_db
 def test_referred_records_centre_and_date(patient, staff) -> None:
-    done = move(make_referral(patient, staff, state=S.IN_REVIEW), staff, S.REFERRED, centre="St Elsewhere",
-                referred_on=date(2026, 10, 30))
-    assert (done.centre, done.referred_on) == ("St Elsewhere", date(2026, 10, 30))
-    assert done.events.latest("version").reason == "Referred to St Elsewhere on 2026-10-30"
+    done = move(
+        make_referral(patient, staff, state=S.IN_REVIEW),
+        staff,
+        S.REFERRED,
+        centre="St Elsewhere",
+        referred_on=TODAY - timedelta(days=3),
+    )
+    assert (done.centre, done.referred_on) == ("St Elsewhere", TODAY - timedelta(days=3))
+    assert done.events.latest("version").reason == f"Referred to St Elsewhere on {TODAY - timedelta(days=3)}"

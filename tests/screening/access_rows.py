@@ -43,8 +43,9 @@ def retired(request: Any, patient: Any) -> dict[str, Any]:
 
     content = copy.deepcopy(RuleSet.objects.published().content)
     content["version"] = "2025.9"
-    old = RuleSet.objects.create(name=content["name"], version="2025.9", status="retired", content=content,
-                                 published_at=timezone.now())
+    old = RuleSet.objects.create(
+        name=content["name"], version="2025.9", status="retired", content=content, published_at=timezone.now()
+    )
     return {"pk": old.pk}
 
 
@@ -60,8 +61,9 @@ def switched_off(request: Any, patient: Any) -> dict[str, Any]:
     from screening import rulesets
 
     rule_set = _draft(request)
-    rulesets.switch_node(rule_set=rule_set, actor=rule_set.created_by, node_id="msc.antimalarial", on=False,
-                         reason="access")
+    rulesets.switch_node(
+        rule_set=rule_set, actor=rule_set.created_by, node_id="msc.antimalarial", on=False, reason="access"
+    )
     return {"pk": rule_set.pk, "node_id": "msc.antimalarial"}
 
 

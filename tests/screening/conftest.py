@@ -39,15 +39,22 @@ def admin_2(site_a: Site) -> User:
 @pytest.fixture
 def draft(rules_admin: User) -> RuleSet:
     """A draft of the published rules by admin_1."""
-    return rulesets.create_draft(actor=rules_admin, source=RuleSet.objects.published(), version="2026.2",
-                                 reason="review of the age limits")
+    return rulesets.create_draft(
+        actor=rules_admin, source=RuleSet.objects.published(), version="2026.2", reason="review of the age limits"
+    )
 
 
 @pytest.fixture
 def older_draft(draft: RuleSet, rules_admin: User) -> RuleSet:
     """The draft with HSCT's upper age raised to 65 (flags older-patient as of 2026-11-01)."""
-    rulesets.set_criterion_params(rule_set=draft, actor=rules_admin, node_id="hsct.age", params=AGE_65, source="S30",
-                                  reason="the LIST protocol admits patients up to 65")
+    rulesets.set_criterion_params(
+        rule_set=draft,
+        actor=rules_admin,
+        node_id="hsct.age",
+        params=AGE_65,
+        source="S30",
+        reason="the LIST protocol admits patients up to 65",
+    )
     draft.refresh_from_db()
     return draft
 

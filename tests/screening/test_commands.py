@@ -47,11 +47,14 @@ def test_screen_case_with_a_rules_file_and_as_of(tmp_path) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("args,needle", [
-    (["--as-of", "31/12/2026"], "--as-of"),
-    (["--as-of", "1900-01-02"], "as_of"),
-    (["--rules", "/no/rules.json"], "/no/rules.json"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["--as-of", "31/12/2026"], "--as-of"),
+        (["--as-of", "1900-01-02"], "as_of"),
+        (["--rules", "/no/rules.json"], "/no/rules.json"),
+    ],
+)
 def test_screen_case_bad_input(args, needle) -> None:
     code, out, err = run("screen_case", *args, str(CASES / "mild-disease.json"))
     assert code == 2 and needle in err and out == ""
@@ -83,12 +86,15 @@ def test_import_rules_stores_a_draft(tmp_path) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("mutate,needle", [
-    (lambda r: r["pathways"][0]["inclusion"]["all"][1]["params"].update(max_years="sixty"), "hsct.age"),
-    (lambda r: r["pathways"][0]["inclusion"]["all"][1].update(type="age_range"), "hsct.age"),
-    (lambda r: r["cautions"][0]["criterion"]["any"][0]["params"].pop("codes"), "codes"),
-    (lambda r: r["drugs"][0].pop("class"), "class"),
-])
+@pytest.mark.parametrize(
+    "mutate,needle",
+    [
+        (lambda r: r["pathways"][0]["inclusion"]["all"][1]["params"].update(max_years="sixty"), "hsct.age"),
+        (lambda r: r["pathways"][0]["inclusion"]["all"][1].update(type="age_range"), "hsct.age"),
+        (lambda r: r["cautions"][0]["criterion"]["any"][0]["params"].pop("codes"), "codes"),
+        (lambda r: r["drugs"][0].pop("class"), "class"),
+    ],
+)
 def test_import_rules_bad_file_names_node_and_parameter(tmp_path, mutate, needle) -> None:
     rules = json.loads(json.dumps(DEFAULT_RULES))
     rules["version"] = "bad"

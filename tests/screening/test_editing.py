@@ -24,8 +24,9 @@ def test_age_change_reads_as_a_range_and_names_the_parameter() -> None:
 
 
 def test_param_source_op_severity_and_drug_changes_are_each_one_line() -> None:
-    new = editing.set_params(DEFAULT, "msc.activity", {"min_score": 8, "max_age_days": None, "clinical_only": True},
-                             "S40, S41")
+    new = editing.set_params(
+        DEFAULT, "msc.activity", {"min_score": 8, "max_age_days": None, "clinical_only": True}, "S40, S41"
+    )
     new = editing.set_op(new, "hsct.severe_activity", "all")
     new = editing.set_severity(new, "kidney_function", {"hsct": None, "msc": "caution"})
     new = editing.set_drug_thresholds(new, "azathioprine", {"min_days": 120, "min_dose": None, "min_dose_per_kg": 2.5})
@@ -49,18 +50,23 @@ def test_switch_off_keeps_the_node_aside_and_switch_on_puts_it_back_where_it_was
     assert side["hsct.severe_activity.sledai"]["index"] == 0
     engine.parse_rule_set(content)
     assert texts(DEFAULT, content, new_disabled=side)[0].startswith(
-        "hsct.severe_activity.sledai: switched off (was sledai_at_least: SLEDAI-2K of at least 8")
+        "hsct.severe_activity.sledai: switched off (was sledai_at_least: SLEDAI-2K of at least 8"
+    )
     back, side = editing.switch_on(content, side, "hsct.severe_activity.sledai")
     assert back == DEFAULT and side == {}
     assert texts(content, back, old_disabled={"hsct.severe_activity.sledai": {}})[0].startswith(
-        "hsct.severe_activity.sledai: switched on in hsct.severe_activity:")
+        "hsct.severe_activity.sledai: switched on in hsct.severe_activity:"
+    )
 
 
-@pytest.mark.parametrize("node_id,needle", [
-    ("hsct", "root of the pathway hsct"),
-    ("viral_infection", "root of the caution viral_infection"),
-    ("nope", "no node 'nope'"),
-])
+@pytest.mark.parametrize(
+    "node_id,needle",
+    [
+        ("hsct", "root of the pathway hsct"),
+        ("viral_infection", "root of the caution viral_infection"),
+        ("nope", "no node 'nope'"),
+    ],
+)
 def test_roots_and_unknown_nodes_cannot_be_switched_off(node_id, needle) -> None:
     with pytest.raises(editing.EditError, match=needle):
         editing.switch_off(DEFAULT, {}, node_id)
@@ -83,7 +89,8 @@ def test_added_criterion_needs_a_new_id_even_against_switched_off_ones() -> None
         editing.add_criterion(content, side, "hsct.age", {**node, "id": "x"})
     added = editing.add_criterion(content, side, "hsct", {**node, "id": "hsct.damage"})
     assert texts(content, added) == [
-        "hsct.damage: added to hsct: damage_index_at_least: latest SLICC/ACR damage index at least 1"]
+        "hsct.damage: added to hsct: damage_index_at_least: latest SLICC/ACR damage index at least 1"
+    ]
 
 
 def test_pathway_caution_and_drug_additions_and_removals_are_listed() -> None:

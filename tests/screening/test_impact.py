@@ -27,54 +27,91 @@ def preview(draft: RuleSet, actor, capture, as_of: date = AS_OF) -> Job:
     return job
 
 
-@pytest.mark.parametrize("before,after,expected", [
-    ("not_flagged", "flagged", "newly_flagged"),
-    ("insufficient_data", "flagged", "newly_flagged"),
-    ("flagged", "not_flagged", "no_longer_flagged"),
-    ("flagged", "insufficient_data", "no_longer_flagged"),
-    ("not_flagged", "insufficient_data", "to_insufficient"),
-    ("insufficient_data", "not_flagged", "from_insufficient"),
-    ("flagged", "flagged", None),
-])
+@pytest.mark.parametrize(
+    "before,after,expected",
+    [
+        ("not_flagged", "flagged", "newly_flagged"),
+        ("insufficient_data", "flagged", "newly_flagged"),
+        ("flagged", "not_flagged", "no_longer_flagged"),
+        ("flagged", "insufficient_data", "no_longer_flagged"),
+        ("not_flagged", "insufficient_data", "to_insufficient"),
+        ("insufficient_data", "not_flagged", "from_insufficient"),
+        ("flagged", "flagged", None),
+    ],
+)
 def test_direction_of_a_change(before, after, expected) -> None:
     assert direction(before, after) == expected
 
 
 @pytest.mark.django_db
-def test_preview_figures_on_a_constructed_cohort(older_draft, rules_admin, cohort,
-                                                 django_capture_on_commit_callbacks) -> None:
+def test_preview_figures_on_a_constructed_cohort(
+    older_draft, rules_admin, cohort, django_capture_on_commit_callbacks
+) -> None:
     # HSCT up to 65, a severe-activity SLEDAI-2K of 30, and a damage index required: one patient each way
-    rulesets.set_criterion_params(rule_set=older_draft, actor=rules_admin, node_id="hsct.severe_activity.sledai",
-                                  params=SLEDAI_30, source="S19", reason="constructed")
-    rulesets.add_criterion(rule_set=older_draft, actor=rules_admin, group_id="hsct", node_id="hsct.damage",
-                           type_name="damage_index_at_least", params={"min_score": 0}, source=None,
-                           reason="constructed")
+    rulesets.set_criterion_params(
+        rule_set=older_draft,
+        actor=rules_admin,
+        node_id="hsct.severe_activity.sledai",
+        params=SLEDAI_30,
+        source="S19",
+        reason="constructed",
+    )
+    rulesets.add_criterion(
+        rule_set=older_draft,
+        actor=rules_admin,
+        group_id="hsct",
+        node_id="hsct.damage",
+        type_name="damage_index_at_least",
+        params={"min_score": 0},
+        source=None,
+        reason="constructed",
+    )
     older_draft.refresh_from_db()
     job = preview(older_draft, rules_admin, django_capture_on_commit_callbacks)
     assert (job.status, job.done, job.total, job.as_of) == (JobStatus.DONE, 10, 10, AS_OF)
     result = job.result
     assert (result["patients"], result["changed_patients"], result["skipped"]) == (10, 4, 0)
-    assert result["counts"]["hsct"] == {"newly_flagged": 1, "no_longer_flagged": 1, "to_insufficient": 1,
-                                        "from_insufficient": 1, "other": 0}
+    assert result["counts"]["hsct"] == {
+        "newly_flagged": 1,
+        "no_longer_flagged": 1,
+        "to_insufficient": 1,
+        "from_insufficient": 1,
+        "other": 0,
+    }
     assert set(result["counts"]["msc"].values()) == {0}
     rows = {(r["identifier"], r["pathway"]): r for r in result["rows"]}
-    assert {k: (r["before"], r["after"], r["direction"], [(c["id"], c["before"], c["after"]) for c in r["criteria"]])
-            for k, r in rows.items()} == {
+    assert {
+        k: (r["before"], r["after"], r["direction"], [(c["id"], c["before"], c["after"]) for c in r["criteria"]])
+        for k, r in rows.items()
+    } == {
         ("older-patient", "hsct"): ("not_flagged", "flagged", "newly_flagged", [("hsct.age", "not_met", "met")]),
-        ("older-no-damage", "hsct"): ("not_flagged", "insufficient_data", "to_insufficient",
-                                      [("hsct.age", "not_met", "met"), ("hsct.damage", None, "unknown")]),
-        ("partial-activity-score", "hsct"): ("insufficient_data", "not_flagged", "from_insufficient",
-                                             [("hsct.severe_activity.sledai", "unknown", "not_met")]),
-        ("steroid-dependent", "hsct"): ("flagged", "not_flagged", "no_longer_flagged",
-                                        [("hsct.severe_activity.sledai", "met", "not_met")]),
+        ("older-no-damage", "hsct"): (
+            "not_flagged",
+            "insufficient_data",
+            "to_insufficient",
+            [("hsct.age", "not_met", "met"), ("hsct.damage", None, "unknown")],
+        ),
+        ("partial-activity-score", "hsct"): (
+            "insufficient_data",
+            "not_flagged",
+            "from_insufficient",
+            [("hsct.severe_activity.sledai", "unknown", "not_met")],
+        ),
+        ("steroid-dependent", "hsct"): (
+            "flagged",
+            "not_flagged",
+            "no_longer_flagged",
+            [("hsct.severe_activity.sledai", "met", "not_met")],
+        ),
     }
     assert rows[("older-patient", "hsct")]["site"] == "Site A"
     assert older_draft.events.filter(kind=EventKind.PREVIEWED).count() == 1
 
 
 @pytest.mark.django_db
-def test_preview_of_the_age_change_names_the_newly_flagged_patient(older_draft, rules_admin, site_a,
-                                                                   django_capture_on_commit_callbacks) -> None:
+def test_preview_of_the_age_change_names_the_newly_flagged_patient(
+    older_draft, rules_admin, site_a, django_capture_on_commit_callbacks
+) -> None:
     from tests.screening.conftest import import_named
 
     import_named(site_a, "older-patient", "refractory-nephritis", "mild-disease")
@@ -85,14 +122,14 @@ def test_preview_of_the_age_change_names_the_newly_flagged_patient(older_draft, 
 
 
 @pytest.mark.django_db
-def test_a_group_op_change_is_traced_to_the_group(draft, rules_admin, site_a,
-                                                  django_capture_on_commit_callbacks) -> None:
+def test_a_group_op_change_is_traced_to_the_group(
+    draft, rules_admin, site_a, django_capture_on_commit_callbacks
+) -> None:
     from tests.screening.conftest import import_named
 
     import_named(site_a, "refractory-nephritis")
     rulesets.set_group_op(rule_set=draft, actor=rules_admin, group_id="msc", op="any", reason="x")
-    rulesets.switch_node(rule_set=draft, actor=rules_admin, node_id="hsct.severe_activity.sledai", on=False,
-                         reason="x")
+    rulesets.switch_node(rule_set=draft, actor=rules_admin, node_id="hsct.severe_activity.sledai", on=False, reason="x")
     draft.refresh_from_db()
     facts = load_facts(Patient.objects.get())
     old = engine.screen(facts, engine.parse_rule_set(RuleSet.objects.published().content), AS_OF)
@@ -114,7 +151,8 @@ def test_the_cohort_is_read_a_chunk_at_a_time_with_the_same_facts(cohort) -> Non
 
 @pytest.mark.django_db
 def test_progress_is_written_per_chunk_and_the_query_count_does_not_grow_per_patient(
-        older_draft, rules_admin, site_a, monkeypatch, django_capture_on_commit_callbacks) -> None:
+    older_draft, rules_admin, site_a, monkeypatch, django_capture_on_commit_callbacks
+) -> None:
     monkeypatch.setattr(chunked, "CHUNK", 5)
     for _ in range(10):
         PatientFactory(site=site_a)
@@ -132,7 +170,8 @@ def test_progress_is_written_per_chunk_and_the_query_count_does_not_grow_per_pat
 
 @pytest.mark.django_db
 def test_a_preview_of_an_outdated_revision_fails_and_patients_born_later_are_skipped(
-        older_draft, rules_admin, site_a, django_capture_on_commit_callbacks) -> None:
+    older_draft, rules_admin, site_a, django_capture_on_commit_callbacks
+) -> None:
     PatientFactory(site=site_a, birth_date=date(2027, 1, 1))
     job = preview(older_draft, rules_admin, django_capture_on_commit_callbacks)
     assert job.result["skipped"] == 1

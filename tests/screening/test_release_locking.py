@@ -13,7 +13,10 @@ from tests.screening.conftest import AS_OF
 
 
 @pytest.mark.postgres
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks between two connections: PostgreSQL only (CI runs the suite on it)")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks between two connections: PostgreSQL only (CI runs the suite on it)",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_publishes_at_once_are_serialised(rules_admin, admin_2) -> None:
     from tests.conftest import ensure_published_rules
@@ -22,8 +25,14 @@ def test_two_publishes_at_once_are_serialised(rules_admin, admin_2) -> None:
     drafts = []
     for version in ("p1", "p2"):
         draft = rulesets.create_draft(actor=rules_admin, source=original, version=version, reason="race")
-        Job.objects.create(kind="impact", rule_set=draft, revision=draft.revision, as_of=AS_OF, status="done",
-                           result={"changed_patients": 0})
+        Job.objects.create(
+            kind="impact",
+            rule_set=draft,
+            revision=draft.revision,
+            as_of=AS_OF,
+            status="done",
+            result={"changed_patients": 0},
+        )
         rulesets.sign_off_rule_set(rule_set=draft, actor=admin_2)
         drafts.append(draft)
     barrier = threading.Barrier(2)
@@ -32,8 +41,9 @@ def test_two_publishes_at_once_are_serialised(rules_admin, admin_2) -> None:
     def publish(draft: RuleSet) -> None:
         try:
             barrier.wait(timeout=10)
-            rulesets.publish_rule_set(rule_set=RuleSet.objects.get(pk=draft.pk), actor=admin_2, change_note="race",
-                                      as_of=AS_OF)
+            rulesets.publish_rule_set(
+                rule_set=RuleSet.objects.get(pk=draft.pk), actor=admin_2, change_note="race", as_of=AS_OF
+            )
             outcomes[draft.version] = "published"
         except Exception as err:  # noqa: BLE001 - the test reports whatever went wrong
             outcomes[draft.version] = f"{type(err).__name__}: {err}"

@@ -53,8 +53,12 @@ def bad_values(spec) -> list[tuple[object, str]]:
     return out
 
 
-CASES = [(t, spec.name, bad, words) for t, ctype in CRITERION_TYPES.items() for spec in ctype.params
-         for bad, words in bad_values(spec)]
+CASES = [
+    (t, spec.name, bad, words)
+    for t, ctype in CRITERION_TYPES.items()
+    for spec in ctype.params
+    for bad, words in bad_values(spec)
+]
 
 
 def test_every_type_has_an_example_and_its_valid_values_pass() -> None:
@@ -94,15 +98,19 @@ def test_codes_are_picked_from_the_vocabularies() -> None:
 
 
 def test_age_range_upside_down_is_refused_on_the_oldest_age() -> None:
-    form = CriterionForm({**valid_data("age_between"), "min_years": 40, "max_years": 30},
-                         ctype=CRITERION_TYPES["age_between"], agents=AGENTS)
+    form = CriterionForm(
+        {**valid_data("age_between"), "min_years": 40, "max_years": 30},
+        ctype=CRITERION_TYPES["age_between"],
+        agents=AGENTS,
+    )
     assert not form.is_valid()
     assert form.errors["max_years"] == ["Oldest age (max_years): must be at least the youngest age (40)."]
 
 
 def test_a_reason_is_required() -> None:
-    form = CriterionForm({**valid_data("age_between"), "reason": ""}, ctype=CRITERION_TYPES["age_between"],
-                         agents=AGENTS)
+    form = CriterionForm(
+        {**valid_data("age_between"), "reason": ""}, ctype=CRITERION_TYPES["age_between"], agents=AGENTS
+    )
     assert not form.is_valid() and form.errors["reason"] == ["Why: say why you make this change."]
 
 
@@ -112,11 +120,14 @@ def test_new_criterion_form_offers_the_catalogue_defaults() -> None:
     assert "node_id" in form.fields
 
 
-@pytest.mark.parametrize("field,value,words", [
-    ("min_days", -1, "Minimum days (min_days): must be at least 0 days."),
-    ("min_dose", "x", "Minimum dose (min_dose): enter a number."),
-    ("min_dose_per_kg", -0.5, "Minimum dose per kg (min_dose_per_kg): must be at least 0 mg/kg/day."),
-])
+@pytest.mark.parametrize(
+    "field,value,words",
+    [
+        ("min_days", -1, "Minimum days (min_days): must be at least 0 days."),
+        ("min_dose", "x", "Minimum dose (min_dose): enter a number."),
+        ("min_dose_per_kg", -0.5, "Minimum dose per kg (min_dose_per_kg): must be at least 0 mg/kg/day."),
+    ],
+)
 def test_drug_threshold_form_names_the_field(field, value, words) -> None:
     drug = next(d for d in DEFAULT["drugs"] if d["drug"] == "azathioprine")
     data = {"min_days": 90, "min_dose": "", "min_dose_per_kg": 2.0, "reason": "x", field: value}

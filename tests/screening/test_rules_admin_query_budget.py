@@ -44,9 +44,13 @@ def test_rule_set_page_is_constant(rules_admin, draft) -> None:
     address = reverse("screening:ruleset_detail", kwargs={"pk": draft.pk})
     one = count(client, address)
     for i in range(49):
-        rulesets.set_drug_thresholds(rule_set=draft, actor=rules_admin, drug="tacrolimus",
-                                     values={"min_days": 91 + i, "min_dose": None, "min_dose_per_kg": None},
-                                     reason="b")
+        rulesets.set_drug_thresholds(
+            rule_set=draft,
+            actor=rules_admin,
+            drug="tacrolimus",
+            values={"min_days": 91 + i, "min_dose": None, "min_dose_per_kg": None},
+            reason="b",
+        )
         Job.objects.create(kind="impact", rule_set=draft, revision=i, as_of=AS_OF)
     # session, user, rule set with its users and base version, events with actors, latest jobs
     assert one == count(client, address) == 5
@@ -60,8 +64,9 @@ def test_test_case_pages_are_constant(rules_admin) -> None:
     one_list, one_detail = count(client, reverse("screening:testcase_list")), count(client, detail)
     for i in range(50):
         RuleCase.objects.create(name=f"copy-{i}", case=case.case, expected=case.expected)
-        testcases.update_expectation(test_case=case, actor=rules_admin, reason="b",
-                                     expected={"hsct": "flagged" if i % 2 == 0 else "not_flagged"})
+        testcases.update_expectation(
+            test_case=case, actor=rules_admin, reason="b", expected={"hsct": "flagged" if i % 2 == 0 else "not_flagged"}
+        )
     # list: session, user, cases with their creator; detail: session, user, case, history with users
     assert one_list == count(client, reverse("screening:testcase_list")) == 3
     assert one_detail == count(client, detail) == 4
@@ -82,17 +87,38 @@ def test_tests_page_is_constant(rules_admin, draft) -> None:
 @pytest.mark.django_db
 def test_job_page_is_constant(rules_admin, draft) -> None:
     client = client_for(rules_admin)
-    row = {"patient": 1, "identifier": "p", "site": "Site A", "pathway": "hsct", "before": "not_flagged",
-           "after": "flagged", "direction": "newly_flagged", "criteria": [{"id": "hsct.age", "before": "not_met",
-                                                                           "after": "met"}]}
-    small = Job.objects.create(kind="impact", rule_set=draft, revision=0, as_of=AS_OF, status="done",
-                               result={"rows": [row], "counts": {"hsct": {"newly_flagged": 1}}})
-    big = Job.objects.create(kind="impact", rule_set=draft, revision=0, as_of=AS_OF, status="done",
-                             result={"rows": [copy.deepcopy(row) for _ in range(50)],
-                                     "counts": {"hsct": {"newly_flagged": 50}}})
+    row = {
+        "patient": 1,
+        "identifier": "p",
+        "site": "Site A",
+        "pathway": "hsct",
+        "before": "not_flagged",
+        "after": "flagged",
+        "direction": "newly_flagged",
+        "criteria": [{"id": "hsct.age", "before": "not_met", "after": "met"}],
+    }
+    small = Job.objects.create(
+        kind="impact",
+        rule_set=draft,
+        revision=0,
+        as_of=AS_OF,
+        status="done",
+        result={"rows": [row], "counts": {"hsct": {"newly_flagged": 1}}},
+    )
+    big = Job.objects.create(
+        kind="impact",
+        rule_set=draft,
+        revision=0,
+        as_of=AS_OF,
+        status="done",
+        result={"rows": [copy.deepcopy(row) for _ in range(50)], "counts": {"hsct": {"newly_flagged": 50}}},
+    )
     # session, user, job with its rule set and creator, which listed patients are of the admin's sites
-    assert count(client, reverse("screening:job_detail", kwargs={"pk": small.pk})) == count(
-        client, reverse("screening:job_detail", kwargs={"pk": big.pk})) == 4
+    assert (
+        count(client, reverse("screening:job_detail", kwargs={"pk": small.pk}))
+        == count(client, reverse("screening:job_detail", kwargs={"pk": big.pk}))
+        == 4
+    )
 
 
 @pytest.mark.django_db

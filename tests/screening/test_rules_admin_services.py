@@ -29,8 +29,13 @@ def kinds(rule_set: RuleSet) -> list[str]:
 
 def prepare(draft: RuleSet, author: User, reviewer: User, capture) -> RuleSet:
     """Make the age-65 draft publishable: expectation updated, impact previewed, signed off."""
-    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=author,
-                                 expected={"hsct": "flagged"}, reason="65 is the new upper limit", rule_set=draft)
+    testcases.update_expectation(
+        test_case=RuleCase.objects.get(name="older-patient"),
+        actor=author,
+        expected={"hsct": "flagged"},
+        reason="65 is the new upper limit",
+        rule_set=draft,
+    )
     with capture(execute=True):
         rulesets.start_impact_preview(rule_set=draft, actor=author, as_of=AS_OF)
     rulesets.sign_off_rule_set(rule_set=draft, actor=reviewer, note="checked the preview")
@@ -55,8 +60,9 @@ def test_a_draft_copies_any_version_and_records_who_and_why(draft, rules_admin) 
 
 @pytest.mark.django_db
 def test_an_edit_is_validated_then_audited_with_the_difference(draft, rules_admin) -> None:
-    event = rulesets.set_criterion_params(rule_set=draft, actor=rules_admin, node_id="hsct.age", params=AGE_65,
-                                          source="S30", reason="LIST protocol")
+    event = rulesets.set_criterion_params(
+        rule_set=draft, actor=rules_admin, node_id="hsct.age", params=AGE_65, source="S30", reason="LIST protocol"
+    )
     draft.refresh_from_db()
     assert draft.content["pathways"][0]["inclusion"]["all"][1]["params"] == AGE_65 and draft.revision == 1
     assert (event.kind, event.actor, event.reason) == (EventKind.EDITED, rules_admin, "LIST protocol")
@@ -68,16 +74,20 @@ def test_an_edit_is_validated_then_audited_with_the_difference(draft, rules_admi
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("params,field,needle", [
-    ({"min_years": 18, "max_years": 200}, "max_years", "hsct.age: params.max_years: must be an integer ≤ 150"),
-    ({"min_years": 70, "max_years": 65}, "max_years", "hsct.age: params.max_years: must be an integer ≥ min_years"),
-    ({"min_years": 18}, "max_years", "hsct.age: params.max_years: missing"),
-    ({"min_years": "18", "max_years": 65}, "min_years", "hsct.age: params.min_years: must be an integer"),
-])
+@pytest.mark.parametrize(
+    "params,field,needle",
+    [
+        ({"min_years": 18, "max_years": 200}, "max_years", "hsct.age: params.max_years: must be an integer ≤ 150"),
+        ({"min_years": 70, "max_years": 65}, "max_years", "hsct.age: params.max_years: must be an integer ≥ min_years"),
+        ({"min_years": 18}, "max_years", "hsct.age: params.max_years: missing"),
+        ({"min_years": "18", "max_years": 65}, "min_years", "hsct.age: params.min_years: must be an integer"),
+    ],
+)
 def test_a_bad_parameter_is_refused_naming_node_and_parameter(draft, rules_admin, params, field, needle) -> None:
     with pytest.raises(RuleSetRefused) as err:
-        rulesets.set_criterion_params(rule_set=draft, actor=rules_admin, node_id="hsct.age", params=params,
-                                      source="S30", reason="x")
+        rulesets.set_criterion_params(
+            rule_set=draft, actor=rules_admin, node_id="hsct.age", params=params, source="S30", reason="x"
+        )
     assert err.value.field == field and needle in err.value.message
     draft.refresh_from_db()
     assert draft.revision == 0 and kinds(draft) == [EventKind.CREATED]
@@ -87,30 +97,58 @@ def test_a_bad_parameter_is_refused_naming_node_and_parameter(draft, rules_admin
 def test_edits_need_a_reason_a_change_and_a_draft(draft, rules_admin) -> None:
     same = draft.content["pathways"][0]["inclusion"]["all"][1]["params"]
     with pytest.raises(RuleSetRefused, match="nothing changed"):
-        rulesets.set_criterion_params(rule_set=draft, actor=rules_admin, node_id="hsct.age", params=same,
-                                      source="S30", reason="x")
+        rulesets.set_criterion_params(
+            rule_set=draft, actor=rules_admin, node_id="hsct.age", params=same, source="S30", reason="x"
+        )
     with pytest.raises(RuleSetRefused, match="say why"):
-        rulesets.set_criterion_params(rule_set=draft, actor=rules_admin, node_id="hsct.age", params=AGE_65,
-                                      source="S30", reason="  ")
+        rulesets.set_criterion_params(
+            rule_set=draft, actor=rules_admin, node_id="hsct.age", params=AGE_65, source="S30", reason="  "
+        )
     with pytest.raises(RuleSetRefused, match="only a draft can be changed"):
-        rulesets.set_criterion_params(rule_set=RuleSet.objects.published(), actor=rules_admin, node_id="hsct.age",
-                                      params=AGE_65, source="S30", reason="x")
+        rulesets.set_criterion_params(
+            rule_set=RuleSet.objects.published(),
+            actor=rules_admin,
+            node_id="hsct.age",
+            params=AGE_65,
+            source="S30",
+            reason="x",
+        )
 
 
 @pytest.mark.django_db
 def test_switching_adding_group_op_severity_and_drug_edits_are_each_audited(draft, rules_admin) -> None:
     rulesets.switch_node(rule_set=draft, actor=rules_admin, node_id="msc.antimalarial", on=False, reason="trial")
     draft.refresh_from_db()
-    assert "msc.antimalarial" in draft.disabled_nodes and draft.content["pathways"][1]["inclusion"]["all"][-1][
-        "id"] == "msc.immunosuppression"
-    rulesets.add_criterion(rule_set=draft, actor=rules_admin, group_id="msc", node_id="msc.damage",
-                           type_name="damage_index_at_least", params={"min_score": 1}, source="S40", reason="trial")
+    assert (
+        "msc.antimalarial" in draft.disabled_nodes
+        and draft.content["pathways"][1]["inclusion"]["all"][-1]["id"] == "msc.immunosuppression"
+    )
+    rulesets.add_criterion(
+        rule_set=draft,
+        actor=rules_admin,
+        group_id="msc",
+        node_id="msc.damage",
+        type_name="damage_index_at_least",
+        params={"min_score": 1},
+        source="S40",
+        reason="trial",
+    )
     rulesets.switch_node(rule_set=draft, actor=rules_admin, node_id="msc.antimalarial", on=True, reason="back")
     rulesets.set_group_op(rule_set=draft, actor=rules_admin, group_id="hsct.refractory", op="all", reason="stricter")
-    rulesets.set_caution_severity(rule_set=draft, actor=rules_admin, caution_id="organ_damage",
-                                  severity={"hsct": "contraindication", "msc": "caution"}, reason="S30")
-    rulesets.set_drug_thresholds(rule_set=draft, actor=rules_admin, drug="methotrexate",
-                                 values={"min_days": 120, "min_dose": 20, "min_dose_per_kg": None}, reason="local")
+    rulesets.set_caution_severity(
+        rule_set=draft,
+        actor=rules_admin,
+        caution_id="organ_damage",
+        severity={"hsct": "contraindication", "msc": "caution"},
+        reason="S30",
+    )
+    rulesets.set_drug_thresholds(
+        rule_set=draft,
+        actor=rules_admin,
+        drug="methotrexate",
+        values={"min_days": 120, "min_dose": 20, "min_dose_per_kg": None},
+        reason="local",
+    )
     draft.refresh_from_db()
     assert draft.revision == 6 and draft.disabled_nodes == {}
     summaries = list(draft.events.order_by("pk").values_list("kind", "summary"))[1:]
@@ -119,8 +157,11 @@ def test_switching_adding_group_op_severity_and_drug_edits_are_each_audited(draf
         (EventKind.ADDED, "msc.damage: added to msc: damage_index_at_least: latest SLICC/ACR damage index at least 1"),
         (EventKind.SWITCHED_ON, summaries[2][1]),
         (EventKind.EDITED, "hsct.refractory: any → all"),
-        (EventKind.EDITED, "organ_damage: severity for hsct caution → contraindication\n"
-                           "organ_damage: severity for msc not applicable → caution"),
+        (
+            EventKind.EDITED,
+            "organ_damage: severity for hsct caution → contraindication\n"
+            "organ_damage: severity for msc not applicable → caution",
+        ),
         (EventKind.EDITED, "drug methotrexate: min_days 90 → 120\ndrug methotrexate: min_dose 15 → 20"),
     ]
     assert summaries[0][1].startswith("msc.antimalarial: switched off (was drug_tried:")
@@ -136,8 +177,13 @@ def test_four_eyes_the_author_and_editors_cannot_sign_off(older_draft, rules_adm
 
     with pytest.raises(RuleSetRefused, match="a second rules admin must sign it off"):
         rulesets.sign_off_rule_set(rule_set=older_draft, actor=rules_admin)
-    rulesets.set_drug_thresholds(rule_set=older_draft, actor=admin_2, drug="tacrolimus",
-                                 values={"min_days": 100, "min_dose": None, "min_dose_per_kg": None}, reason="x")
+    rulesets.set_drug_thresholds(
+        rule_set=older_draft,
+        actor=admin_2,
+        drug="tacrolimus",
+        values={"min_days": 100, "min_dose": None, "min_dose_per_kg": None},
+        reason="x",
+    )
     with pytest.raises(RuleSetRefused, match="you created or edited this draft"):
         rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
     admin_3 = make_user("admin_3", "rules_admin", site_a)
@@ -145,16 +191,21 @@ def test_four_eyes_the_author_and_editors_cannot_sign_off(older_draft, rules_adm
     older_draft.refresh_from_db()
     assert older_draft.reviewed_by == admin_3 and event.kind == EventKind.SIGNED_OFF and event.reason == "looked at it"
     # any later edit withdraws the sign-off
-    later = rulesets.set_drug_thresholds(rule_set=older_draft, actor=rules_admin, drug="tacrolimus",
-                                         values={"min_days": 110, "min_dose": None, "min_dose_per_kg": None},
-                                         reason="typo")
+    later = rulesets.set_drug_thresholds(
+        rule_set=older_draft,
+        actor=rules_admin,
+        drug="tacrolimus",
+        values={"min_days": 110, "min_dose": None, "min_dose_per_kg": None},
+        reason="typo",
+    )
     older_draft.refresh_from_db()
     assert older_draft.reviewed_by is None and later.data["sign_off_withdrawn"] == "admin_3"
 
 
 @pytest.mark.django_db
 def test_publishing_is_blocked_by_a_failing_test_case_until_the_expectation_is_updated(
-        older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks) -> None:
+    older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         rulesets.start_impact_preview(rule_set=older_draft, actor=rules_admin, as_of=AS_OF)
     rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
@@ -162,7 +213,8 @@ def test_publishing_is_blocked_by_a_failing_test_case_until_the_expectation_is_u
     [bad] = testcases.failing(runs)
     assert bad.case.name == "older-patient" and len(runs) == 9
     assert [(c.pathway, c.expected, c.actual) for c in bad.checks if not c.passed] == [
-        ("hsct", "not_flagged", "flagged")]
+        ("hsct", "not_flagged", "flagged")
+    ]
     assert bad.trace["pathways"]["hsct"]["criteria"][1]["id"] == "hsct.age"
     with pytest.raises(RuleSetRefused, match="1 test case\\(s\\) fail: older-patient"):
         rulesets.publish_rule_set(rule_set=older_draft, actor=admin_2, change_note="HSCT up to 65")
@@ -170,14 +222,21 @@ def test_publishing_is_blocked_by_a_failing_test_case_until_the_expectation_is_u
     assert older_draft.status == "draft" and RuleSet.objects.published().version == "2026.1"
 
     with pytest.raises(RuleSetRefused, match="say why"):
-        testcases.update_expectation(test_case=bad.case, actor=rules_admin, expected={"hsct": "flagged"}, reason="",
-                                     rule_set=older_draft)
-    testcases.update_expectation(test_case=bad.case, actor=rules_admin, expected={"hsct": "flagged"},
-                                 reason="63-year-olds are now flagged", rule_set=older_draft)
+        testcases.update_expectation(
+            test_case=bad.case, actor=rules_admin, expected={"hsct": "flagged"}, reason="", rule_set=older_draft
+        )
+    testcases.update_expectation(
+        test_case=bad.case,
+        actor=rules_admin,
+        expected={"hsct": "flagged"},
+        reason="63-year-olds are now flagged",
+        rule_set=older_draft,
+    )
     case = RuleCase.objects.get(name="older-patient")
     assert case.expected == {"hsct": "flagged", "msc": "flagged"}
     assert case.history.first().history_change_reason == (
-        "test case older-patient: expected hsct not flagged → flagged — 63-year-olds are now flagged")
+        "test case older-patient: expected hsct not flagged → flagged — 63-year-olds are now flagged"
+    )
     event = older_draft.events.get(kind=EventKind.EXPECTATION)
     assert event.actor == rules_admin and event.reason == "63-year-olds are now flagged"
     assert event.data["sign_off_withdrawn"] == "admin_2"  # what the draft is tested against changed
@@ -186,9 +245,15 @@ def test_publishing_is_blocked_by_a_failing_test_case_until_the_expectation_is_u
 
 @pytest.mark.django_db
 def test_publishing_needs_a_sign_off_a_fresh_preview_and_a_change_note(
-        older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks) -> None:
-    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=rules_admin,
-                                 expected={"hsct": "flagged"}, reason="new limit", rule_set=older_draft)
+    older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks
+) -> None:
+    testcases.update_expectation(
+        test_case=RuleCase.objects.get(name="older-patient"),
+        actor=rules_admin,
+        expected={"hsct": "flagged"},
+        reason="new limit",
+        rule_set=older_draft,
+    )
     with pytest.raises(RuleSetRefused, match="must sign this draft off"):
         rulesets.publish_rule_set(rule_set=older_draft, actor=rules_admin, change_note="x")
     rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
@@ -205,15 +270,17 @@ def test_publishing_needs_a_sign_off_a_fresh_preview_and_a_change_note(
 
 @pytest.mark.django_db
 def test_publish_retires_the_previous_version_and_rescreens_everyone(
-        older_draft, rules_admin, admin_2, cohort, django_capture_on_commit_callbacks) -> None:
+    older_draft, rules_admin, admin_2, cohort, django_capture_on_commit_callbacks
+) -> None:
     prepare(older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks)
     previous = RuleSet.objects.published()
     stored = []
     result_stored.connect(receiver := lambda sender, result, previous, **kw: stored.append(result), weak=False)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            job = rulesets.publish_rule_set(rule_set=older_draft, actor=rules_admin, change_note="HSCT up to 65",
-                                            as_of=AS_OF)
+            job = rulesets.publish_rule_set(
+                rule_set=older_draft, actor=rules_admin, change_note="HSCT up to 65", as_of=AS_OF
+            )
     finally:
         result_stored.disconnect(receiver)
     older_draft.refresh_from_db()
@@ -234,7 +301,8 @@ def test_publish_retires_the_previous_version_and_rescreens_everyone(
 
 @pytest.mark.django_db
 def test_rollback_publishes_an_earlier_version_again_as_a_new_version(
-        older_draft, rules_admin, admin_2, cohort, django_capture_on_commit_callbacks) -> None:
+    older_draft, rules_admin, admin_2, cohort, django_capture_on_commit_callbacks
+) -> None:
     prepare(older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks)
     original = RuleSet.objects.published()
     with django_capture_on_commit_callbacks(execute=True):
@@ -243,8 +311,9 @@ def test_rollback_publishes_an_earlier_version_again_as_a_new_version(
         rulesets.roll_back_to(source=older_draft, actor=admin_2, version="2026.3", reason="x")
     original.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        new, job = rulesets.roll_back_to(source=original, actor=admin_2, version="2026.3",
-                                         reason="too many referrals", as_of=AS_OF)
+        new, job = rulesets.roll_back_to(
+            source=original, actor=admin_2, version="2026.3", reason="too many referrals", as_of=AS_OF
+        )
     older_draft.refresh_from_db()
     assert new.status == "published" and older_draft.status == "retired"
     assert new.content == {**original.content, "version": "2026.3"} and new.based_on == original
@@ -260,15 +329,23 @@ def test_rollback_publishes_an_earlier_version_again_as_a_new_version(
 
 @pytest.mark.django_db
 def test_the_audit_trail_has_an_entry_for_each_step(
-        older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks) -> None:
+    older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks
+) -> None:
     prepare(older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks)
     original = RuleSet.objects.published()
     with django_capture_on_commit_callbacks(execute=True):
         rulesets.publish_rule_set(rule_set=older_draft, actor=rules_admin, change_note="65", as_of=AS_OF)
         original.refresh_from_db()
         new, _ = rulesets.roll_back_to(source=original, actor=admin_2, version="2026.3", reason="undo", as_of=AS_OF)
-    assert kinds(older_draft) == [EventKind.CREATED, EventKind.EDITED, EventKind.EXPECTATION, EventKind.PREVIEWED,
-                                  EventKind.SIGNED_OFF, EventKind.PUBLISHED, EventKind.RETIRED]
+    assert kinds(older_draft) == [
+        EventKind.CREATED,
+        EventKind.EDITED,
+        EventKind.EXPECTATION,
+        EventKind.PREVIEWED,
+        EventKind.SIGNED_OFF,
+        EventKind.PUBLISHED,
+        EventKind.RETIRED,
+    ]
     assert kinds(original) == [EventKind.RETIRED]
     assert kinds(new) == [EventKind.ROLLED_BACK]
     actors = dict(older_draft.events.values_list("kind", "actor__username"))
@@ -338,8 +415,9 @@ def test_a_queued_rescreen_never_undoes_a_fresher_screening_and_survives_a_bad_p
     broken = Patient.objects.create(site=site_a, identifier="BROKEN", birth_date=date(1990, 1, 1))
     screen_patient(patient=fresh, trigger="data", as_of=date(2026, 11, 20))  # screened after the job was queued
     published = RuleSet.objects.published()
-    job = Job.objects.create(kind="rescreen", rule_set=published, revision=published.revision, as_of=date(2026, 11, 1),
-                             status="running")
+    job = Job.objects.create(
+        kind="rescreen", rule_set=published, revision=published.revision, as_of=date(2026, 11, 1), status="running"
+    )
     real = jobs.screen_patient
 
     def flaky(*, patient, **kwargs):
@@ -368,8 +446,12 @@ def test_an_expectation_change_from_anywhere_withdraws_every_draft_sign_off(rule
     for draft in (first, second):
         rulesets.sign_off_rule_set(rule_set=draft, actor=reviewer)
     # changed from the test case's own page, not from either draft's
-    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=rules_admin,
-                                 expected={"hsct": "flagged"}, reason="new evidence")
+    testcases.update_expectation(
+        test_case=RuleCase.objects.get(name="older-patient"),
+        actor=rules_admin,
+        expected={"hsct": "flagged"},
+        reason="new evidence",
+    )
     for draft in (first, second):
         draft.refresh_from_db()
         assert draft.reviewed_by is None
@@ -377,7 +459,9 @@ def test_an_expectation_change_from_anywhere_withdraws_every_draft_sign_off(rule
 
 
 @pytest.mark.django_db
-def test_release_checks_compare_with_what_is_published_now(rules_admin, site_a, django_capture_on_commit_callbacks) -> None:
+def test_release_checks_compare_with_what_is_published_now(
+    rules_admin, site_a, django_capture_on_commit_callbacks
+) -> None:
     from accounts.models import Role
     from screening.admin_views import _release_checks
     from tests.conftest import make_user
@@ -387,8 +471,14 @@ def test_release_checks_compare_with_what_is_published_now(rules_admin, site_a, 
     stale = rulesets.create_draft(actor=rules_admin, source=published, version="s1", reason="later")
     newer = rulesets.create_draft(actor=rules_admin, source=published, version="s2", reason="first out")
     node = newer.content["pathways"][0]["inclusion"]["all"][1]
-    rulesets.set_criterion_params(rule_set=newer, actor=rules_admin, node_id="hsct.age",
-                                  params={**node["params"], "max_years": 65}, source=node.get("source"), reason="x")
+    rulesets.set_criterion_params(
+        rule_set=newer,
+        actor=rules_admin,
+        node_id="hsct.age",
+        params={**node["params"], "max_years": 65},
+        source=node.get("source"),
+        reason="x",
+    )
     newer.refresh_from_db()
     RuleSet.objects.filter(pk=published.pk).update(status="retired")
     RuleSet.objects.filter(pk=newer.pk).update(status="published")

@@ -68,8 +68,10 @@ def test_a_bad_value_is_refused_with_the_field_named_and_nothing_changes(rules_a
     response = client.post(address, {"min_years": 18, "max_years": 200, "source": "S30", "reason": "typo"})
     assert response.status_code == 200
     assert "Oldest age (max_years): must be at most 150 years." in response.content.decode()
-    response = client.post(url("node_edit", pk=draft.pk, node_id="hsct.severe_activity.major_organ"),
-                           {"codes": [], "ln_classes": ["IV"], "biopsy_max_age_days": "", "reason": "x"})
+    response = client.post(
+        url("node_edit", pk=draft.pk, node_id="hsct.severe_activity.major_organ"),
+        {"codes": [], "ln_classes": ["IV"], "biopsy_max_age_days": "", "reason": "x"},
+    )
     assert "Manifestations (codes): choose at least one." in response.content.decode()
     draft.refresh_from_db()
     assert draft.revision == 0
@@ -95,15 +97,33 @@ def test_switch_off_and_on_add_change_op_severity_and_drug_thresholds(rules_admi
     add = url("node_add", pk=pk, node_id="msc") + "?type=damage_index_at_least"
     assert 'value="msc.damage_index_at_least"' in page(client, add)
     assert client.post(add, {"node_id": "msc.damage", "min_score": 1, "reason": "trial"}).status_code == 302
-    assert client.post(url("group_op", pk=pk, node_id="hsct.refractory"),
-                       {"op": "all", "reason": "stricter"}).status_code == 302
-    assert client.post(url("caution_edit", pk=pk, caution_id="organ_damage"),
-                       {"severity_hsct": "contraindication", "severity_msc": "", "reason": "S30"}).status_code == 302
-    assert client.post(url("drug_edit", pk=pk, drug="methotrexate"),
-                       {"min_days": 120, "min_dose": 15, "min_dose_per_kg": "", "reason": "local"}).status_code == 302
+    assert (
+        client.post(url("group_op", pk=pk, node_id="hsct.refractory"), {"op": "all", "reason": "stricter"}).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            url("caution_edit", pk=pk, caution_id="organ_damage"),
+            {"severity_hsct": "contraindication", "severity_msc": "", "reason": "S30"},
+        ).status_code
+        == 302
+    )
+    assert (
+        client.post(
+            url("drug_edit", pk=pk, drug="methotrexate"),
+            {"min_days": 120, "min_dose": 15, "min_dose_per_kg": "", "reason": "local"},
+        ).status_code
+        == 302
+    )
     assert list(draft.events.order_by("pk").values_list("kind", flat=True)) == [
-        EventKind.CREATED, EventKind.SWITCHED_OFF, EventKind.SWITCHED_ON, EventKind.ADDED, EventKind.EDITED,
-        EventKind.EDITED, EventKind.EDITED]
+        EventKind.CREATED,
+        EventKind.SWITCHED_OFF,
+        EventKind.SWITCHED_ON,
+        EventKind.ADDED,
+        EventKind.EDITED,
+        EventKind.EDITED,
+        EventKind.EDITED,
+    ]
     response = client.post(url("node_off", pk=pk, node_id="hsct.severe_activity.sledai"), {"reason": "x"})
     response = client.post(url("node_off", pk=pk, node_id="hsct.severe_activity.major_organ"), {"reason": "x"})
     assert "a group keeps at least one" in response.content.decode()
@@ -145,8 +165,7 @@ def test_plain_language_view_of_a_draft(rules_admin, older_draft) -> None:
 
 
 @pytest.mark.django_db
-def test_tests_page_shows_failing_case_with_trace_and_the_expectation_can_be_updated(rules_admin,
-                                                                                      older_draft) -> None:
+def test_tests_page_shows_failing_case_with_trace_and_the_expectation_can_be_updated(rules_admin, older_draft) -> None:
     client = client_for(rules_admin)
     text = page(client, url("ruleset_tests", pk=older_draft.pk))
     assert "1 of 9 test cases failing" in text
@@ -164,8 +183,9 @@ def test_tests_page_shows_failing_case_with_trace_and_the_expectation_can_be_upd
 
 
 @pytest.mark.django_db
-def test_impact_preview_runs_as_a_job_and_its_page_names_the_patients(rules_admin, older_draft, site_a,
-                                                                      django_capture_on_commit_callbacks) -> None:
+def test_impact_preview_runs_as_a_job_and_its_page_names_the_patients(
+    rules_admin, older_draft, site_a, cases_day, django_capture_on_commit_callbacks
+) -> None:
     from tests.screening.conftest import import_named
 
     import_named(site_a, "older-patient", "mild-disease")
@@ -183,8 +203,9 @@ def test_impact_preview_runs_as_a_job_and_its_page_names_the_patients(rules_admi
 
 @pytest.mark.django_db
 def test_a_running_job_page_refreshes_itself(rules_admin, older_draft) -> None:
-    job = Job.objects.create(kind="impact", rule_set=older_draft, revision=1, as_of=AS_OF, status="running",
-                             total=200, done=50)
+    job = Job.objects.create(
+        kind="impact", rule_set=older_draft, revision=1, as_of=AS_OF, status="running", total=200, done=50
+    )
     text = page(client_for(rules_admin), url("job_detail", pk=job.pk))
     assert "50 of 200 patients" in text and 'aria-valuenow="25"' in text and "job-progress.js" in text
 
@@ -207,8 +228,9 @@ def test_self_sign_off_is_refused_and_a_second_admin_signs_off(rules_admin, admi
 
 
 @pytest.mark.django_db
-def test_publish_through_the_page_is_blocked_then_done(rules_admin, admin_2, older_draft, cohort,
-                                                       django_capture_on_commit_callbacks) -> None:
+def test_publish_through_the_page_is_blocked_then_done(
+    rules_admin, admin_2, older_draft, cohort, django_capture_on_commit_callbacks
+) -> None:
     client = client_for(admin_2)
     address = url("publish", pk=older_draft.pk)
     text = client.post(address, {"change_note": "HSCT up to 65"}).content.decode()
@@ -217,8 +239,12 @@ def test_publish_through_the_page_is_blocked_then_done(rules_admin, admin_2, old
     text = client.post(address, {"change_note": "HSCT up to 65"}).content.decode()
     assert "1 test case(s) fail: older-patient" in text
     # the author updates the expectation; that withdraws the sign-off, so the reviewer looks again
-    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=rules_admin,
-                                 expected={"hsct": "flagged"}, reason="65")
+    testcases.update_expectation(
+        test_case=RuleCase.objects.get(name="older-patient"),
+        actor=rules_admin,
+        expected={"hsct": "flagged"},
+        reason="65",
+    )
     older_draft.refresh_from_db()
     assert older_draft.reviewed_by is None
     rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
@@ -236,11 +262,16 @@ def test_publish_through_the_page_is_blocked_then_done(rules_admin, admin_2, old
 
 
 @pytest.mark.django_db
-def test_publish_a_retired_version_again_in_one_action(rules_admin, admin_2, django_capture_on_commit_callbacks,
-                                                       older_draft) -> None:
+def test_publish_a_retired_version_again_in_one_action(
+    rules_admin, admin_2, django_capture_on_commit_callbacks, older_draft
+) -> None:
     original = RuleSet.objects.published()
-    testcases.update_expectation(test_case=RuleCase.objects.get(name="older-patient"), actor=rules_admin,
-                                 expected={"hsct": "flagged"}, reason="65")
+    testcases.update_expectation(
+        test_case=RuleCase.objects.get(name="older-patient"),
+        actor=rules_admin,
+        expected={"hsct": "flagged"},
+        reason="65",
+    )
     with django_capture_on_commit_callbacks(execute=True):
         rulesets.start_impact_preview(rule_set=older_draft, actor=rules_admin, as_of=AS_OF)
     rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
@@ -264,16 +295,19 @@ def test_add_a_test_case_from_a_file(rules_admin) -> None:
     case["case_id"] = "mild-2"
     upload = io.BytesIO(json.dumps(case).encode())
     upload.name = "mild-2.json"
-    response = client.post(url("testcase_add"), {"file": upload, "expected_hsct": "not_flagged",
-                                                 "expected_msc": "not_flagged", "reason": "low activity"})
+    response = client.post(
+        url("testcase_add"),
+        {"file": upload, "expected_hsct": "not_flagged", "expected_msc": "not_flagged", "reason": "low activity"},
+    )
     added = RuleCase.objects.get(name="mild-2")
     assert response["Location"] == url("testcase_detail", pk=added.pk)
     assert added.expected == {"hsct": "not_flagged", "msc": "not_flagged"}
     assert "mild-2" in page(client, url("testcase_list"))
     upload = io.BytesIO(b"{not json")
     upload.name = "bad.json"
-    text = client.post(url("testcase_add"), {"file": upload, "expected_hsct": "flagged", "expected_msc": "flagged",
-                                             "reason": "x"}).content.decode()
+    text = client.post(
+        url("testcase_add"), {"file": upload, "expected_hsct": "flagged", "expected_msc": "flagged", "reason": "x"}
+    ).content.decode()
     assert "Case file: not a JSON file" in text
 
 
@@ -282,10 +316,20 @@ def test_no_page_uses_forbidden_words(rules_admin, older_draft) -> None:
     client = client_for(rules_admin)
     job = Job.objects.create(kind="impact", rule_set=older_draft, revision=1, as_of=AS_OF)
     case = RuleCase.objects.first()
-    for address in [url("admin_home"), url("ruleset_detail", pk=older_draft.pk), url("ruleset_tests", pk=older_draft.pk),
-                    url("sign_off", pk=older_draft.pk), url("publish", pk=older_draft.pk), url("testcase_list"),
-                    url("testcase_detail", pk=case.pk), url("job_detail", pk=job.pk), url("compare"),
-                    url("ruleset_import"), url("testcase_add"), url("node_add", pk=older_draft.pk, node_id="hsct")]:
+    for address in [
+        url("admin_home"),
+        url("ruleset_detail", pk=older_draft.pk),
+        url("ruleset_tests", pk=older_draft.pk),
+        url("sign_off", pk=older_draft.pk),
+        url("publish", pk=older_draft.pk),
+        url("testcase_list"),
+        url("testcase_detail", pk=case.pk),
+        url("job_detail", pk=job.pk),
+        url("compare"),
+        url("ruleset_import"),
+        url("testcase_add"),
+        url("node_add", pk=older_draft.pk, node_id="hsct"),
+    ]:
         page(client, address)
 
 
@@ -298,9 +342,26 @@ def test_impact_rows_name_only_patients_of_the_admins_sites(rules_admin, site_a,
     mine = Patient.objects.create(site=site_a, identifier="MINE-1")
     theirs = Patient.objects.create(site=site_b, identifier="THEIRS-1")
     published = RuleSet.objects.published()
-    rows = [{"patient": p.pk, "identifier": p.identifier, "site": p.site.name, "pathway": "hsct", "before": "not_flagged",
-             "after": "flagged", "direction": "newly_flagged", "criteria": []} for p in (mine, theirs)]
-    job = Job.objects.create(kind="impact", rule_set=published, revision=0, as_of="2026-11-01", status="done",
-                             result={"rows": rows, "counts": {"hsct": {"newly_flagged": 2}}})
+    rows = [
+        {
+            "patient": p.pk,
+            "identifier": p.identifier,
+            "site": p.site.name,
+            "pathway": "hsct",
+            "before": "not_flagged",
+            "after": "flagged",
+            "direction": "newly_flagged",
+            "criteria": [],
+        }
+        for p in (mine, theirs)
+    ]
+    job = Job.objects.create(
+        kind="impact",
+        rule_set=published,
+        revision=0,
+        as_of="2026-11-01",
+        status="done",
+        result={"rows": rows, "counts": {"hsct": {"newly_flagged": 2}}},
+    )
     page = client_for(rules_admin).get(reverse("screening:job_detail", kwargs={"pk": job.pk})).content.decode()
     assert "MINE-1" in page and "THEIRS-1" not in page and "another site" in page

@@ -22,6 +22,7 @@ from screening.facts import load_facts
 from screening.models import RuleSet, ScreeningResult
 from screening.rulesets import import_rule_set, parse_rules_text
 from screening.services import parsed_rules, screen_patient
+from tests.clock import TODAY
 from tests.patients.factories import AssessmentFactory, ObservationFactory, TreatmentFactory
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -123,7 +124,7 @@ def test_patient_page_shows_the_flag_with_reasons(spec_client, site_a, django_ca
     with django_capture_on_commit_callbacks(execute=True):
         spec_client.post(
             reverse("patients:record_add", kwargs={"pk": patient.pk, "kind": "assessments"}),
-            sledai_post(date.today().isoformat(), present=["proteinuria", "urinary_casts", "hematuria"]),
+            sledai_post(TODAY.isoformat(), present=["proteinuria", "urinary_casts", "hematuria"]),
         )
     page = spec_client.get(url).content.decode()
     assert "A referral for HSCT evaluation may be worth considering." in page
@@ -145,9 +146,17 @@ def test_not_flagged_names_how_far_off(spec_client, site_a) -> None:
 @pytest.mark.django_db
 def test_rules_page_in_plain_language(spec_client) -> None:
     page = spec_client.get(reverse("screening:rules")).content.decode()
-    for text in ("Intended use and users", "Inputs", "The logic", "Sources", "Known limitations",
-                 "SLEDAI-2K of at least 8 in the latest assessment dated within the last 30 days", "Age 18 to 60 years",
-                 "Aringer M", "mycophenolate_mofetil"):
+    for text in (
+        "Intended use and users",
+        "Inputs",
+        "The logic",
+        "Sources",
+        "Known limitations",
+        "SLEDAI-2K of at least 8 in the latest assessment dated within the last 30 days",
+        "Age 18 to 60 years",
+        "Aringer M",
+        "mycophenolate_mofetil",
+    ):
         assert text in page, text
     assert not FORBIDDEN.search(re.sub(r"<[^>]+>", " ", page))
 
@@ -166,10 +175,24 @@ def test_drafts_are_visible_to_rules_admins_only(client, specialist, rules_admin
 
 @pytest.mark.django_db
 def test_adequacy_shown_for_each_course(spec_client, patient) -> None:
-    TreatmentFactory(patient=patient, drug="mycophenolate_mofetil", dose=1500, dose_unit="mg/day",
-                     start=date(2025, 1, 1), end=date(2025, 9, 1), stop_reason="inadequate_response")
-    TreatmentFactory(patient=patient, drug="azathioprine", dose=None, dose_unit="mg/day",
-                     start=date(2025, 10, 1), end=date(2026, 3, 1), stop_reason="intolerance")
+    TreatmentFactory(
+        patient=patient,
+        drug="mycophenolate_mofetil",
+        dose=1500,
+        dose_unit="mg/day",
+        start=date(2025, 1, 1),
+        end=date(2025, 9, 1),
+        stop_reason="inadequate_response",
+    )
+    TreatmentFactory(
+        patient=patient,
+        drug="azathioprine",
+        dose=None,
+        dose_unit="mg/day",
+        start=date(2025, 10, 1),
+        end=date(2026, 3, 1),
+        stop_reason="intolerance",
+    )
     ObservationFactory(patient=patient)
     AssessmentFactory(patient=patient)
     page = spec_client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()

@@ -37,4 +37,6 @@ class Command(BaseCommand):
             outcome = import_cases(actor=None, site=target, cases=cases)
         except CaseFileError as err:
             fail(str(err))
-        self.stdout.write(f"imported {len(cases)} case file(s) into {target.code}: {outcome.created} created, {outcome.updated} updated")
+        self.stdout.write(
+            f"imported {len(cases)} case file(s) into {target.code}: {outcome.created} created, {outcome.updated} updated"
+        )

@@ -23,4 +23,6 @@ class Command(BaseCommand):
         except ValueError as err:
             raise CommandError(f"--today: {err}") from err
         moved = release_due_deferrals(today=today)
-        self.stdout.write(f"{moved} deferred referral{'s' if moved != 1 else ''} back to review (as of {today.isoformat()})")
+        self.stdout.write(
+            f"{moved} deferred referral{'s' if moved != 1 else ''} back to review (as of {today.isoformat()})"
+        )

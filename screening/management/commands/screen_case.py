@@ -26,7 +26,9 @@ class Command(BaseCommand):
         parser.add_argument("--as-of", dest="as_of", help="evaluation date YYYY-MM-DD, overriding each file's as_of")
         parser.add_argument("files", nargs="+", type=Path)
 
-    def handle(self, *args: Any, files: list[Path], rules: Path | None = None, as_of: str | None = None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, files: list[Path], rules: Path | None = None, as_of: str | None = None, **options: Any
+    ) -> None:
         if rules is not None:
             try:
                 rule_set = engine.parse_rule_set(parse_rules_text(rules.read_bytes()))

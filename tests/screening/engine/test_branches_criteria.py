@@ -311,7 +311,9 @@ def test_failed_agents_lists_every_course_whose_failure_is_unknown() -> None:
         treatments=(
             course("mycophenolate_mofetil", days_before(700), days_before(400), dose=3000, stop="inadequate_response"),
             course("mycophenolic_acid", days_before(380), days_before(200), stop="inadequate_response"),  # no dose
-            course("azathioprine", days_before(190), days_before(50), dose=150, stop="inadequate_response"),  # no weight
+            course(
+                "azathioprine", days_before(190), days_before(50), dose=150, stop="inadequate_response"
+            ),  # no weight
         ),
     )
     result = run("failed_agents_at_least", f, min_count=2)
