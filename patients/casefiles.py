@@ -1,6 +1,6 @@
 """Case files in and out of the database (format: ../shared/case-format.md).
 
-Validation lives in patients.casefile (pure); this module maps a validated
+Validation lives in clinical.casefile (pure); this module maps a validated
 case to the models and a patient back to a case.
 """
 
@@ -14,8 +14,8 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from accounts.models import Site, User
-from patients import vocab
-from patients.casefile import CaseFileError, parse_case
+from clinical import vocab
+from clinical.casefile import CaseFileError, parse_case
 from patients.models import Patient
 from patients.services import replace_patient_record
 

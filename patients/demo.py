@@ -12,7 +12,7 @@ import random
 from datetime import date, timedelta
 from typing import Any
 
-from patients import vocab
+from clinical import vocab
 
 FULL_WORKUP = ("pregnancy", "hiv", "hbv", "hcv", "tuberculosis", "active_infection", "malignancy")
 

@@ -15,7 +15,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from patients import scoring, vocab
+from clinical import scoring, vocab
 from patients.models import (
     Assessment,
     Condition,

@@ -1,8 +1,8 @@
 """The clinical record: a patient and the dated records of their history.
 
-Shapes follow ../shared/case-format.md; vocabularies come from patients.vocab.
+Shapes follow ../shared/case-format.md; vocabularies come from clinical.vocab.
 Derived values (SLEDAI-2K bounds, SDI score) are computed by services with
-patients.scoring and stored so lists and charts need no recomputation; check
+clinical.scoring and stored so lists and charts need no recomputation; check
 constraints keep impossible values out whatever writes them.
 """
 
@@ -14,7 +14,7 @@ from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Site
-from patients import vocab
+from clinical import vocab
 
 
 def _choices(mapping: dict[str, str] | tuple[str, ...]) -> list[tuple[str, str]]:

@@ -16,7 +16,7 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from accounts.models import Site, User
-from patients import scoring
+from clinical import scoring
 from patients.models import (
     RECORD_MODELS,
     Assessment,

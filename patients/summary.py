@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from patients import scoring, vocab
+from clinical import scoring, vocab
 from patients.models import (
     Assessment,
     Condition,

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import readers, specialists
-from patients import forms, scoring, services, vocab
+from clinical import scoring, vocab
+from clinical.casefile import CaseFileError, dump_case
+from patients import forms, services
 from patients.access import get_patient, get_record
-from patients.casefile import CaseFileError, dump_case
 from patients.casefiles import export_case, import_cases, validate_all
 from patients.history import patient_history
 from patients.models import (

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from patients import vocab
+from clinical import vocab
 
 
 def _lc(label: str) -> str:

@@ -17,7 +17,7 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout
 from django import forms
 
-from patients import vocab
+from clinical import vocab
 from screening.engine import CRITERION_TYPES, CriterionType, ParamSpec
 from screening.testcases import OUTCOMES
 

@@ -17,7 +17,7 @@ from typing import Any
 from django.db import transaction
 
 from accounts.models import User
-from patients.casefile import CaseFileError, validate_case
+from clinical.casefile import CaseFileError, validate_case
 from screening import engine
 from screening.errors import RuleSetRefused
 from screening.models import EventKind, RuleCase, RuleSet, RuleSetEvent, RuleSetStatus

@@ -38,7 +38,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Role, Site, User  # noqa: E402
-from patients.casefile import validate_case  # noqa: E402
+from clinical.casefile import validate_case  # noqa: E402
 from patients.casefiles import import_cases  # noqa: E402
 from patients.demo import synthetic_cases  # noqa: E402
 from patients.models import Patient, TreatmentCourse  # noqa: E402

@@ -24,11 +24,11 @@ checks() {
   set -e
   DEBUG=true .venv/bin/python manage.py check
   DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
-  .venv/bin/python -m patients.casefile --check-schema
+  .venv/bin/python -m clinical.casefile --check-schema
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
   # the pure core is typed strictly: the engine, the scoring tables and the vocabularies
-  .venv/bin/mypy --strict --python-version 3.11 screening/engine patients/scoring.py patients/vocab.py
+  .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py clinical/vocab.py
 }
 
 step "checks" checks

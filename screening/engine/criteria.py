@@ -15,7 +15,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from patients import scoring, vocab
+from clinical import scoring, vocab
 from screening.engine.context import Context, Course, dedupe, window_phrase, window_start
 from screening.engine.facts import Assessment
 from screening.engine.results import Result, all_of, any_of, from_bool

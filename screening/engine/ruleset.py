@@ -21,7 +21,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Final, Literal, TypeAlias
 
-from patients import vocab
+from clinical import vocab
 
 ParamValue: TypeAlias = int | Decimal | bool | str | tuple[str, ...] | None
 ParamKind: TypeAlias = Literal["integer", "number", "boolean", "codes", "code", "choice"]

@@ -19,7 +19,7 @@ AXE = (ROOT / "static" / "vendor" / "axe-core" / "axe.min.js").read_text(encodin
 @pytest.fixture
 def flagged_patient(db):
     from accounts.models import Role, Site
-    from patients.casefile import validate_case
+    from clinical.casefile import validate_case
     from patients.casefiles import import_cases
     from patients.models import Patient
     from screening.catalogue import drug_units

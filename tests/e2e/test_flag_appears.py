@@ -19,7 +19,7 @@ CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
 @pytest.fixture
 def almost_flagged(db):
     from accounts.models import Role, Site
-    from patients.casefile import validate_case
+    from clinical.casefile import validate_case
     from patients.casefiles import import_cases
     from patients.models import Patient
     from screening.catalogue import drug_units

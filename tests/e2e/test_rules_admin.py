@@ -35,7 +35,7 @@ def shifted(value, days: int):
 @pytest.fixture
 def older_patient(db):
     from accounts.models import Role, Site
-    from patients.casefile import validate_case
+    from clinical.casefile import validate_case
     from patients.casefiles import import_cases
     from patients.models import Patient
     from screening.catalogue import drug_units

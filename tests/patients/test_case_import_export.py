@@ -12,7 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from patients.casefile import dump_case, validate_case
+from clinical.casefile import dump_case, validate_case
 from patients.models import Assessment, Patient, TreatmentCourse
 from screening.catalogue import drug_units
 

@@ -20,7 +20,7 @@ def add_url(patient: Patient, kind: str) -> str:
 
 
 def sledai_post(day: str, present=(), not_assessed=(), **extra) -> dict[str, str]:
-    from patients.vocab import SLEDAI_ITEMS
+    from clinical.vocab import SLEDAI_ITEMS
 
     data = {"date": day, "window_days": "10", "pga": "1.5", **extra}
     for code in SLEDAI_ITEMS:

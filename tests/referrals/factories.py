@@ -154,7 +154,7 @@ def move(referral: Referral, actor: User | None, to_state: str, **overrides: Any
 
 
 def load_case(name: str) -> dict[str, Any]:
-    from patients.casefile import validate_case
+    from clinical.casefile import validate_case
     from screening.catalogue import drug_units
 
     return validate_case(json.loads((CASES / f"{name}.json").read_text(encoding="utf-8")), drugs=drug_units())

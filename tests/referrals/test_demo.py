@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role, Site
-from patients.casefile import validate_case
+from clinical.casefile import validate_case
 from patients.casefiles import import_cases
 from patients.demo import demo_cases
 from referrals.demo import seed_demo_referrals

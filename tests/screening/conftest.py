@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from accounts.models import Role, Site, User
-from patients.casefile import validate_case
+from clinical.casefile import validate_case
 from patients.casefiles import import_cases
 from screening import rulesets
 from screening.catalogue import drug_units

@@ -12,8 +12,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from clinical.casefile import validate_case
 from patients import services as patient_services
-from patients.casefile import validate_case
 from patients.casefiles import import_cases
 from patients.models import Assessment, Patient
 from screening import engine

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from patients.casefile import dump_case
+from clinical.casefile import dump_case
 from patients.casefiles import export_case
 from patients.management.commands._util import fail
 from patients.models import Patient

@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from accounts.models import Site
-from patients.casefile import CaseFileError
+from clinical.casefile import CaseFileError
 from patients.casefiles import import_cases, validate_all
 from patients.management.commands._util import fail
 from screening.catalogue import drug_units

@@ -9,7 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, Site, User
-from patients.casefile import validate_case
+from clinical.casefile import validate_case
 from patients.casefiles import import_cases
 from patients.demo import demo_cases
 from screening.catalogue import drug_units

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from patients.casefile import CaseFileError, parse_case
+from clinical.casefile import CaseFileError, parse_case
 from patients.management.commands._util import fail
 from screening import engine
 from screening.models import RuleSet

@@ -102,7 +102,7 @@ def test_output_never_uses_decision_words(path: Path) -> None:
 
 @pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
 def test_facts_from_the_validated_case_are_the_same(path: Path) -> None:
-    from patients.casefile import validate_case
+    from clinical.casefile import validate_case
 
     case = load_case(path)
     drugs = {d.drug: d.dose_unit for d in default_rules().drugs}

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patients import vocab
+from clinical import vocab
 from screening.engine import (
     Assessment,
     ConditionEntry,

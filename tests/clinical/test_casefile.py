@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from patients import vocab
-from patients.casefile import (
+from clinical import vocab
+from clinical.casefile import (
     ROOT_FIELD,
     SCHEMA_PATH,
     CaseFileError,
@@ -829,7 +829,7 @@ def test_parse_case_refuses_bad_json(text: str, message: str) -> None:
 
 
 def test_module_does_not_import_django() -> None:
-    import patients.casefile as module
+    import clinical.casefile as module
 
     source = Path(module.__file__).read_text()
     assert not re.search(r"^\s*(import|from)\s+django", source, re.MULTILINE)

@@ -1,9 +1,9 @@
 """Clinical scores and unit conversions as pure functions (no Django import).
 
-Weights come from ``patients.vocab`` (one table each); the rules are those of
+Weights come from ``clinical.vocab`` (one table each); the rules are those of
 ``../shared/clinical-reference.md`` (source keys S1–S7, S42), ``case-format.md``
 and ``screening-rules.md`` section 2. Tested against clinical-reference.md
-section 9 in ``tests/patients/test_scoring.py``.
+section 9 in ``tests/clinical/test_scoring.py``.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from patients import vocab
+from clinical import vocab
 
 # Converted lab values are rounded to 4 decimal places (ROUND_HALF_UP): finer
 # than any entered value needs, and fixed-point so that converted values are

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pytest
 
-from patients import vocab
-from patients.scoring import (
+from clinical import vocab
+from clinical.scoring import (
     ALTERNATIVE_UNITS,
     EularResult,
     age_on,
