@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "patients",
     "screening",
     "referrals",
+    "clinic",
 ]
 
 MIDDLEWARE = [

@@ -13,7 +13,7 @@ urlpatterns = [
         name="login",
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("patients/", include("patients.urls")),
+    path("patients/", include("clinic.urls")),
     path("", include("screening.urls")),
     path("", include("referrals.urls")),
     path("admin/", admin.site.urls),

@@ -2,8 +2,8 @@
 
 Every write runs inside ``transaction.atomic()``, records the acting user and
 the reason in the audit trail (django-simple-history) in the same transaction,
-touches the patient's last activity and, once the transaction commits, asks
-for the patient to be re-screened.
+touches the patient's last activity and, once the transaction commits, sends
+``record_changed`` with the acting user (the clinic app re-screens the patient).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from patients.models import (
     Patient,
     TreatmentCourse,
 )
+from patients.signals import record_changed
 
 
 class RecordError(Exception):
@@ -38,17 +39,15 @@ class RecordError(Exception):
         self.message = message
 
 
-def _after_change(patient_id: int) -> None:
+def _after_change(patient_id: int, actor: User | None) -> None:
     Patient.objects.filter(pk=patient_id).update(last_activity=timezone.now())
-    from screening.services import schedule_rescreen
-
-    schedule_rescreen(patient_id)
+    record_changed.send(sender=Patient, patient_id=patient_id, actor=actor)
 
 
-def _on_commit_rescreen(patient_id: int) -> None:
+def _on_commit_rescreen(patient_id: int, actor: User | None) -> None:
     # robust: a failure to re-screen is logged and must not turn a saved change into an error page;
     # the panel shows when its result was computed.
-    transaction.on_commit(lambda: _after_change(patient_id), robust=True)
+    transaction.on_commit(lambda: _after_change(patient_id, actor), robust=True)
 
 
 def compute_derived(record: models.Model) -> None:
@@ -71,7 +70,7 @@ def save_patient(*, actor: User | None, patient: Patient, reason: str = "") -> P
     """Create or update a patient's own fields (demographics, diagnosis basis)."""
     _audited(patient, actor, reason)
     patient.save()
-    _on_commit_rescreen(patient.pk)
+    _on_commit_rescreen(patient.pk, actor)
     return patient
 
 
@@ -82,7 +81,7 @@ def save_record(*, actor: User | None, record: Any, reason: str = "") -> Any:
     _audited(record, actor, reason)
     record.save()
     patient_id = record.patient_id
-    _on_commit_rescreen(patient_id)
+    _on_commit_rescreen(patient_id, actor)
     return record
 
 
@@ -92,7 +91,7 @@ def delete_record(*, actor: User | None, record: Any, reason: str) -> None:
     patient_id = record.patient_id
     _audited(record, actor, reason)
     record.delete()
-    _on_commit_rescreen(patient_id)
+    _on_commit_rescreen(patient_id, actor)
 
 
 @transaction.atomic
@@ -201,7 +200,7 @@ def replace_patient_record(
         _audited(record, actor, reason)
         record.save()
     patient_id = patient.pk
-    _on_commit_rescreen(patient_id)
+    _on_commit_rescreen(patient_id, actor)
     return patient, created
 
 

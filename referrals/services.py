@@ -174,8 +174,9 @@ def _withdraw_cause(result: ScreeningResult) -> str:
 
 
 @transaction.atomic
-def apply_screening_result(*, result: ScreeningResult, previous: ScreeningResult | None) -> None:
-    """What a stored screening result means for the patient's referrals (the result_stored receiver).
+def apply_screening_result(*, result: ScreeningResult) -> None:
+    """What a stored screening result means for the patient's referrals (``clinic.services.screen_and_apply``
+    calls it in the transaction that stored the result; its events are by the result's actor).
 
     Opens a referral when a pathway becomes flagged (or is flagged with no
     referral ever raised); marks an open referral "flag withdrawn" when the
@@ -183,6 +184,7 @@ def apply_screening_result(*, result: ScreeningResult, previous: ScreeningResult
     that needs data back to review when new data was entered. Never decides.
     """
     outcomes: dict[str, str] = result.outcomes
+    previous, actor = result.previous, result.actor
     open_by_pathway = {r.pathway: r for r in Referral.objects.open().filter(patient_id=result.patient_id)}
     for pathway in sorted(set(outcomes) | set(open_by_pathway)):
         flagged = outcomes.get(pathway) == FLAGGED
@@ -197,11 +199,11 @@ def apply_screening_result(*, result: ScreeningResult, previous: ScreeningResult
         if flagged and referral.flag_withdrawn:
             referral = _claim(referral.pk, None)
             referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = False, "", None
-            _save(referral, None, "flagged again")
+            _save(referral, actor, "flagged again")
             _event(
                 referral,
                 kind=EventKind.FLAG_RESTORED,
-                actor=None,
+                actor=actor,
                 reason=f"Flagged again ({_withdraw_cause(result)}), rules {result.rule_set.version}",
                 detail={"result": result.pk},
             )
@@ -210,21 +212,22 @@ def apply_screening_result(*, result: ScreeningResult, previous: ScreeningResult
             outcome = outcomes.get(pathway, "no longer screened")
             referral = _claim(referral.pk, None)
             referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = True, cause, timezone.now()
-            _save(referral, None, f"flag withdrawn ({cause})")
+            _save(referral, actor, f"flag withdrawn ({cause})")
             _event(
                 referral,
                 kind=EventKind.FLAG_WITHDRAWN,
-                actor=None,
+                actor=actor,
                 reason=f"Flag withdrawn ({cause}): now {outcome.replace('_', ' ')}, rules {result.rule_set.version}",
                 detail={"result": result.pk, "outcome": outcome, "cause": cause},
             )
         if referral.state == S.NEEDS_DATA and result.trigger == "data":
-            referral = _transition(
+            by = f" by {actor.get_username()}" if actor is not None else ""
+            referral = _transition(  # a consequence of the data, not a person's decision: made by the system
                 referral=referral,
                 actor=None,
                 seen_version=None,
                 to_state=S.IN_REVIEW,
-                reason="New data entered; back to review",
+                reason=f"New data entered{by}; back to review",
                 today=result.as_of,
             )
         if pathway in result.trace.get("pathways", {}):

@@ -235,6 +235,7 @@ class Trigger(models.TextChoices):
     DATA = "data", "new or changed data"
     RULES = "rules", "new rules published"
     MANUAL = "manual", "re-screened on request"
+    SCHEDULED = "scheduled", "scheduled re-screen (the calendar moved on)"
 
 
 class ScreeningResultQuerySet(models.QuerySet["ScreeningResult"]):
@@ -250,6 +251,22 @@ class ScreeningResult(models.Model):
     as_of = models.DateField()
     computed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="Who caused this screening: saved the data, asked for it, or published the rules (none: scheduled).",
+    )
+    previous = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The patient's result before this one (none: the first screening).",
+    )
     facts = models.JSONField()
     outcomes = models.JSONField(help_text="pathway id → flagged / not_flagged / insufficient_data")
     trace = models.JSONField(help_text="The screening output object with per-pathway display extras.")

@@ -1,9 +1,10 @@
-"""Screening services: evaluate patients with the published rules and store the results.
+"""Screening services: evaluate a patient with a rule set and store the result.
 
-A patient is re-screened right after any change to their record commits (a
-handful of queries, so it runs in the same request and the patient page shows
-the new result at once); a whole cohort is re-screened by a background task
-(``screening.tasks``) when rules are published.
+``screen_patient`` stores one result with who and what caused it and the
+result before it; it knows nothing of referrals. The one caller that applies a
+result to the referral queue is ``clinic.services.screen_and_apply`` (it calls
+this inside its own transaction), for data changes, manual re-screens and the
+cohort re-screen after a publish.
 """
 
 from __future__ import annotations
@@ -15,12 +16,12 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.models import User
 from patients.models import Patient
 from screening import engine
 from screening.engine.results import Result, deciding_leaves
 from screening.facts import facts_to_json, load_facts
-from screening.models import RuleSet, ScreeningResult, Trigger
-from screening.signals import result_stored
+from screening.models import RuleSet, ScreeningResult
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +99,13 @@ def screen_patient(
     *,
     patient: Patient,
     trigger: str,
+    actor: User | None = None,
     rule_set: RuleSet | None = None,
     as_of: date | None = None,
     never_older: bool = False,
 ) -> ScreeningResult | None:
-    """Evaluate one patient and store the result (rule set version, as-of, facts, outcomes, trace).
+    """Evaluate one patient and store the result (rule set version, as-of, facts, outcomes, trace,
+    trigger and actor, and the result before it as ``previous``).
 
     ``never_older``: screen as of the patient's latest result's date when that is later than
     ``as_of`` (a queued cohort job must not undo a fresher screening made while it waited).
@@ -129,34 +132,15 @@ def screen_patient(
         rule_set=rule_set,
         as_of=as_of,
         trigger=trigger,
+        actor=actor,
+        previous=previous,
         facts=facts_json,
         outcomes=outcomes,
         trace=build_trace(result, case_id=patient.identifier),
         changed=changed,
         change_cause=cause,
     )
-    result_stored.send(sender=ScreeningResult, result=stored, previous=previous)
     return stored
-
-
-def schedule_rescreen(patient_id: int) -> None:
-    """Re-screen a patient whose record changed; call it after the transaction commits."""
-    patient = Patient.objects.filter(pk=patient_id).first()
-    if patient is not None:
-        with transaction.atomic():
-            screen_patient(patient=patient, trigger=Trigger.DATA)
-
-
-def rescreen_patients(patient_ids: list[int], *, trigger: str) -> int:
-    """Re-screen the given patients with the published rules; returns how many were screened."""
-    rule_set = RuleSet.objects.published()
-    done = 0
-    for patient in Patient.objects.filter(pk__in=patient_ids).order_by("pk"):
-        try:
-            done += screen_patient(patient=patient, trigger=trigger, rule_set=rule_set) is not None
-        except Exception:  # one patient's bad record must not stop the others
-            log.exception("re-screening patient %s failed", patient.pk)
-    return done
 
 
 def latest_result_for(patient: Patient) -> ScreeningResult | None:

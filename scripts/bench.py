@@ -38,6 +38,7 @@ from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from accounts.models import Role, Site, User  # noqa: E402
+from clinic.services import rescreen_patients  # noqa: E402
 from clinical.casefile import validate_case  # noqa: E402
 from patients.casefiles import import_cases  # noqa: E402
 from patients.demo import synthetic_cases  # noqa: E402
@@ -46,7 +47,7 @@ from screening import engine  # noqa: E402
 from screening.catalogue import drug_units  # noqa: E402
 from screening.facts import load_facts  # noqa: E402
 from screening.models import RuleSet  # noqa: E402
-from screening.services import parsed_rules, rescreen_patients  # noqa: E402
+from screening.services import parsed_rules  # noqa: E402
 
 TODAY = date(2026, 11, 1)
 

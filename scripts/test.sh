@@ -27,6 +27,7 @@ checks() {
   .venv/bin/python -m clinical.casefile --check-schema
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
+  .venv/bin/lint-imports --no-cache
   # the pure core is typed strictly: the engine, the scoring tables and the vocabularies
   .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py clinical/vocab.py
 }

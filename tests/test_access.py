@@ -131,6 +131,6 @@ def test_every_url_is_in_the_access_table() -> None:
 
 
 def test_every_record_kind_is_in_the_access_table() -> None:
-    from patients.views import KINDS
+    from clinic.views import KINDS
 
     assert set(KINDS) == set(RECORD_FACTORIES)

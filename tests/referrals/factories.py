@@ -171,9 +171,9 @@ def import_case(site: Site, name: str) -> Patient:
 def screen(
     patient: Patient, *, trigger: str = "manual", as_of: date | None = None, rule_set: RuleSet | None = None
 ) -> ScreeningResult:
-    """Screen for real: the result_stored signal reaches the referral receiver."""
-    from screening.services import screen_patient
+    """Screen for real, through the one service that also applies the result to the referrals."""
+    from clinic.services import screen_and_apply
 
-    result = screen_patient(patient=patient, trigger=trigger, as_of=as_of or today(), rule_set=rule_set)
+    result = screen_and_apply(patient=patient, trigger=trigger, as_of=as_of or today(), rule_set=rule_set)
     assert result is not None
     return result

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from accounts.models import Role, Site
+from clinic.demo import seed_demo_referrals
 from clinical.casefile import validate_case
 from patients.casefiles import import_cases
 from patients.demo import demo_cases
-from referrals.demo import seed_demo_referrals
 from referrals.models import Referral, ReferralState
 from screening.catalogue import drug_units
 from tests.clock import TODAY

@@ -115,6 +115,6 @@ def test_rescreen_command_rescreens_everyone(site_a) -> None:
     Patient.objects.create(site=site_a, identifier="B")
     code, out, _ = run("rescreen", "--now")
     assert code == 0 and "re-screened 2 patient(s)" in out
-    assert list(ScreeningResult.objects.values_list("trigger", flat=True)) == ["manual", "manual"]
+    assert list(ScreeningResult.objects.values_list("trigger", flat=True)) == ["scheduled", "scheduled"]
     code, out, _ = run("rescreen")  # queued: the immediate backend of the tests runs it at once
     assert code == 0 and "queued" in out and ScreeningResult.objects.count() == 4

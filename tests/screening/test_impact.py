@@ -158,8 +158,8 @@ def test_progress_is_written_per_chunk_and_the_query_count_does_not_grow_per_pat
         PatientFactory(site=site_a)
     job = Job.objects.create(kind="impact", rule_set=older_draft, revision=older_draft.revision, as_of=AS_OF)
     seen = []
-    real = jobs._progress
-    monkeypatch.setattr(jobs, "_progress", lambda job, done: (seen.append(done), real(job, done)))
+    real = jobs.progress
+    monkeypatch.setattr(jobs, "progress", lambda job, done: (seen.append(done), real(job, done)))
     with CaptureQueriesContext(connection) as ctx:
         assert jobs.run_job(job.pk) == JobStatus.DONE
     assert seen == [5, 10]
@@ -199,19 +199,21 @@ def test_a_failing_job_is_marked_failed_with_the_error(older_draft, monkeypatch)
 
 @pytest.mark.django_db
 def test_a_rescreen_of_a_version_no_longer_published_stops(older_draft, site_a, monkeypatch) -> None:
+    from clinic import services as clinic_services
+
     for _ in range(3):
         PatientFactory(site=site_a)
-    monkeypatch.setattr(jobs, "RESCREEN_CHUNK", 2)
+    monkeypatch.setattr(clinic_services, "RESCREEN_CHUNK", 2)
     published = RuleSet.objects.published()
     job = Job.objects.create(kind="rescreen", rule_set=published, revision=0, as_of=AS_OF)
-    real = jobs._progress
+    real = jobs.progress
 
     def publish_meanwhile(job, done):  # another version goes live after the first chunk
         real(job, done)
         RuleSet.objects.filter(pk=published.pk).update(status="retired")
         RuleSet.objects.filter(pk=older_draft.pk).update(status="published")
 
-    monkeypatch.setattr(jobs, "_progress", publish_meanwhile)
+    monkeypatch.setattr(jobs, "progress", publish_meanwhile)
     jobs.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.done == 2

@@ -19,7 +19,6 @@ from screening.models import (
     RuleSetEvent,
     ScreeningResult,
 )
-from screening.signals import result_stored
 from tests.screening.conftest import AGE_65, AS_OF
 
 
@@ -274,15 +273,11 @@ def test_publish_retires_the_previous_version_and_rescreens_everyone(
 ) -> None:
     prepare(older_draft, rules_admin, admin_2, django_capture_on_commit_callbacks)
     previous = RuleSet.objects.published()
-    stored = []
-    result_stored.connect(receiver := lambda sender, result, previous, **kw: stored.append(result), weak=False)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            job = rulesets.publish_rule_set(
-                rule_set=older_draft, actor=rules_admin, change_note="HSCT up to 65", as_of=AS_OF
-            )
-    finally:
-        result_stored.disconnect(receiver)
+    with django_capture_on_commit_callbacks(execute=True):
+        job = rulesets.publish_rule_set(
+            rule_set=older_draft, actor=rules_admin, change_note="HSCT up to 65", as_of=AS_OF
+        )
+    stored = list(ScreeningResult.objects.filter(trigger="rules"))
     older_draft.refresh_from_db()
     previous.refresh_from_db()
     assert (older_draft.status, previous.status) == ("published", "retired")
@@ -291,6 +286,7 @@ def test_publish_retires_the_previous_version_and_rescreens_everyone(
     assert (job.kind, job.status, job.done, job.total) == (JobKind.RESCREEN, JobStatus.DONE, 10, 10)
     assert job.result == {"screened": 10, "changed": 10, "failed": []}  # first screening of each patient
     assert len(stored) == 10 and {r.rule_set_id for r in stored} == {older_draft.pk}
+    assert {r.actor for r in stored} == {rules_admin}  # attributed to who published
     older = ScreeningResult.objects.latest_for(Patient.objects.get(identifier="older-patient").pk)
     assert older.outcomes["hsct"] == "flagged" and older.trigger == "rules" and older.as_of == AS_OF
     assert kinds(previous)[-1] == EventKind.RETIRED
@@ -406,8 +402,8 @@ def test_a_draft_whose_catalogue_breaks_a_case_file_fails_that_case(draft, rules
 def test_a_queued_rescreen_never_undoes_a_fresher_screening_and_survives_a_bad_patient(site_a, monkeypatch) -> None:
     from datetime import date
 
+    from clinic import services as clinic_services
     from patients.models import Patient
-    from screening import jobs
     from screening.models import Job, ScreeningResult
     from screening.services import screen_patient
 
@@ -418,15 +414,15 @@ def test_a_queued_rescreen_never_undoes_a_fresher_screening_and_survives_a_bad_p
     job = Job.objects.create(
         kind="rescreen", rule_set=published, revision=published.revision, as_of=date(2026, 11, 1), status="running"
     )
-    real = jobs.screen_patient
+    real = clinic_services.screen_patient
 
     def flaky(*, patient, **kwargs):
         if patient.pk == broken.pk:
             raise ValueError("a bad stored value")
         return real(patient=patient, **kwargs)
 
-    monkeypatch.setattr(jobs, "screen_patient", flaky)
-    jobs.run_rescreen(job)
+    monkeypatch.setattr(clinic_services, "screen_patient", flaky)
+    clinic_services.run_rescreen_job(job)
     job.refresh_from_db()
     assert job.status == "done" and job.result["failed"] == [broken.pk] and job.result["screened"] == 1
     assert ScreeningResult.objects.latest_for(fresh.pk).as_of == date(2026, 11, 20)

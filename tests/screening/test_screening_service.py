@@ -202,12 +202,12 @@ def test_adequacy_shown_for_each_course(spec_client, patient) -> None:
 
 @pytest.mark.django_db
 def test_cohort_rescreen_runs_as_a_task(site_a) -> None:
-    from screening.tasks import rescreen_all_patients
+    from clinic.tasks import rescreen_all_patients
 
     import_cases(actor=None, site=site_a, cases=[load("mild-disease"), load("older-patient")])
     result = rescreen_all_patients.enqueue()  # the immediate backend runs it here
     assert result.return_value == 2
-    assert set(ScreeningResult.objects.values_list("trigger", flat=True)) == {"rules"}
+    assert set(ScreeningResult.objects.values_list("trigger", "actor", flat=False)) == {("scheduled", None)}
 
 
 @pytest.mark.django_db
@@ -221,11 +221,12 @@ def test_patient_list_shows_the_latest_outcomes(spec_client, site_a) -> None:
 
 @pytest.mark.django_db
 def test_staff_see_the_panel_without_links_to_forms_they_cannot_use(client, staff, site_a) -> None:
+    from clinic.services import screen_and_apply
     from referrals.models import Referral
 
     import_cases(actor=None, site=site_a, cases=[load("workup-pending")])
     patient = Patient.objects.get()
-    screen_patient(patient=patient, trigger="manual", as_of=date(2026, 11, 1))
+    screen_and_apply(patient=patient, trigger="manual", as_of=date(2026, 11, 1))
     assert Referral.objects.filter(patient=patient).count() == 2  # flagged for both pathways
     client.force_login(staff)
     page = client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()

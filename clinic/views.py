@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import readers, specialists
+from clinic.services import screen_and_apply
 from clinical import scoring, vocab
 from clinical.casefile import CaseFileError, dump_case
 from patients import forms, services
@@ -37,7 +38,7 @@ from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
 from screening.display import panel
 from screening.models import ScreeningResult, Trigger
-from screening.services import adequacy_by_course, latest_result_for, screen_patient
+from screening.services import adequacy_by_course, latest_result_for
 
 PAGE_SIZES = (25, 50, 100)
 OUTCOME_WORDS = {"flagged": "flagged", "not_flagged": "not flagged", "insufficient_data": "data missing"}
@@ -211,7 +212,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
     """Screen the patient again as of today (changes no clinical data; the result is stored like any other)."""
     patient = get_patient(request, pk)
-    if screen_patient(patient=patient, trigger=Trigger.MANUAL) is None:
+    if screen_and_apply(patient=patient, trigger=Trigger.MANUAL, actor=request.user) is None:
         messages.error(request, "This patient cannot be screened: the birth date is after today.")
     else:
         messages.success(request, "Screened again as of today.")

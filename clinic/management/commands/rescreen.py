@@ -6,7 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from screening.tasks import rescreen_all_patients
+from clinic.tasks import rescreen_all_patients
+from screening.models import Trigger
 
 
 class Command(BaseCommand):
@@ -17,8 +18,8 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, now: bool = False, **options: Any) -> None:
         if now:
-            count = rescreen_all_patients.call(trigger="manual")
+            count = rescreen_all_patients.call(trigger=Trigger.SCHEDULED)
             self.stdout.write(f"re-screened {count} patient(s)")
         else:
-            result = rescreen_all_patients.enqueue(trigger="manual")
+            result = rescreen_all_patients.enqueue(trigger=Trigger.SCHEDULED)
             self.stdout.write(f"queued re-screening as task {result.id}")

@@ -14,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, User
+from clinic.services import screen_and_apply
 from patients.models import Patient
 from referrals.models import EventKind, Referral, ReferralEvent, ReferralState
 from referrals.services import add_note, assign_referral, transition_referral
 from screening.models import ScreeningResult, Trigger
-from screening.services import screen_patient
 
 S = ReferralState
 
@@ -29,7 +29,7 @@ def seed_demo_referrals(site: object, *, today: date | None = None) -> int:
     today = today or timezone.localdate()
     screened = set(ScreeningResult.objects.filter(patient__site=site).values_list("patient_id", flat=True))
     for patient in Patient.objects.filter(site=site).exclude(pk__in=screened).order_by("pk"):
-        screen_patient(patient=patient, trigger=Trigger.MANUAL, as_of=today)
+        screen_and_apply(patient=patient, trigger=Trigger.MANUAL, as_of=today)
     if ReferralEvent.objects.filter(referral__patient__site=site).exclude(kind=EventKind.OPENED).exists():
         return 0
     staff = User.objects.filter(sites=site, role=Role.STAFF).order_by("pk").first()

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Role, Site, User
+from clinic.demo import seed_demo_referrals
 from clinical.casefile import validate_case
 from patients.casefiles import import_cases
 from patients.demo import demo_cases
@@ -30,8 +31,6 @@ class Command(BaseCommand):
         with transaction.atomic():
             site, outcome = self._seed()
         # After the commit: the patients have been screened, so referrals exist to move along.
-        from referrals.demo import seed_demo_referrals
-
         moved = seed_demo_referrals(site)
         self.stdout.write(
             f"demo site ready: {outcome.created} patients created, {outcome.updated} refreshed, "
