@@ -26,11 +26,11 @@ from clinical.casefile import (
     schema_text,
     validate_case,
 )
+from tests.shipped import CASES, RULES_PATH, case_paths
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-CASE_FILES = sorted(p for p in (DATA / "cases").glob("*.json") if p.name != "expected.json")
-DRUGS = {d["drug"]: d["dose_unit"] for d in json.loads((DATA / "default-rules.json").read_text())["drugs"]}
-BASE_FILE = DATA / "cases" / "contraindications-present.json"
+CASE_FILES = case_paths()
+DRUGS = {d["drug"]: d["dose_unit"] for d in json.loads(RULES_PATH.read_text())["drugs"]}
+BASE_FILE = CASES / "contraindications-present.json"
 
 
 def base() -> dict[str, Any]:

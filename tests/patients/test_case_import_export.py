@@ -15,9 +15,9 @@ from django.urls import reverse
 from clinical.casefile import dump_case, validate_case
 from patients.models import Assessment, Patient, TreatmentCourse
 from screening.catalogue import drug_units
+from tests.shipped import CASES, case_paths
 
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
-CASE_FILES = sorted(p for p in CASES.glob("*.json") if p.name != "expected.json")
+CASE_FILES = case_paths()
 
 
 def run(*args: str) -> tuple[int, str, str]:

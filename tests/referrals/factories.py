@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
@@ -14,8 +13,8 @@ from patients.models import Patient
 from referrals.models import Referral, ReferralState
 from referrals.services import open_referral, transition_referral
 from screening.models import RuleSet, ScreeningResult
+from tests.shipped import CASES
 
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
 S = ReferralState
 
 CAUTIONS = [

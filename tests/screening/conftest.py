@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -16,8 +15,8 @@ from screening import rulesets
 from screening.catalogue import drug_units
 from screening.models import RuleSet
 from tests.conftest import make_user
+from tests.shipped import CASES, case_paths
 
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
 AS_OF = date(2026, 11, 1)  # the shared cases' as-of date
 AGE_65 = {"min_years": 18, "max_years": 65}
 
@@ -65,4 +64,4 @@ def cohort(site_a: Site) -> None:
     no_damage = copy.deepcopy(case_file("older-patient"))
     no_damage["case_id"] = "older-no-damage"
     no_damage.pop("damage")
-    import_named(site_a, *sorted(p.stem for p in CASES.glob("*.json") if p.stem != "expected"), extra=[no_damage])
+    import_named(site_a, *(p.stem for p in case_paths()), extra=[no_damage])

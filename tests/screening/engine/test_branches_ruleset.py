@@ -16,7 +16,8 @@ import pytest
 
 from screening.engine import RuleSetError, parse_rule_set, rule_set_to_dict
 from screening.engine.ruleset import SLEDAI_MAX, Criterion, ObservationCompareParams
-from tests.screening.engine.helpers import RULES_PATH, default_rules, default_rules_data
+from tests.screening.engine.helpers import default_rules, default_rules_data
+from tests.shipped import RULES_PATH
 
 Mutation = Callable[[dict[str, Any]], None]
 IDENTIFIER = "must be a non-empty identifier (letters, digits, '_', '.', '-')"
