@@ -1,7 +1,8 @@
 """Case files: schema, validation and canonical text (no Django import).
 
-The format is ``../shared/case-format.md`` (``sle-screening-case/1``); the
-duplicate rule is ``screening-rules.md`` section 2. Every code list comes from
+The format (``sle-screening-case/1``) is described in ``docs/case-files.md``,
+whose field and code tables are generated from here and from
+:mod:`clinical.vocab` (``python -m clinical.docs``). Every code list comes from
 :mod:`clinical.vocab`; the drug catalogue (drug code -> dose unit) is passed in
 by the caller, because admins may edit it.
 

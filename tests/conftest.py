@@ -33,7 +33,7 @@ def today() -> date:
 
 @pytest.fixture
 def cases_day(clock: time_machine.Coordinates) -> date:
-    """Pin the clock to the shared case files' as-of day (tests that screen them as of "today")."""
+    """Pin the clock to the shipped case files' as-of day (tests that screen them as of "today")."""
     clock.move_to(noon(CASES_DAY))
     return CASES_DAY
 

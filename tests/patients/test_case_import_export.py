@@ -1,4 +1,4 @@
-"""Case files through the database: every shared case imports and exports back;
+"""Case files through the database: every shipped case imports and exports back;
 bad files are refused naming the file and field, and nothing is written."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def without_as_of(case: dict) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
-def test_round_trip_of_every_shared_case(path: Path, site_a, capsys) -> None:
+def test_round_trip_of_every_shipped_case(path: Path, site_a, capsys) -> None:
     code, out, err = run("import_cases", "--site", site_a.code, str(path))
     assert code == 0, err
     original = validate_case(json.loads(path.read_text()), drugs=drug_units())

@@ -1,4 +1,4 @@
-"""Referral test data: stored screening results (synthetic or from the shared case files) and referrals."""
+"""Referral test data: stored screening results (synthetic or from the shipped case files) and referrals."""
 
 from __future__ import annotations
 
@@ -160,7 +160,7 @@ def load_case(name: str) -> dict[str, Any]:
 
 
 def import_case(site: Site, name: str) -> Patient:
-    """A patient from a shared case file (not screened yet)."""
+    """A patient from a shipped case file (not screened yet)."""
     from patients.casefiles import import_cases
 
     outcome = import_cases(actor=None, site=site, cases=[load_case(name)])

@@ -17,7 +17,7 @@ from screening.models import RuleSet
 from tests.conftest import make_user
 from tests.shipped import CASES, case_paths
 
-AS_OF = date(2026, 11, 1)  # the shared cases' as-of date
+AS_OF = date(2026, 11, 1)  # the shipped cases' as-of date
 AGE_65 = {"min_years": 18, "max_years": 65}
 
 
@@ -60,7 +60,7 @@ def older_draft(draft: RuleSet, rules_admin: User) -> RuleSet:
 
 @pytest.fixture
 def cohort(site_a: Site) -> None:
-    """The nine shared cases plus older-patient without its damage index ("older-no-damage")."""
+    """The nine shipped cases plus older-patient without its damage index ("older-no-damage")."""
     no_damage = copy.deepcopy(case_file("older-patient"))
     no_damage["case_id"] = "older-no-damage"
     no_damage.pop("damage")

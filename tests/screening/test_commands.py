@@ -1,4 +1,4 @@
-"""The command-line contract of screening-rules.md section 8 (screening and rules)."""
+"""The command-line contract of screening and rules (docs/case-files.md, docs/rule-sets.md)."""
 
 from __future__ import annotations
 

@@ -35,7 +35,7 @@ def load(name: str) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_shared_cases_screen_the_same_from_the_database(site_a, name) -> None:
+def test_shipped_cases_screen_the_same_from_the_database(site_a, name) -> None:
     case = load(name)
     import_cases(actor=None, site=site_a, cases=[case])
     patient = Patient.objects.get(identifier=case["case_id"])

@@ -1,4 +1,4 @@
-"""Rule-set files (screening-rules.md section 7): every validation rule, by the exact message it gives.
+"""Rule-set files (docs/rule-sets.md, "The file"): every validation rule, by the exact message it gives.
 
 Each bad file is the default rule set with one thing broken; the message must
 name the node id (or the drug, pathway, caution, or where in the file it is

@@ -1,4 +1,4 @@
-"""The shared case files give exactly expected.json; the output has the documented shape and wording."""
+"""The shipped case files give exactly expected.json; the output has the documented shape and wording."""
 
 from __future__ import annotations
 
