@@ -1,7 +1,8 @@
 """Case files: schema, validation and canonical text (no Django import).
 
-The format is ``../shared/case-format.md`` (``sle-screening-case/1``); the
-duplicate rule is ``screening-rules.md`` section 2. Every code list comes from
+The format (``sle-screening-case/1``) is described in ``docs/case-files.md``,
+whose field and code tables are generated from here and from
+:mod:`clinical.vocab` (``python -m clinical.docs``). Every code list comes from
 :mod:`clinical.vocab`; the drug catalogue (drug code -> dose unit) is passed in
 by the caller, because admins may edit it.
 
@@ -174,7 +175,7 @@ def case_schema() -> dict[str, Any]:
             "date": _date_schema("Date of the visit; one assessment per date."),
             "window_days": {
                 "type": "integer",
-                "description": "Look-back window the assessor used for SLEDAI-2K. Default 10.",
+                "description": "Look-back window in days the assessor used for SLEDAI-2K. Default 10. Recorded for reading; screening does not use it.",
                 "enum": list(vocab.SLEDAI_WINDOWS),
             },
             "sledai2k": _object(
@@ -222,7 +223,7 @@ def case_schema() -> dict[str, Any]:
                     for code, item in vocab.SDI_ITEMS.items()
                 },
                 [],
-                "Item code -> count: 1, or 2 only for " + ", ".join(twice) + ".",
+                "Item code → count: 1, or 2 only for " + ", ".join(twice) + ".",
             )
             | {"propertyNames": _code_schema(vocab.SDI_ITEMS, "SLICC/ACR damage index item")},
         },
@@ -231,7 +232,7 @@ def case_schema() -> dict[str, Any]:
     )
     manifestation = _object(
         {
-            "code": _code_schema(vocab.MANIFESTATION_CODES, "manifestation code"),
+            "code": _code_schema(vocab.MANIFESTATION_CODES, "manifestation code", "What is involved."),
             "date": _date_schema("Date of the entry; one entry per code and date."),
             "active": {"type": "boolean", "description": "Whether the manifestation is active."},
             "biopsy_class": _code_schema(
@@ -249,13 +250,15 @@ def case_schema() -> dict[str, Any]:
             "code": _code_schema(
                 vocab.OBSERVATIONS,
                 "observation code",
-                "Units: " + "; ".join(f"{code} {obs.unit}" for code, obs in vocab.OBSERVATIONS.items()) + ".",
+                "What was measured. Units: "
+                + "; ".join(f"{code} {obs.unit}" for code, obs in vocab.OBSERVATIONS.items())
+                + ".",
             ),
             "date": _date_schema("Date of the observation; one entry per code and date."),
             "value": {"type": "number", "minimum": 0, "description": "Value in the code's canonical unit."},
             "uln": {
                 "type": ["number", "null"],
-                "description": "Upper limit of normal, same unit; needed for xULN rules; null or absent = not recorded.",
+                "description": "Upper limit of normal, same unit; needed by rules that compare with a multiple of it (×ULN); null or absent = not recorded.",
                 "exclusiveMinimum": 0,
             },
         },
@@ -266,7 +269,7 @@ def case_schema() -> dict[str, Any]:
         {
             "drug": {
                 "type": "string",
-                "description": "Drug code of the rule set's drug catalogue (checked against it, not here).",
+                "description": "Drug code of the rule set's drug catalogue (checked by the app, not by this schema: admins may edit the catalogue).",
                 "pattern": DRUG_CODE_PATTERN,
             },
             "start": _date_schema("First day of the course."),
@@ -292,8 +295,10 @@ def case_schema() -> dict[str, Any]:
     )
     condition = _object(
         {
-            "code": _code_schema(vocab.CONDITION_CODES, "condition code"),
-            "status": _code_schema(vocab.CONDITION_STATUSES, "condition status"),
+            "code": _code_schema(vocab.CONDITION_CODES, "condition code", "What the status is about."),
+            "status": _code_schema(
+                vocab.CONDITION_STATUSES, "condition status", "Whether it was present or absent then."
+            ),
             "date": _date_schema("Date the status was observed; one entry per code and date."),
         },
         ["code", "status", "date"],
@@ -305,7 +310,7 @@ def case_schema() -> dict[str, Any]:
         "`python -m clinical.casefile --write-schema`, do not edit by hand.",
         "title": "SLE screening case file (" + vocab.CASE_FORMAT + ")",
         "description": (
-            "One patient's screening-relevant record (case-format.md). Also checked beyond this schema: "
+            "One patient's screening-relevant record (docs/case-files.md). Also checked beyond this schema: "
             "dates are real calendar dates; birth_date is not after as_of nor before 1900-01-01; "
             "a treatment's end is not before its start and stop_reason needs an end; the drug is in the "
             "rule set's drug catalogue and dose_unit is that drug's unit; the SLEDAI-2K lists hold no "
@@ -318,10 +323,10 @@ def case_schema() -> dict[str, Any]:
         "required": ["format", "case_id", "patient"],
         "additionalProperties": False,
         "properties": {
-            "format": {"type": "string", "const": vocab.CASE_FORMAT},
+            "format": {"type": "string", "description": "The format and its version.", "const": vocab.CASE_FORMAT},
             "case_id": {
                 "type": "string",
-                "description": "1-64 characters A-Z a-z 0-9 . _ -; on import, the patient's identifier within the site.",
+                "description": "1 to 64 characters, each a letter (A-Z, a-z), digit, dot, underscore or hyphen; on import, the patient's identifier within the site.",
                 "pattern": CASE_ID_PATTERN,
             },
             "as_of": _date_schema("Evaluation date; null or absent = today.", nullable=True),

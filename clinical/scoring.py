@@ -1,9 +1,9 @@
 """Clinical scores and unit conversions as pure functions (no Django import).
 
-Weights come from ``clinical.vocab`` (one table each); the rules are those of
-``../shared/clinical-reference.md`` (source keys S1–S7, S42), ``case-format.md``
-and ``screening-rules.md`` section 2. Tested against clinical-reference.md
-section 9 in ``tests/clinical/test_scoring.py``.
+Weights come from ``clinical.vocab`` (one table each); the scores follow the
+references S1–S7 and S42 (``screening/data/sources.json``) and read the record
+as ``docs/case-files.md`` and ``docs/rule-sets.md`` ("How the facts are read")
+describe it. Tested against worked examples in ``tests/clinical/test_scoring.py``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ CONVERSION_QUANTUM = Decimal("0.0001")
 
 
 def age_on(birth_date: date, as_of: date) -> int:
-    """Age in whole years on as_of (screening-rules.md section 2, "Age")."""
+    """Age in whole years on as_of (docs/rule-sets.md, "How the facts are read")."""
     if as_of < birth_date:
         raise ValueError(f"as-of date {as_of} is before the birth date {birth_date}")
     # Tuple comparison puts a 29 February birthday after 28 February, so in a
@@ -32,7 +32,7 @@ def age_on(birth_date: date, as_of: date) -> int:
 
 
 def _codes(items: Iterable[str], table: Mapping[str, object], what: str) -> set[str]:
-    """Validated set of codes from one of the vocab tables (case-format.md vocabularies)."""
+    """Validated set of codes from one of the vocab tables (docs/case-files.md, "Codes")."""
     if isinstance(items, str):
         raise TypeError(f"{what} codes must be given as a collection, not a string")
     codes = set(items)
@@ -48,7 +48,7 @@ def sledai_bounds(
     *,
     clinical_only: bool = False,
 ) -> tuple[int, int]:
-    """SLEDAI-2K (or cSLEDAI) (low, high) bounds (S1, S2; screening-rules.md section 2)."""
+    """SLEDAI-2K (or cSLEDAI) (low, high) bounds (S1, S2; docs/rule-sets.md, "How the facts are read")."""
     present_codes = _codes(present, vocab.SLEDAI_ITEMS, "SLEDAI-2K")
     missing_codes = _codes(not_assessed, vocab.SLEDAI_ITEMS, "SLEDAI-2K")
     overlap = sorted(present_codes & missing_codes)
@@ -63,7 +63,7 @@ def sledai_bounds(
 
 
 def sledai_activity_band(score: int) -> str:
-    """SLEDAI-2K activity band per S5's grading (clinical-reference.md 1.4), not a trial cut-off."""
+    """SLEDAI-2K activity band per S5's grading, not a trial cut-off."""
     if not 0 <= score <= 105:
         raise ValueError(f"SLEDAI-2K score must be 0–105, got {score}")
     if score == 0:
@@ -89,7 +89,7 @@ def eular_acr(
     ana_min_titre: int = 80,
     min_score: int = 10,
 ) -> EularResult:
-    """2019 EULAR/ACR classification of SLE (S6; clinical-reference.md section 2)."""
+    """2019 EULAR/ACR classification of SLE (S6)."""
     codes = set() if criteria is None else _codes(criteria, vocab.EULAR_CRITERIA, "EULAR/ACR")
     best: dict[str, int] = {}
     for code in codes:
@@ -108,7 +108,7 @@ def eular_acr(
 
 
 def sdi_score(items: Mapping[str, int]) -> int:
-    """SLICC/ACR damage index total (S7; count and ESRD rules of case-format.md)."""
+    """SLICC/ACR damage index total (S7; count and ESRD rules in docs/case-files.md)."""
     _codes(items, vocab.SDI_ITEMS, "SDI")
     total = 0
     for code, count in items.items():
@@ -141,7 +141,7 @@ def ckd_epi_2021(creatinine_mg_dl: float, age: int, sex: str) -> float:
 # (vocab.OBSERVATIONS[code].unit). Factors are Decimals for exact arithmetic;
 # divisions are written as 1 / divisor so the published constant stays visible.
 ALTERNATIVE_UNITS: dict[str, dict[str, Decimal]] = {
-    # Creatinine 88.4 µmol/L = 1 mg/dL (clinical-reference.md 8.1).
+    # Creatinine 88.4 µmol/L = 1 mg/dL.
     "creatinine": {"µmol/L": 1 / Decimal("88.4")},
     # mg protein per mmol creatinine: creatinine molar mass 113.12 g/mol, so
     # 50 mg/mmol = 0.442 g/g (KDIGO's "0.5 g/g (50 mg/mmol)" is a rounding).
@@ -160,7 +160,7 @@ ALTERNATIVE_UNITS: dict[str, dict[str, Decimal]] = {
 
 
 def to_canonical(code: str, value: Decimal, unit: str) -> Decimal:
-    """Lab value converted to its code's canonical unit (case-format.md; clinical-reference.md 8.1)."""
+    """Lab value converted to its code's canonical unit (docs/case-files.md, "Observation codes and units")."""
     if code not in vocab.OBSERVATIONS:
         raise ValueError(f"unknown observation code: {code}")
     if not value.is_finite():
@@ -177,7 +177,7 @@ def to_canonical(code: str, value: Decimal, unit: str) -> Decimal:
 
 
 def prednisone_equivalent(dose_mg: Decimal | float, factor: Decimal | float) -> Decimal:
-    """Prednisone-equivalent dose in mg (dose × the catalogue factor, screening-rules.md section 5)."""
+    """Prednisone-equivalent dose in mg (dose × the drug catalogue's prednisone_factor, docs/rule-sets.md)."""
     # str() first so that a float such as 1.25 becomes Decimal("1.25"), not its binary expansion.
     dose = Decimal(str(dose_mg))
     equivalence = Decimal(str(factor))

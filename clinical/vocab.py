@@ -1,9 +1,10 @@
 """Vocabularies of the clinical record, as plain data (no Django import).
 
 Every code list and weight table lives here once; scoring, case files, the
-screening engine and the forms all read them from this module. Sources:
-``../shared/case-format.md`` (codes) and ``../shared/clinical-reference.md``
-(weights and definitions, keys S1, S2, S6, S7).
+screening engine and the forms all read them from this module. The code tables of
+``docs/case-files.md`` are generated from here (``python -m clinical.docs``).
+Weights and definitions follow the references S1, S2, S6 and S7
+(``screening/data/sources.json``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class SledaiItem(NamedTuple):
     definition: str
 
 
-# SLEDAI-2K descriptors in form order (S1, S2; clinical-reference.md section 1.2).
+# SLEDAI-2K descriptors in form order (S1, S2).
 SLEDAI_ITEMS: dict[str, SledaiItem] = {
     "seizure": SledaiItem(8, "Seizure", "Recent onset; metabolic, infectious and drug causes excluded."),
     "psychosis": SledaiItem(
@@ -76,7 +77,7 @@ SLEDAI_ITEMS: dict[str, SledaiItem] = {
     "thrombocytopenia": SledaiItem(1, "Thrombocytopenia", "Platelets below 100 × 10⁹/L, drug causes excluded."),
     "leukopenia": SledaiItem(1, "Leukopenia", "WBC below 3 × 10⁹/L, drug causes excluded."),
 }
-# Left out of the clinical SLEDAI-2K (cSLEDAI), clinical-reference.md 1.3.
+# Left out of the clinical SLEDAI-2K (cSLEDAI).
 SLEDAI_SEROLOGICAL: frozenset[str] = frozenset({"low_complement", "increased_dna_binding"})
 
 
@@ -87,7 +88,7 @@ class EularCriterion(NamedTuple):
     label: str
 
 
-# 2019 EULAR/ACR classification criteria (S6; clinical-reference.md 2.2).
+# 2019 EULAR/ACR classification criteria (S6).
 EULAR_CRITERIA: dict[str, EularCriterion] = {
     "fever": EularCriterion("constitutional", True, 2, "Fever > 38.3 °C"),
     "leukopenia": EularCriterion("haematologic", True, 3, "Leukopenia < 4.0 × 10⁹/L"),
@@ -117,12 +118,12 @@ EULAR_CRITERIA: dict[str, EularCriterion] = {
 
 class SdiItem(NamedTuple):
     points: int
-    max_count: int  # 2 for the items marked ×2 in case-format.md
+    max_count: int  # 2 for the items that may be recorded with count 2 (scoring twice)
     system: str
     label: str
 
 
-# SLICC/ACR damage index (S7; clinical-reference.md section 3).
+# SLICC/ACR damage index (S7).
 SDI_ITEMS: dict[str, SdiItem] = {
     "cataract": SdiItem(1, 1, "ocular", "Cataract ever"),
     "retinal_change_or_optic_atrophy": SdiItem(1, 1, "ocular", "Retinal change or optic atrophy"),
@@ -168,7 +169,7 @@ SDI_ITEMS: dict[str, SdiItem] = {
     "diabetes": SdiItem(1, 1, "endocrine", "Diabetes"),
     "malignancy": SdiItem(1, 2, "malignancy", "Malignancy (excluding dysplasia)"),
 }
-# ESRD scores instead of these two (case-format.md).
+# ESRD scores instead of these two.
 SDI_SUPPRESSED_BY_ESRD: frozenset[str] = frozenset({"gfr_below_50", "proteinuria_3_5g"})
 
 MANIFESTATION_CODES: dict[str, str] = {

@@ -1,4 +1,4 @@
-"""Case files in and out of the database (format: ../shared/case-format.md).
+"""Case files in and out of the database (format: docs/case-files.md).
 
 Validation lives in clinical.casefile (pure); this module maps a validated
 case to the models and a patient back to a case.

@@ -1,6 +1,6 @@
 """The clinical record: a patient and the dated records of their history.
 
-Shapes follow ../shared/case-format.md; vocabularies come from clinical.vocab.
+Shapes follow the case-file format (docs/case-files.md); vocabularies come from clinical.vocab.
 Derived values (SLEDAI-2K bounds, SDI score) are computed by services with
 clinical.scoring and stored so lists and charts need no recomputation; check
 constraints keep impossible values out whatever writes them.

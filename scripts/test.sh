@@ -25,6 +25,7 @@ checks() {
   DEBUG=true .venv/bin/python manage.py check
   DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
   .venv/bin/python -m clinical.casefile --check-schema
+  .venv/bin/python -m clinical.docs --check
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
   .venv/bin/lint-imports --no-cache

@@ -34,7 +34,7 @@ def noon(day: date) -> datetime:
 TODAY: date = _today()
 NOON: datetime = noon(TODAY)
 
-# The shared case files are dated: each holds ``as_of`` 2026-11-01 and records
+# The shipped case files are dated: each holds ``as_of`` 2026-11-01 and records
 # before it. A test that screens them "today" (a save, a page) pins the clock to
 # this day with the ``cases_day`` fixture; the files never age.
 CASES_DAY: date = date(2026, 11, 1)

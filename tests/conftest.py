@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +14,7 @@ from django.test import Client
 from accounts.models import Role, Site, User
 from patients.models import Patient
 from tests.clock import CASES_DAY, NOON, TODAY, noon
+from tests.shipped import RULES_PATH
 
 PASSWORD = "pw-for-tests-only"
 
@@ -33,7 +33,7 @@ def today() -> date:
 
 @pytest.fixture
 def cases_day(clock: time_machine.Coordinates) -> date:
-    """Pin the clock to the shared case files' as-of day (tests that screen them as of "today")."""
+    """Pin the clock to the shipped case files' as-of day (tests that screen them as of "today")."""
     clock.move_to(noon(CASES_DAY))
     return CASES_DAY
 
@@ -105,8 +105,7 @@ def ensure_published_rules() -> Any:
 
     rule_set = RuleSet.objects.filter(status="published").first()
     if rule_set is None:
-        path = Path(__file__).resolve().parents[1] / "screening" / "data" / "default-rules.json"
-        content = json.loads(path.read_text(encoding="utf-8"))
+        content = json.loads(RULES_PATH.read_text(encoding="utf-8"))
         rule_set = RuleSet.objects.create(
             name=content["name"], version=content["version"], status="published", content=content
         )

@@ -1,7 +1,9 @@
 """The pure screening engine: facts + rule set + as-of date → results with their trace.
 
-No Django here (style.md, "The engine is pure"). Normative references:
-``../shared/screening-rules.md`` and ``../shared/case-format.md``.
+No Django here: the engine is pure (a test imports it and checks). What it
+computes is described in ``docs/rule-sets.md`` (the rule-set file and the
+evaluation model), ``docs/criteria.md`` (the criterion types) and
+``docs/case-files.md`` (case files and the screening output).
 """
 
 from screening.engine.casefile import case_as_of, facts_from_case

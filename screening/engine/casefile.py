@@ -1,4 +1,4 @@
-"""Facts from a case file (case-format.md), with refs as paths into the file.
+"""Facts from a case file (docs/case-files.md), with refs as paths into the file.
 
 The dict must already be valid (validation is the case-file validator's job);
 this module only maps shapes: optional keys become None or empty tuples,

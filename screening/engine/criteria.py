@@ -1,4 +1,4 @@
-"""One function per criterion type of screening-rules.md section 3.
+"""One function per criterion type of the catalogue (``ruleset.CRITERION_TYPES``; docs/criteria.md).
 
 Each takes the type's parameters and the Context and returns a Leaf: the
 three-valued result, a one-line explanation naming the values and dates it

@@ -1,6 +1,6 @@
 """Screening: the rule set's trees evaluated over a patient's facts as of a date.
 
-screening-rules.md section 1: Kleene logic over the inclusion tree gives the
+docs/rule-sets.md, "How screening works": Kleene logic over the inclusion tree gives the
 outcome; the missing list names what would settle an unknown outcome;
 cautions are evaluated for every pathway they apply to and never change the
 outcome. The same facts, rule set and as-of date always give the same result.

@@ -1,4 +1,4 @@
-"""The facts the screening engine reads (screening-rules.md section 2).
+"""The facts the screening engine reads (docs/rule-sets.md, "How the facts are read").
 
 Plain frozen dataclasses with no Django in sight: the case-file reader
 (``casefile.py``) and the Django service both build them, the engine only

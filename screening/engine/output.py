@@ -1,6 +1,6 @@
-"""Screening results as the "Screening output" JSON of case-format.md, and display wording.
+"""Screening results as the output JSON of docs/case-files.md ("Screening a case file"), and display wording.
 
-Display wording is screening-rules.md section 6. The product flags; it never
+The display wording is that of docs/rule-sets.md ("How screening works"). The product flags; it never
 decides, so no string here says that a patient qualifies.
 """
 
@@ -37,7 +37,7 @@ def node_to_output(node: NodeResult) -> dict[str, Any]:
 
 
 def result_to_dict(result: ScreeningResult, *, case_id: str) -> dict[str, Any]:
-    """The screening output object of one case (case-format.md, "Screening output")."""
+    """The screening output object of one case (docs/case-files.md, "Screening a case file")."""
     pathways: dict[str, Any] = {}
     for pathway in result.pathways:
         pathways[pathway.id] = {
@@ -73,7 +73,7 @@ def why_not(result: ScreeningResult, pathway_id: str) -> list[str]:
 
 
 def outcome_sentence(outcome: Outcome | str, pathway_label_short: str) -> str:
-    """The headline of a pathway's result (screening-rules.md section 6), e.g. for "HSCT"."""
+    """The headline of a pathway's result (docs/rule-sets.md, "How screening works"), e.g. for "HSCT"."""
     value = Outcome(outcome)
     if value is Outcome.FLAGGED:
         return f"A referral for {pathway_label_short} evaluation may be worth considering."

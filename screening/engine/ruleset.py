@@ -1,8 +1,8 @@
 """Rule sets as plain data: the criterion catalogue, parsing and export.
 
 A rule set travels as a ``sle-screening-rules/1`` JSON file
-(screening-rules.md section 7). ``parse_rule_set`` checks every rule of that
-section and the per-type parameters of section 3, and raises ``RuleSetError``
+(docs/rule-sets.md, "The file"). ``parse_rule_set`` checks every rule of the
+format and each criterion type's parameters, and raises ``RuleSetError``
 naming the node id (or drug) and the parameter; ``rule_set_to_dict`` gives the
 file content back (parse then dump of ``default-rules.json`` is the file).
 

@@ -1,4 +1,4 @@
-"""Seed the default rule set (../shared/default-rules.json) as the published version."""
+"""Seed the default rule set (screening/data/default-rules.json) as the published version."""
 
 import json
 from pathlib import Path
@@ -19,7 +19,7 @@ def seed(apps, schema_editor):
         version=content["version"],
         status="published",
         content=content,
-        change_note="Default rule set shipped with Candidacy (screening-rules.md section 4).",
+        change_note="Default rule set shipped with Candidacy (described in docs/rule-sets.md).",
         published_at=timezone.now(),
     )
 

@@ -1,4 +1,4 @@
-"""Seed the shipped case files (../shared/cases) as the first test cases, with their expected outcomes."""
+"""Seed the shipped case files (screening/data/test_cases) as the first test cases, with their expected outcomes."""
 
 import json
 from pathlib import Path
@@ -6,7 +6,8 @@ from pathlib import Path
 from django.db import migrations
 
 CASES = Path(__file__).resolve().parent.parent / "data" / "test_cases"
-NOTE = "Shipped case file (../shared/cases), expected outcomes from expected.json."
+NOTE = "Shipped case file (screening/data/test_cases), expected outcomes from expected.json."
+NOTE_PREFIX = "Shipped case file ("  # also matches the notes of installs seeded by earlier releases
 
 
 def seed(apps, schema_editor):
@@ -23,7 +24,7 @@ def seed(apps, schema_editor):
 
 
 def unseed(apps, schema_editor):
-    apps.get_model("screening", "RuleCase").objects.filter(note=NOTE).delete()
+    apps.get_model("screening", "RuleCase").objects.filter(note__startswith=NOTE_PREFIX).delete()
 
 
 class Migration(migrations.Migration):

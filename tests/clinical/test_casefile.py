@@ -1,4 +1,4 @@
-"""Case-file schema, validation and canonical text (case-format.md; no Django)."""
+"""Case-file schema, validation and canonical text (docs/case-files.md; no Django)."""
 
 from __future__ import annotations
 
@@ -26,11 +26,11 @@ from clinical.casefile import (
     schema_text,
     validate_case,
 )
+from tests.shipped import CASES, RULES_PATH, case_paths
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-CASE_FILES = sorted(p for p in (DATA / "cases").glob("*.json") if p.name != "expected.json")
-DRUGS = {d["drug"]: d["dose_unit"] for d in json.loads((DATA / "default-rules.json").read_text())["drugs"]}
-BASE_FILE = DATA / "cases" / "contraindications-present.json"
+CASE_FILES = case_paths()
+DRUGS = {d["drug"]: d["dose_unit"] for d in json.loads(RULES_PATH.read_text())["drugs"]}
+BASE_FILE = CASES / "contraindications-present.json"
 
 
 def base() -> dict[str, Any]:
@@ -41,26 +41,26 @@ def validate(data: object, today: date | None = None) -> dict[str, Any]:
     return validate_case(data, drugs=DRUGS, today=today)
 
 
-# --- The shared cases ------------------------------------------------------------
+# --- The shipped cases -----------------------------------------------------------
 
 
-def test_shared_cases_exist() -> None:
+def test_shipped_cases_exist() -> None:
     assert len(CASE_FILES) >= 9
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
-def test_shared_case_validates_and_is_already_normal(path: Path) -> None:
+def test_shipped_case_validates_and_is_already_normal(path: Path) -> None:
     text = path.read_text()
     data = json.loads(text)
     case = validate(data)
     assert case == data
     assert validate(case) == case  # idempotent
-    assert dump_case(case) == text  # the shared files are in canonical form
+    assert dump_case(case) == text  # the shipped files are in canonical form
     assert case["case_id"] == path.stem
 
 
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
-def test_shared_case_round_trip_is_byte_identical(path: Path) -> None:
+def test_shipped_case_round_trip_is_byte_identical(path: Path) -> None:
     first = dump_case(parse_case(path.read_text(), drugs=DRUGS))
     second = dump_case(parse_case(first, drugs=DRUGS))
     assert first == second

@@ -1,4 +1,8 @@
-"""Scoring functions against clinical-reference.md sections 8.2 and 9, plus edge cases."""
+"""Scoring functions against worked examples, plus edge cases.
+
+The worked examples are those of the normative clinical reference (kept with the
+other normative specs outside this repository); section numbers below are its own.
+"""
 
 from datetime import date
 from decimal import Decimal
@@ -19,7 +23,7 @@ from clinical.scoring import (
     to_canonical,
 )
 
-# --- Age (screening-rules.md section 2) ---------------------------------------
+# --- Age (docs/rule-sets.md) ---------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -44,7 +48,7 @@ def test_age_on_refuses_as_of_before_birth():
         age_on(date(2000, 1, 2), date(2000, 1, 1))
 
 
-# --- SLEDAI-2K (clinical-reference.md 9.2) -------------------------------------
+# --- SLEDAI-2K (clinical reference 9.2) -------------------------------------
 
 SERO = ["low_complement", "increased_dna_binding"]
 SLEDAI_VECTORS = {
@@ -138,7 +142,7 @@ def test_sledai_activity_band_refuses_out_of_range(score):
         sledai_activity_band(score)
 
 
-# --- 2019 EULAR/ACR (clinical-reference.md 9.3) ---------------------------------
+# --- 2019 EULAR/ACR (clinical reference 9.3) ---------------------------------
 
 EULAR_VECTORS = {
     "E1": (
@@ -237,7 +241,7 @@ def test_eular_acr_refuses_unknown_code():
         eular_acr(640, ["joint_involvement", "arthritis"])
 
 
-# --- SDI (clinical-reference.md 9.4; case-format.md) ----------------------------
+# --- SDI (clinical reference 9.4; docs/case-files.md) ----------------------------
 
 
 def test_sdi_vector():
@@ -276,7 +280,7 @@ def test_sdi_refuses_bad_items(items, message):
         sdi_score(items)
 
 
-# --- CKD-EPI 2021 (clinical-reference.md 8.2) -----------------------------------
+# --- CKD-EPI 2021 (clinical reference 8.2) -----------------------------------
 
 
 @pytest.mark.parametrize(
@@ -312,7 +316,7 @@ def test_ckd_epi_2021_refuses_bad_input(creatinine, sex, message):
         ckd_epi_2021(creatinine, 50, sex)
 
 
-# --- Units (clinical-reference.md 8.1) ------------------------------------------
+# --- Units (clinical reference 8.1) ------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -376,7 +380,7 @@ def test_to_canonical_refuses_unknown_code_and_non_finite_value():
         to_canonical("creatinine", Decimal("NaN"), "mg/dL")
 
 
-# --- Prednisone equivalent (screening-rules.md section 5) ------------------------
+# --- Prednisone equivalent (docs/rule-sets.md) -------------------------------
 
 
 @pytest.mark.parametrize(

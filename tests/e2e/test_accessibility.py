@@ -10,6 +10,7 @@ import pytest
 from tests.clock import TODAY
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
+from tests.shipped import CASES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,7 +27,7 @@ def flagged_patient(db):
 
     site = Site.objects.create(code="a11y", name="A11y clinic")
     make_user("a11y_spec", Role.SPECIALIST, site)
-    case = json.loads((ROOT / "tests" / "data" / "cases" / "workup-pending.json").read_text())
+    case = json.loads((CASES / "workup-pending.json").read_text())
     case.pop("as_of")
     import_cases(actor=None, site=site, cases=[validate_case(case, drugs=drug_units(), today=TODAY)])
     return Patient.objects.get(identifier=case["case_id"])

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
@@ -11,9 +10,9 @@ from playwright.sync_api import expect
 from tests.clock import TODAY
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
+from tests.shipped import CASES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
 
 
 @pytest.fixture

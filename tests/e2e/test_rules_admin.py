@@ -6,7 +6,6 @@ import importlib
 import json
 import re
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 from django.apps import apps
@@ -15,9 +14,9 @@ from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login
+from tests.shipped import CASES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 

@@ -1,4 +1,4 @@
-"""Case files through the database: every shared case imports and exports back;
+"""Case files through the database: every shipped case imports and exports back;
 bad files are refused naming the file and field, and nothing is written."""
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ from django.urls import reverse
 from clinical.casefile import dump_case, validate_case
 from patients.models import Assessment, Patient, TreatmentCourse
 from screening.catalogue import drug_units
+from tests.shipped import CASES, case_paths
 
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
-CASE_FILES = sorted(p for p in CASES.glob("*.json") if p.name != "expected.json")
+CASE_FILES = case_paths()
 
 
 def run(*args: str) -> tuple[int, str, str]:
@@ -35,7 +35,7 @@ def without_as_of(case: dict) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("path", CASE_FILES, ids=lambda p: p.stem)
-def test_round_trip_of_every_shared_case(path: Path, site_a, capsys) -> None:
+def test_round_trip_of_every_shipped_case(path: Path, site_a, capsys) -> None:
     code, out, err = run("import_cases", "--site", site_a.code, str(path))
     assert code == 0, err
     original = validate_case(json.loads(path.read_text()), drugs=drug_units())

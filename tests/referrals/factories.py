@@ -1,10 +1,9 @@
-"""Referral test data: stored screening results (synthetic or from the shared case files) and referrals."""
+"""Referral test data: stored screening results (synthetic or from the shipped case files) and referrals."""
 
 from __future__ import annotations
 
 import json
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 from django.utils import timezone
@@ -14,8 +13,8 @@ from patients.models import Patient
 from referrals.models import Referral, ReferralState
 from referrals.services import open_referral, transition_referral
 from screening.models import RuleSet, ScreeningResult
+from tests.shipped import CASES
 
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
 S = ReferralState
 
 CAUTIONS = [
@@ -161,7 +160,7 @@ def load_case(name: str) -> dict[str, Any]:
 
 
 def import_case(site: Site, name: str) -> Patient:
-    """A patient from a shared case file (not screened yet)."""
+    """A patient from a shipped case file (not screened yet)."""
     from patients.casefiles import import_cases
 
     outcome = import_cases(actor=None, site=site, cases=[load_case(name)])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -16,9 +15,9 @@ from screening import rulesets
 from screening.catalogue import drug_units
 from screening.models import RuleSet
 from tests.conftest import make_user
+from tests.shipped import CASES, case_paths
 
-CASES = Path(__file__).resolve().parents[1] / "data" / "cases"
-AS_OF = date(2026, 11, 1)  # the shared cases' as-of date
+AS_OF = date(2026, 11, 1)  # the shipped cases' as-of date
 AGE_65 = {"min_years": 18, "max_years": 65}
 
 
@@ -61,8 +60,8 @@ def older_draft(draft: RuleSet, rules_admin: User) -> RuleSet:
 
 @pytest.fixture
 def cohort(site_a: Site) -> None:
-    """The nine shared cases plus older-patient without its damage index ("older-no-damage")."""
+    """The nine shipped cases plus older-patient without its damage index ("older-no-damage")."""
     no_damage = copy.deepcopy(case_file("older-patient"))
     no_damage["case_id"] = "older-no-damage"
     no_damage.pop("damage")
-    import_named(site_a, *sorted(p.stem for p in CASES.glob("*.json") if p.stem != "expected"), extra=[no_damage])
+    import_named(site_a, *(p.stem for p in case_paths()), extra=[no_damage])

@@ -1,19 +1,17 @@
-"""The command-line contract of screening-rules.md section 8 (screening and rules)."""
+"""The command-line contract of screening and rules (docs/case-files.md, docs/rule-sets.md)."""
 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from screening.models import RuleSet
 from tests.patients.test_case_import_export import run
+from tests.shipped import CASES, EXPECTED_PATH, RULES_PATH
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-CASES = DATA / "cases"
-EXPECTED = json.loads((CASES / "expected.json").read_text())
-DEFAULT_RULES = json.loads((DATA / "default-rules.json").read_text())
+EXPECTED = json.loads(EXPECTED_PATH.read_text())
+DEFAULT_RULES = json.loads(RULES_PATH.read_text())
 
 
 @pytest.mark.django_db

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 
 from screening import editing, engine
 from screening.diff import diff_contents
+from tests.shipped import RULES_PATH
 
-DEFAULT = json.loads((Path(__file__).resolve().parents[2] / "screening" / "data" / "default-rules.json").read_text())
+DEFAULT = json.loads(RULES_PATH.read_text())
 
 
 def texts(old: dict, new: dict, **kwargs) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from crispy_forms.utils import render_crispy_form
@@ -11,8 +10,9 @@ from crispy_forms.utils import render_crispy_form
 from screening import editing
 from screening.engine import CRITERION_TYPES
 from screening.forms import CriterionForm, DrugThresholdForm, field_label, to_form_value
+from tests.shipped import RULES_PATH
 
-DEFAULT = json.loads((Path(__file__).resolve().parents[2] / "screening" / "data" / "default-rules.json").read_text())
+DEFAULT = json.loads(RULES_PATH.read_text())
 AGENTS = sorted({d["agent"] for d in DEFAULT["drugs"]})
 # one criterion of every type, from the default rule set (every type is used there)
 EXAMPLES = {}

@@ -363,9 +363,10 @@ def test_audit_events_are_append_only(draft) -> None:
 @pytest.mark.django_db
 def test_test_cases_are_seeded_from_the_shipped_cases() -> None:
     import json
-    from pathlib import Path
 
-    expected = json.loads((Path(__file__).resolve().parents[1] / "data" / "cases" / "expected.json").read_text())
+    from tests.shipped import EXPECTED_PATH
+
+    expected = json.loads(EXPECTED_PATH.read_text())
     seeded = {c.name: c.expected for c in RuleCase.objects.all()}
     assert seeded == {name: {p: v["outcome"] for p, v in e.items()} for name, e in expected.items()}
     assert testcases.failing(testcases.run_test_cases(RuleSet.objects.published().content)) == []

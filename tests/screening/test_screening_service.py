@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import date
-from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -24,10 +23,9 @@ from screening.rulesets import import_rule_set, parse_rules_text
 from screening.services import parsed_rules, screen_patient
 from tests.clock import TODAY
 from tests.patients.factories import AssessmentFactory, ObservationFactory, TreatmentFactory
+from tests.shipped import CASES, EXPECTED_PATH
 
-DATA = Path(__file__).resolve().parents[1] / "data"
-CASES = DATA / "cases"
-EXPECTED = json.loads((CASES / "expected.json").read_text())
+EXPECTED = json.loads(EXPECTED_PATH.read_text())
 FORBIDDEN = re.compile(r"\b(eligible|eligibility|approved|candidate)\b", re.IGNORECASE)
 
 
@@ -37,7 +35,7 @@ def load(name: str) -> dict:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_shared_cases_screen_the_same_from_the_database(site_a, name) -> None:
+def test_shipped_cases_screen_the_same_from_the_database(site_a, name) -> None:
     case = load(name)
     import_cases(actor=None, site=site_a, cases=[case])
     patient = Patient.objects.get(identifier=case["case_id"])

@@ -23,10 +23,8 @@ from screening.engine import (
     parse_rule_set,
     screen,
 )
+from tests.shipped import RULES_PATH
 
-DATA = Path(__file__).resolve().parents[2] / "data"
-CASES = DATA / "cases"
-RULES_PATH = DATA / "default-rules.json"
 AS_OF = date(2026, 11, 1)
 
 # A valid parameter set per criterion type; tests override what they examine.
@@ -165,7 +163,3 @@ def damage(on: date, **items: int) -> DamageEntry:
 def load_case(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     return data
-
-
-def case_paths() -> list[Path]:
-    return sorted(p for p in CASES.glob("*.json") if p.name != "expected.json")

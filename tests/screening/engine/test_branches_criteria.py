@@ -1,6 +1,6 @@
 """Criterion branches the main criterion tests leave out: null and overlong windows, doses recorded in
 another unit, drugs that set both dose conditions, and the exact wording of explanations and
-missing-data lines there (screening-rules.md sections 1–3)."""
+missing-data lines there (docs/rule-sets.md, docs/criteria.md)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Rule-set files (screening-rules.md section 7): every validation rule, by the exact message it gives.
+"""Rule-set files (docs/rule-sets.md, "The file"): every validation rule, by the exact message it gives.
 
 Each bad file is the default rule set with one thing broken; the message must
 name the node id (or the drug, pathway, caution, or where in the file it is
@@ -16,7 +16,8 @@ import pytest
 
 from screening.engine import RuleSetError, parse_rule_set, rule_set_to_dict
 from screening.engine.ruleset import SLEDAI_MAX, Criterion, ObservationCompareParams
-from tests.screening.engine.helpers import RULES_PATH, default_rules, default_rules_data
+from tests.screening.engine.helpers import default_rules, default_rules_data
+from tests.shipped import RULES_PATH
 
 Mutation = Callable[[dict[str, Any]], None]
 IDENTIFIER = "must be a non-empty identifier (letters, digits, '_', '.', '-')"

@@ -1,4 +1,4 @@
-"""The shared case files give exactly expected.json; the output has the documented shape and wording."""
+"""The shipped case files give exactly expected.json; the output has the documented shape and wording."""
 
 from __future__ import annotations
 
@@ -23,7 +23,8 @@ from screening.engine import (
     screen,
     why_not,
 )
-from tests.screening.engine.helpers import CASES, case_paths, default_rules, facts, load_case
+from tests.screening.engine.helpers import default_rules, facts, load_case
+from tests.shipped import CASES, case_paths
 
 EXPECTED: dict[str, Any] = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
 FORBIDDEN = re.compile(r"eligib|approved|candidate", re.IGNORECASE)

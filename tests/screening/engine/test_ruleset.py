@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from screening.engine import CRITERION_TYPES, RuleSetError, parse_rule_set, rule_set_to_dict
-from tests.screening.engine.helpers import BASE_PARAMS, RULES_PATH, default_rules_data, rule_set_with
+from tests.screening.engine.helpers import BASE_PARAMS, default_rules_data, rule_set_with
+from tests.shipped import RULES_PATH
 
 Mutation = Callable[[dict[str, Any]], None]
 

@@ -1,0 +1,77 @@
+"""The data files the app ships are the normative ones, unchanged.
+
+The app ships one copy of each data file, in ``screening/data/``: the default
+rule set the migrations seed and the case files seeded as the rules' test
+cases, with their expected outcomes. The normative copies live outside the
+repository, in ``../shared/`` beside the checkout (CI has it there); these
+tests compare the shipped copies against them. Without ``../shared`` they skip
+and say why. Nothing else in the project reads ``../shared``.
+
+The normative folder holds the newest default rule set (``default-rules.json``)
+and earlier ones, unchanged, in ``rules/default-VERSION.json``; expected
+outcomes under an earlier version are in ``cases/expectations/VERSION.json``.
+The shipped rules are compared with the normative file of their own version.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.shipped import EXPECTED_PATH, ROOT, RULES_PATH, case_paths
+
+SHARED = ROOT.parent / "shared"
+needs_shared = pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"the normative files are not beside the checkout ({SHARED} is absent)"
+)
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+SHIPPED_VERSION = load(RULES_PATH)["version"]
+
+
+def normative_rules() -> Path:
+    """The normative rule-set file of the shipped version: an earlier one in rules/, else the newest."""
+    earlier = SHARED / "rules" / f"default-{SHIPPED_VERSION}.json"
+    return earlier if earlier.exists() else SHARED / "default-rules.json"
+
+
+def normative_expectations() -> Path:
+    earlier = SHARED / "cases" / "expectations" / f"{SHIPPED_VERSION}.json"
+    return earlier if earlier.exists() else SHARED / "cases" / "expected.json"
+
+
+def test_the_shipped_expectations_name_exactly_the_shipped_cases() -> None:
+    assert sorted(load(EXPECTED_PATH)) == [p.stem for p in case_paths()]
+    assert all(load(p)["case_id"] == p.stem for p in case_paths())
+
+
+@needs_shared
+def test_the_shipped_rules_are_the_normative_rules_of_their_version() -> None:
+    normative = load(normative_rules())
+    assert normative["version"] == SHIPPED_VERSION
+    assert load(RULES_PATH) == normative
+
+
+@needs_shared
+@pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
+def test_each_shipped_case_is_the_normative_case(path: Path) -> None:
+    assert load(path) == load(SHARED / "cases" / path.name)
+
+
+@needs_shared
+def test_the_shipped_expected_outcomes_are_the_normative_ones_for_the_shipped_rules() -> None:
+    normative = load(normative_expectations())
+    shipped = load(EXPECTED_PATH)
+    assert set(shipped) <= set(normative), "a shipped case has no normative expectation"
+    assert shipped == {name: normative[name] for name in shipped}
+
+
+def test_there_is_no_second_copy_of_the_shipped_data() -> None:
+    assert not (ROOT / "tests" / "data").exists(), "tests/data would be a second copy of screening/data"
