@@ -28,7 +28,7 @@ checks() {
   .venv/bin/ruff check .
   .venv/bin/ruff format --check .
   # the pure core is typed strictly: the engine, the scoring tables and the vocabularies
-  .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py clinical/vocab.py
+  .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py clinical/vocab.py screening/contract.py
 }
 
 step "checks" checks
