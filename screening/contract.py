@@ -23,10 +23,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol, cast, get_args
 
 from screening import engine
 from screening.engine.results import CautionStatus, Outcome, RecordKind, Result, deciding_leaves
+from screening.engine.ruleset import Severity
 
 SCHEMA_VERSION = 2
 VERSIONS = (1, 2)
@@ -203,7 +204,7 @@ class CriterionView:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CautionView:
     id: str
-    severity: str  # contraindication or caution (for this pathway)
+    severity: Severity  # contraindication or caution, for this pathway
     status: CautionStatus
     explanation: str
     source: str
@@ -348,6 +349,13 @@ def build_trace(result: engine.ScreeningResult, *, case_id: str) -> dict[str, An
 # Reader
 
 
+class StoredResult(Protocol):
+    """What the reader needs of a ``ScreeningResult`` row (the model stays out of this pure module)."""
+
+    trace: Any
+    outcomes: Any
+
+
 def _need(data: Mapping[str, Any]) -> NeedView:
     return NeedView(
         record=RecordKind(data["record"]),
@@ -386,6 +394,12 @@ def _criterion(data: Mapping[str, Any]) -> CriterionView:
     )
 
 
+def _severity(value: Any) -> Severity:
+    if value not in get_args(Severity):
+        raise ValueError(f"{value!r} is not a caution severity")
+    return cast(Severity, value)
+
+
 def _caution(data: Mapping[str, Any], version: int) -> CautionView:
     explanation = data.get("explanation", "")
     if version >= 2:
@@ -394,7 +408,7 @@ def _caution(data: Mapping[str, Any], version: int) -> CautionView:
         needs = tuple(n for kind in data.get("settle", ()) for n in _v1_need(kind, explanation))
     return CautionView(
         id=data["id"],
-        severity=data["severity"],
+        severity=_severity(data["severity"]),
         status=CautionStatus(data["status"]),
         explanation=explanation,
         source=data.get("source") or "",
@@ -437,7 +451,7 @@ def read_trace(trace: Mapping[str, Any]) -> ResultView:
     )
 
 
-def read_result(result: Any) -> ResultView:
+def read_result(result: StoredResult) -> ResultView:
     """A stored ``ScreeningResult`` as typed views (reads its ``trace``; no query)."""
     return read_trace(result.trace)
 
@@ -452,12 +466,11 @@ def read_outcomes(outcomes: Mapping[str, str] | str | None) -> dict[str, Outcome
 
     Accepts the JSON text some databases hand back for a JSON value read through a subquery.
     """
-    if isinstance(outcomes, str):
-        outcomes = json.loads(outcomes)
-    return {pathway: Outcome(value) for pathway, value in (outcomes or {}).items()}
+    data: Mapping[str, str] = json.loads(outcomes) if isinstance(outcomes, str) else outcomes or {}
+    return {pathway: Outcome(value) for pathway, value in data.items()}
 
 
-def outcome_of(result: Any, pathway_id: str) -> Outcome | None:
+def outcome_of(result: StoredResult | None, pathway_id: str) -> Outcome | None:
     """A stored result's outcome for one pathway (None when there is no result or no such pathway)."""
     if result is None:
         return None

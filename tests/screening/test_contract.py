@@ -291,8 +291,12 @@ def test_the_bare_screening_output_reads_too_and_a_version_from_the_future_is_re
     assert view.pathway("msc").sentence == "Not enough data to screen for MSC evaluation."  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="schema_version 3"):
         read_trace({**output, "schema_version": 3})
+    hsct = V1_TRACE["pathways"]["hsct"]
     with pytest.raises(ValueError):
-        read_trace({**V1_TRACE, "pathways": {"hsct": {**V1_TRACE["pathways"]["hsct"], "outcome": "eligible"}}})
+        read_trace({**V1_TRACE, "pathways": {"hsct": {**hsct, "outcome": "eligible"}}})
+    with pytest.raises(ValueError, match="severity"):
+        bad = [{**hsct["cautions"][0], "severity": "major"}]
+        read_trace({**V1_TRACE, "pathways": {"hsct": {**hsct, "cautions": bad}}})
 
 
 def test_outcomes_column_reads_as_outcomes() -> None:
