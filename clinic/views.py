@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -36,12 +35,11 @@ from patients.models import (
 from patients.summary import build_summary
 from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
-from screening.display import panel
+from screening.display import outcome_badges, panel
 from screening.models import ScreeningResult, Trigger
 from screening.services import adequacy_by_course, latest_result_for
 
 PAGE_SIZES = (25, 50, 100)
-OUTCOME_WORDS = {"flagged": "flagged", "not_flagged": "not flagged", "insufficient_data": "data missing"}
 
 
 @dataclass(frozen=True)
@@ -102,10 +100,7 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     per_page = per_page if per_page in PAGE_SIZES else 25
     page = Paginator(patients, per_page).get_page(request.GET.get("page"))
     for p in page:
-        # SQLite hands back JSON from a subquery as text; PostgreSQL as a dict.
-        outcomes = p.latest_outcomes
-        outcomes = json.loads(outcomes) if isinstance(outcomes, str) else outcomes or {}
-        p.outcome_badges = [(pathway, o, OUTCOME_WORDS[o]) for pathway, o in sorted(outcomes.items())]
+        p.outcome_badges = outcome_badges(p.latest_outcomes)  # (SQLite hands the subquery's JSON back as text)
     return render(
         request,
         "patients/patient_list.html",

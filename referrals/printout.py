@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from patients.summary import PatientSummary
+from screening.contract import CautionView, CriterionView, PathwayView
 
 SOURCES = Path(__file__).resolve().parent.parent / "screening" / "data" / "sources.json"
 FAILED_STOP_REASONS = ("inadequate_response", "intolerance")
@@ -25,12 +26,11 @@ def citations() -> dict[str, str]:
         return {}
 
 
-def source_keys(nodes: list[dict[str, Any]], keys: list[str] | None = None) -> list[str]:
+def source_keys(sources: list[str | None]) -> list[str]:
     """Source keys (S1, S2, …) cited by criteria and cautions, in order of first appearance."""
-    keys = [] if keys is None else keys
-    for node in nodes:
-        keys.extend(k for k in re.findall(r"\bS\d+\b", node.get("source") or "") if k not in keys)
-        source_keys(node.get("children", []) + node.get("findings", []), keys)
+    keys: list[str] = []
+    for source in sources:
+        keys.extend(k for k in re.findall(r"\bS\d+\b", source or "") if k not in keys)
     return keys
 
 
@@ -82,31 +82,45 @@ def failed_treatments(summary: PatientSummary) -> list[Any]:
     )
 
 
-def _met_leaves(node: dict[str, Any]) -> list[dict[str, Any]]:
-    if "children" not in node:
-        return [node]
-    return [leaf for child in node["children"] if child["result"] == "met" for leaf in _met_leaves(child)]
+@dataclass(frozen=True)
+class Reason:
+    """A top-level criterion that made the flag, with the met findings beneath it."""
+
+    name: str
+    source: str
+    findings: tuple[CriterionView, ...]
 
 
-def met_criteria(nodes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def met_criteria(pathway: PathwayView | None) -> list[Reason]:
     """The top-level criteria that made the flag, each with the met findings beneath it."""
+    if pathway is None:
+        return []
     return [
-        {
-            "name": node["id"].split(".", 1)[-1].replace("_", " ").capitalize(),
-            "source": node.get("source", ""),
-            "findings": _met_leaves(node),
-        }
-        for node in nodes
-        if node["result"] == "met"
+        Reason(
+            name=node.id.split(".", 1)[-1].replace("_", " ").capitalize(),
+            source=node.source or "",
+            findings=node.met_leaves(),
+        )
+        for node in pathway.met_criteria
     ]
 
 
-def missing_workup(summary: PatientSummary, pathway: dict[str, Any]) -> dict[str, list[str]]:
+def reason_and_caution_sources(reasons: list[Reason], cautions: tuple[CautionView, ...]) -> list[str | None]:
+    """The sources cited by the reasons (each criterion, then its findings) and the cautions shown, in order."""
+    sources: list[str | None] = []
+    for reason in reasons:
+        sources.append(reason.source)
+        sources.extend(finding.source for finding in reason.findings)
+    sources.extend(c.source for c in cautions)
+    return sources
+
+
+def missing_workup(summary: PatientSummary, pathway: PathwayView | None) -> dict[str, list[str]]:
     """Safety work-up never recorded, and the data that would settle an undecided criterion.
 
     Cautions the screening could not settle are listed with the cautions (status unknown), not again here.
     """
     return {
         "not_recorded": [label for code, label, condition in summary.workup if condition is None],
-        "to_settle": [item["line"] for item in pathway.get("checklist", [])],
+        "to_settle": [item.line for item in pathway.missing] if pathway is not None else [],
     }

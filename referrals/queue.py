@@ -15,6 +15,8 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, QuerySet
 
 from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
+from screening.contract import CautionStatus
+from screening.display import CAUTION_STYLE
 
 S = ReferralState
 PAGE_SIZES = (25, 50, 100)
@@ -151,6 +153,31 @@ def count(qs: QuerySet[Referral], f: QueueFilters, *, today: date) -> Counts:
         counts.due += row["due"]
     counts.pathways = sorted(pathways)
     return counts
+
+
+@dataclass(frozen=True)
+class CautionBadge:
+    """A caution at a glance as the referral keeps it (written from the result's views by ``glance``)."""
+
+    label: str
+    severity: str
+    status: CautionStatus
+
+    @property
+    def is_contraindication(self) -> bool:
+        return self.severity == "contraindication"
+
+    @property
+    def unknown(self) -> bool:
+        return self.status is CautionStatus.UNKNOWN
+
+    @property
+    def style(self) -> str:
+        return CAUTION_STYLE[self.status]
+
+
+def caution_badges(referral: Referral) -> list[CautionBadge]:
+    return [CautionBadge(c["label"], c["severity"], CautionStatus(c["status"])) for c in referral.cautions]
 
 
 def encode_cursor(row: Referral, sort: str) -> str:

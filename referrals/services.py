@@ -27,11 +27,11 @@ from referrals.models import (
     ReferralState,
 )
 from referrals.workflow import ReferralError, can_act, check_transition
+from screening.contract import OUTCOME_LABEL, Outcome, PathwayView, read_outcomes, read_result
 from screening.models import ScreeningResult
 
 log = logging.getLogger(__name__)
 S = ReferralState
-FLAGGED = "flagged"
 # Criterion types every flag shares: not worth a place among the reasons at a glance.
 GENERIC_TYPES = {"sle_diagnosis", "age_between"}
 
@@ -97,42 +97,21 @@ def _event(
     )
 
 
-def _first_met_leaf(node: dict[str, Any]) -> dict[str, Any]:
-    for child in node.get("children", []):
-        if child["result"] == "met":
-            return _first_met_leaf(child)
-    return node
-
-
 def _short(text: str, limit: int = 110) -> str:
     text = text.split(";")[0].strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def glance(pathway: dict[str, Any]) -> dict[str, Any]:
-    """Reasons and cautions at a glance for the queue, from one pathway of a stored trace."""
+def glance(pathway: PathwayView) -> dict[str, Any]:
+    """Reasons and cautions at a glance for the queue, from one pathway of a stored result."""
     reasons = [
-        _short(_first_met_leaf(node)["explanation"])
-        for node in pathway.get("criteria", [])
-        if node["result"] == "met" and node.get("type") not in GENERIC_TYPES
+        _short(node.first_met_leaf().explanation) for node in pathway.met_criteria if node.type not in GENERIC_TYPES
     ][:3]
-    cautions = [
-        {
-            "id": c["id"],
-            "label": c["id"].replace("_", " ").capitalize(),
-            "severity": c["severity"],
-            "status": c["status"],
-        }
-        for c in pathway.get("cautions", [])
-        if c["status"] in ("present", "unknown")
-    ]
-    cautions.sort(key=lambda c: (c["status"] != "present", c["severity"] != "contraindication"))
+    shown = sorted(pathway.shown_cautions, key=lambda c: (not c.present, not c.is_contraindication))
     return {
         "reasons": reasons,
-        "cautions": cautions,
-        "has_contraindication": any(
-            c["severity"] == "contraindication" and c["status"] == "present" for c in pathway.get("cautions", [])
-        ),
+        "cautions": [{"id": c.id, "label": c.label, "severity": c.severity, "status": c.status.value} for c in shown],
+        "has_contraindication": any(c.is_contraindication and c.present for c in pathway.cautions),
     }
 
 
@@ -141,14 +120,16 @@ def glance(pathway: dict[str, Any]) -> dict[str, Any]:
 
 def open_referral(*, result: ScreeningResult, pathway: str) -> Referral | None:
     """Open a referral for a pathway the result flags; None when one is already open (database-enforced)."""
-    data = result.trace["pathways"][pathway]
-    shown = glance(data)
+    view = read_result(result).pathway(pathway)
+    if view is None:
+        raise KeyError(pathway)
+    shown = glance(view)
     try:
         with transaction.atomic():
             referral = Referral.objects.create(
                 patient_id=result.patient_id,
                 pathway=pathway,
-                pathway_label=data.get("label", ""),
+                pathway_label=view.label,
                 raised_on=result,
                 latest_result=result,
                 flagged_at=result.computed_at,
@@ -183,14 +164,16 @@ def apply_screening_result(*, result: ScreeningResult) -> None:
     flag goes away and clears the mark when it comes back; moves a referral
     that needs data back to review when new data was entered. Never decides.
     """
-    outcomes: dict[str, str] = result.outcomes
     previous, actor = result.previous, result.actor
+    outcomes = read_outcomes(result.outcomes)
+    before = read_outcomes(previous.outcomes) if previous is not None else {}
+    views = {view.id: view for view in read_result(result).pathways}
     open_by_pathway = {r.pathway: r for r in Referral.objects.open().filter(patient_id=result.patient_id)}
     for pathway in sorted(set(outcomes) | set(open_by_pathway)):
-        flagged = outcomes.get(pathway) == FLAGGED
+        flagged = outcomes.get(pathway) is Outcome.FLAGGED
         referral = open_by_pathway.get(pathway)
         if referral is None:
-            was_flagged = previous is not None and previous.outcomes.get(pathway) == FLAGGED
+            was_flagged = before.get(pathway) is Outcome.FLAGGED
             if flagged and (
                 not was_flagged or not Referral.objects.filter(patient_id=result.patient_id, pathway=pathway).exists()
             ):
@@ -209,7 +192,9 @@ def apply_screening_result(*, result: ScreeningResult) -> None:
             )
         elif not flagged and not referral.flag_withdrawn:
             cause = _withdraw_cause(result)
-            outcome = outcomes.get(pathway, "no longer screened")
+            now = outcomes.get(pathway)
+            outcome = now.value if now is not None else "no longer screened"
+            words = OUTCOME_LABEL[now] if now is not None else outcome
             referral = _claim(referral.pk, None)
             referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = True, cause, timezone.now()
             _save(referral, actor, f"flag withdrawn ({cause})")
@@ -217,7 +202,7 @@ def apply_screening_result(*, result: ScreeningResult) -> None:
                 referral,
                 kind=EventKind.FLAG_WITHDRAWN,
                 actor=actor,
-                reason=f"Flag withdrawn ({cause}): now {outcome.replace('_', ' ')}, rules {result.rule_set.version}",
+                reason=f"Flag withdrawn ({cause}): now {words}, rules {result.rule_set.version}",
                 detail={"result": result.pk, "outcome": outcome, "cause": cause},
             )
         if referral.state == S.NEEDS_DATA and result.trigger == "data":
@@ -230,8 +215,8 @@ def apply_screening_result(*, result: ScreeningResult) -> None:
                 reason=f"New data entered{by}; back to review",
                 today=result.as_of,
             )
-        if pathway in result.trace.get("pathways", {}):
-            shown = glance(result.trace["pathways"][pathway])
+        if pathway in views:
+            shown = glance(views[pathway])
             if not flagged:
                 shown.pop("reasons")  # keep why it was flagged
             Referral.objects.filter(pk=referral.pk).update(latest_result=result, **shown)

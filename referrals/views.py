@@ -20,10 +20,19 @@ from referrals.dashboard import build_dashboard
 from referrals.export import csv_lines
 from referrals.forms import TARGET_FIELDS, AssignForm, NoteForm, TransitionForm
 from referrals.models import Referral, ReferralState
-from referrals.printout import citations, failed_treatments, met_criteria, missing_workup, sledai_chart, source_keys
+from referrals.printout import (
+    citations,
+    failed_treatments,
+    met_criteria,
+    missing_workup,
+    reason_and_caution_sources,
+    sledai_chart,
+    source_keys,
+)
 from referrals.services import ReferralError, add_note, assign_referral, transition_referral
 from referrals.workflow import ACTION_LABELS, allowed_targets, can_act
-from screening.display import panel
+from screening.contract import OUTCOME_LABEL, Outcome, outcome_of, read_outcomes, read_result
+from screening.display import pathway_panel
 from screening.models import ScreeningResult
 
 
@@ -46,6 +55,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     for r in page.rows:
         r.due = r.is_due(today)  # type: ignore[attr-defined]
+        r.caution_badges = q.caution_badges(r)  # type: ignore[attr-defined]
     return render(
         request,
         "referrals/queue.html",
@@ -83,9 +93,8 @@ def queue_export(request: HttpRequest) -> StreamingHttpResponse:
 
 
 def _pathway_panel(referral: Referral, result: ScreeningResult | None) -> Any:
-    if result is None:
-        return None
-    return next((p for p in panel(referral.patient, result) if p.id == referral.pathway), None)
+    view = read_result(result).pathway(referral.pathway) if result is not None else None
+    return pathway_panel(referral.patient, view) if view is not None else None
 
 
 def _render_detail(
@@ -106,7 +115,8 @@ def _render_detail(
         .values("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "rule_set__version")[:20]
     )
     for row in later:
-        row["outcome"] = row["outcomes"].get(referral.pathway, "not screened").replace("_", " ")
+        outcome = read_outcomes(row["outcomes"]).get(referral.pathway)
+        row["outcome"] = OUTCOME_LABEL[outcome] if outcome is not None else "not screened"
     acting = can_act(request.user) and referral.is_open
     actions = [
         (
@@ -249,12 +259,12 @@ def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
     summary = build_summary(referral.patient, today)
     latest = ScreeningResult.objects.latest_for(referral.patient_id)
     # the flag's current reasons if it still stands; otherwise the reasons it was raised on
-    still = latest is not None and latest.outcomes.get(referral.pathway) == "flagged"
+    still = outcome_of(latest, referral.pathway) is Outcome.FLAGGED
     result = latest if still and latest is not None else referral.raised_on
-    pathway = result.trace["pathways"].get(referral.pathway, {"criteria": [], "cautions": []})
-    reasons = met_criteria(pathway.get("criteria", []))
-    shown_cautions = [c for c in pathway.get("cautions", []) if c["status"] != "absent"]
-    keys = source_keys(reasons + shown_cautions)
+    pathway = read_result(result).pathway(referral.pathway)
+    reasons = met_criteria(pathway)
+    cautions = pathway.shown_cautions if pathway is not None else ()
+    keys = source_keys(reason_and_caution_sources(reasons, cautions))
     return render(
         request,
         "referrals/print.html",
@@ -266,12 +276,8 @@ def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
             "result": result,
             "pathway": pathway,
             "reasons": reasons,
-            "cautions": [
-                {**c, "label": c["id"].replace("_", " ").capitalize()}
-                for c in pathway.get("cautions", [])
-                if c["status"] != "absent"
-            ],
-            "absent_count": sum(1 for c in pathway.get("cautions", []) if c["status"] == "absent"),
+            "cautions": cautions,
+            "absent_count": len(pathway.absent_cautions) if pathway is not None else 0,
             "failed": failed_treatments(summary),
             "missing": missing_workup(summary, pathway),
             "sources": [(k, citations().get(k, "not in the source list")) for k in keys],

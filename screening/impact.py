@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from screening.engine.results import GroupResult, NodeResult, Result, ScreeningResult
+from screening.engine.results import GroupResult, NodeResult, Outcome, Result, ScreeningResult
 
-FLAGGED, NOT_FLAGGED, INSUFFICIENT = "flagged", "not_flagged", "insufficient_data"
+FLAGGED, INSUFFICIENT = Outcome.FLAGGED, Outcome.INSUFFICIENT_DATA
 DIRECTIONS = {
     "newly_flagged": "newly flagged",
     "no_longer_flagged": "no longer flagged",

@@ -284,4 +284,6 @@ class ScreeningResult(models.Model):
 
     @property
     def outcome_summary(self) -> str:
-        return "; ".join(f"{k.upper()} {v.replace('_', ' ')}" for k, v in self.outcomes.items())
+        from screening.contract import outcome_summary
+
+        return outcome_summary(self.outcomes)

@@ -19,7 +19,7 @@ from django.utils import timezone
 from accounts.models import User
 from patients.models import Patient
 from screening import engine
-from screening.engine.results import Result, deciding_leaves
+from screening.contract import build_trace  # the stored result's shape: screening/contract.py
 from screening.facts import facts_to_json, load_facts
 from screening.models import RuleSet, ScreeningResult
 
@@ -43,41 +43,6 @@ def parsed_rules(rule_set: RuleSet) -> engine.RuleSet:
             _PARSED.clear()
         _PARSED[key] = engine.parse_rule_set(rule_set.content)
     return _PARSED[key]
-
-
-def short_label(pathway_id: str) -> str:
-    return pathway_id.upper()
-
-
-def _checklist(pathway: engine.PathwayResult) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    for leaf in deciding_leaves(pathway.inclusion, Result.UNKNOWN):
-        for line in leaf.missing:
-            if line not in seen:
-                seen.add(line)
-                items.append({"line": line, "type": leaf.type, "refs": list(leaf.refs), "criterion": leaf.id})
-    return items
-
-
-def _caution_settle(caution: engine.CautionResult) -> list[str]:
-    if caution.status is not engine.CautionStatus.UNKNOWN:
-        return []
-    return sorted({leaf.type for leaf in deciding_leaves(caution.node, Result.UNKNOWN)})
-
-
-def build_trace(result: engine.ScreeningResult, *, case_id: str) -> dict[str, Any]:
-    """The screening output object, with per pathway the display extras the panel needs."""
-    trace = engine.result_to_dict(result, case_id=case_id)
-    for pathway in result.pathways:
-        out = trace["pathways"][pathway.id]
-        out["label"] = pathway.label
-        out["sentence"] = engine.outcome_sentence(pathway.outcome, short_label(pathway.id))
-        out["why_not"] = engine.why_not(result, pathway.id)
-        out["checklist"] = _checklist(pathway)
-        for caution_out, caution in zip(out["cautions"], pathway.cautions, strict=True):
-            caution_out["settle"] = _caution_settle(caution)
-    return trace
 
 
 def _cause(

@@ -19,14 +19,12 @@ from django.db import transaction
 from accounts.models import User
 from clinical.casefile import CaseFileError, validate_case
 from screening import engine
+from screening.contract import OUTCOME_LABEL, ResultView, view_of
 from screening.errors import RuleSetRefused
 from screening.models import EventKind, RuleCase, RuleSet, RuleSetEvent, RuleSetStatus
 
-OUTCOMES = {
-    "flagged": "flagged",
-    "not_flagged": "not flagged",
-    "insufficient_data": "insufficient data",
-}
+# outcome code → words, in the vocabulary's order (the choices of an expected outcome)
+OUTCOMES = {outcome.value: label for outcome, label in OUTCOME_LABEL.items()}
 
 
 @dataclass
@@ -43,12 +41,12 @@ class PathwayCheck:
 
 @dataclass
 class CaseRun:
-    """One test case run against a rule set: per pathway expected and actual, and the trace."""
+    """One test case run against a rule set: per pathway expected and actual, and the result with its trace."""
 
     case: RuleCase
     checks: list[PathwayCheck] = field(default_factory=list)
     error: str = ""
-    trace: dict[str, Any] | None = None
+    result: ResultView | None = None
 
     @property
     def passed(self) -> bool:
@@ -74,8 +72,8 @@ def run_case(case: RuleCase, rules: engine.RuleSet, units: dict[str, str]) -> Ca
     except engine.EngineError as err:
         run.error = str(err)
     else:
-        run.trace = engine.result_to_dict(result, case_id=case.name)
-    actual = {p: out["outcome"] for p, out in (run.trace or {}).get("pathways", {}).items()}
+        run.result = view_of(result, case_id=case.name)
+    actual = {p.id: p.outcome.value for p in run.result.pathways} if run.result is not None else {}
     pathways = [p.id for p in rules.pathways] + [p for p in case.expected if p not in actual]
     run.checks = [PathwayCheck(p, case.expected.get(p), actual.get(p)) for p in dict.fromkeys(pathways)]
     return run

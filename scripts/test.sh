@@ -30,7 +30,7 @@ checks() {
   .venv/bin/ruff format --check .
   .venv/bin/lint-imports --no-cache
   # the pure core is typed strictly: the engine, the scoring tables and the vocabularies
-  .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py clinical/vocab.py
+  .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py clinical/vocab.py screening/contract.py
 }
 
 step "checks" checks

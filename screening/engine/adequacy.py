@@ -19,6 +19,6 @@ def course_adequacy(facts: PatientFacts, rule_set: RuleSet, as_of: date) -> dict
         verdict = judge_adequacy(course, ctx)
         text = verdict.text
         if verdict.lacks:
-            text += " (needs " + ", ".join(verdict.lacks) + ")"
+            text += " (needs " + ", ".join(lack.text for lack in verdict.lacks) + ")"
         out[course.ref] = (verdict.result, text)
     return out

@@ -3,7 +3,8 @@
 Each takes the type's parameters and the Context and returns a Leaf: the
 three-valued result, a one-line explanation naming the values and dates it
 used (with how far off a number is when not met), the refs it read and, when
-unknown, one line per piece of data that would settle it.
+unknown, one line per piece of data that would settle it, each naming the
+record it concerns (kind, code or ref) so that no reader has to parse the words.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 from clinical import scoring, vocab
 from screening.engine.context import Context, Course, dedupe, window_phrase, window_start
 from screening.engine.facts import Assessment
-from screening.engine.results import Result, all_of, any_of, from_bool
+from screening.engine.results import Missing, Need, RecordKind, Result, all_of, any_of, from_bool
 from screening.engine.ruleset import (
     AgeBetweenParams,
     ConditionPresentParams,
@@ -60,16 +61,29 @@ class Leaf:
     result: Result
     explanation: str
     refs: tuple[str, ...] = ()
-    missing: tuple[str, ...] = ()
+    lacks: tuple[Missing, ...] = ()
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The missing-data lines."""
+        return tuple(m.line for m in self.lacks)
 
 
-def _leaf(result: Result, explanation: str, refs: Iterable[str] = (), missing: Iterable[str] = ()) -> Leaf:
-    return Leaf(
-        result=result,
-        explanation=explanation,
-        refs=dedupe(refs),
-        missing=dedupe(missing) if result is UNKNOWN else (),
-    )
+def _leaf(result: Result, explanation: str, refs: Iterable[str] = (), missing: Iterable[Missing] = ()) -> Leaf:
+    lacks: dict[str, Missing] = {}
+    if result is UNKNOWN:
+        for item in missing:
+            lacks.setdefault(item.line, item)
+    return Leaf(result=result, explanation=explanation, refs=dedupe(refs), lacks=tuple(lacks.values()))
+
+
+def _lack(record: RecordKind, line: str, *, code: str | None = None, ref: str | None = None) -> Missing:
+    """A missing-data line naming one piece of data (its words are the line)."""
+    return Missing(line=line, needs=(Need(record=record, text=line, code=code, ref=ref),))
+
+
+def _unique(needs: Iterable[Need]) -> tuple[Need, ...]:
+    return tuple(dict.fromkeys(needs))
 
 
 # --------------------------------------------------------------------------
@@ -139,11 +153,13 @@ class SledaiReading:
             return f"{self.label} at most {self.high} on {when} ({items})"
         return f"{self.label} {self.low}–{self.high} on {when} ({items})"
 
-    def lack(self, as_of: date) -> str:
-        """The data that would settle an unknown reading."""
+    def lack(self, as_of: date) -> Need:
+        """The data that would settle an unknown reading: a new assessment, or this one's unassessed items."""
         if self.assessment is None:
-            return f"a {self.label} assessment dated {_needed_window(as_of, self.days)}"
-        return f"{self.label} items not assessed on {self.assessment.date.isoformat()}: {', '.join(self.not_assessed)}"
+            text = f"a {self.label} assessment dated {_needed_window(as_of, self.days)}"
+            return Need(record=RecordKind.ASSESSMENT, text=text)
+        text = f"{self.label} items not assessed on {self.assessment.date.isoformat()}: {', '.join(self.not_assessed)}"
+        return Need(record=RecordKind.ASSESSMENT, text=text, ref=self.assessment.ref)
 
 
 def read_sledai(ctx: Context, min_score: int, days: int | None, clinical_only: bool) -> SledaiReading:
@@ -184,7 +200,14 @@ def sle_diagnosis(p: SleDiagnosisParams, ctx: Context) -> Leaf:
             UNKNOWN,
             "not attested; ANA titre not recorded",
             read,
-            ["the ANA titre (highest ever), or a specialist's attestation of the SLE diagnosis"],
+            [
+                _lack(
+                    RecordKind.CLASSIFICATION,
+                    "the ANA titre (highest ever), or a specialist's attestation of the SLE diagnosis",
+                    code="ana_titre",
+                    ref=refs.ana_titre,
+                )
+            ],
         )
     if ana < p.ana_min_titre:
         return _leaf(NOT_MET, f"not attested; ANA {_titre(ana)}, needs ≥ {_titre(p.ana_min_titre)}", read)
@@ -193,7 +216,14 @@ def sle_diagnosis(p: SleDiagnosisParams, ctx: Context) -> Leaf:
             UNKNOWN,
             f"not attested; ANA {_titre(ana)} meets the entry criterion but the 2019 EULAR/ACR criteria are not recorded",
             read,
-            ["the 2019 EULAR/ACR classification criteria (assessed list; empty if none present)"],
+            [
+                _lack(
+                    RecordKind.CLASSIFICATION,
+                    "the 2019 EULAR/ACR classification criteria (assessed list; empty if none present)",
+                    code="criteria",
+                    ref=refs.criteria,
+                )
+            ],
         )
     read.append(refs.criteria)
     eular = scoring.eular_acr(ana, facts.criteria, ana_min_titre=p.ana_min_titre, min_score=p.classification_min_score)
@@ -210,7 +240,8 @@ def age_between(p: AgeBetweenParams, ctx: Context) -> Leaf:
     birth = ctx.facts.birth_date
     read = [ctx.facts.refs.birth_date]
     if birth is None:
-        return _leaf(UNKNOWN, "birth date not recorded", read, ["the patient's birth date"])
+        lack = _lack(RecordKind.PATIENT, "the patient's birth date", code="birth_date", ref=ctx.facts.refs.birth_date)
+        return _leaf(UNKNOWN, "birth date not recorded", read, [lack])
     age = scoring.age_on(birth, ctx.as_of)
     text = f"age {age} on {ctx.as_of.isoformat()} (born {birth.isoformat()}), range {p.min_years}–{p.max_years}"
     return _leaf(from_bool(p.min_years <= age <= p.max_years), text, read)
@@ -220,11 +251,12 @@ def sledai_at_least(p: SledaiAtLeastParams, ctx: Context) -> Leaf:
     """Latest SLEDAI-2K (or cSLEDAI) in the window at least min_score, judged on its bounds (S1, S2)."""
     reading = read_sledai(ctx, p.min_score, p.max_age_days, p.clinical_only)
     refs = [reading.assessment.ref] if reading.assessment is not None else []
+    need = reading.lack(ctx.as_of)
     return _leaf(
         reading.result,
         f"{reading.text(ctx.as_of)}, needs ≥ {p.min_score}",
         refs,
-        [reading.lack(ctx.as_of)],
+        [Missing(line=need.text, needs=(need,))],
     )
 
 
@@ -273,7 +305,7 @@ def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
 class Adequacy:
     result: Result
     text: str
-    lacks: tuple[str, ...]
+    lacks: tuple[Need, ...]
     refs: tuple[str, ...]
 
 
@@ -284,15 +316,16 @@ def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
     days = course.days_covered
     parts = [from_bool(days >= min_days)]
     shortfalls: list[str] = []
-    lacks: list[str] = []
+    lacks: list[Need] = []
     refs: list[str] = []
+    dose_lack = Need(record=RecordKind.TREATMENT, text=course.dose_lack, code=drug.drug, ref=course.ref)
     if days < min_days:
         shortfalls.append(f"{days} of {min_days} days")
     dose = course.dose
     if drug.min_dose is not None:
         if dose is None:
             parts.append(UNKNOWN)
-            lacks.append(course.dose_lack)
+            lacks.append(dose_lack)
         else:
             parts.append(from_bool(dose >= drug.min_dose))
             if dose < drug.min_dose:
@@ -303,9 +336,16 @@ def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
         if dose is None or weight is None:
             parts.append(UNKNOWN)
             if dose is None:
-                lacks.append(course.dose_lack)
+                lacks.append(dose_lack)
             if weight is None:
-                lacks.append(f"the patient's weight ({drug.drug} dose threshold is per kg)")
+                lacks.append(
+                    Need(
+                        record=RecordKind.PATIENT,
+                        text=f"the patient's weight ({drug.drug} dose threshold is per kg)",
+                        code="weight_kg",
+                        ref=ctx.facts.refs.weight_kg,
+                    )
+                )
         else:
             # dose ÷ weight ≥ threshold, multiplied out to stay exact in Decimal.
             enough = dose >= drug.min_dose_per_kg * weight
@@ -322,7 +362,7 @@ def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
     else:
         text = "adequacy unknown"
     # A drug may set both dose conditions: a missing dose is still one thing lacking.
-    return Adequacy(result, text, dedupe(lacks) if result is UNKNOWN else (), tuple(refs))
+    return Adequacy(result, text, _unique(lacks) if result is UNKNOWN else (), tuple(refs))
 
 
 @dataclass(frozen=True, slots=True)
@@ -330,7 +370,7 @@ class _Judgement:
     course: Course
     result: Result
     text: str
-    lacks: tuple[str, ...]
+    lacks: tuple[Need, ...]
     refs: tuple[str, ...]
 
 
@@ -344,7 +384,7 @@ def _judge_course(course: Course, p: FailedAgentsAtLeastParams, ctx: Context) ->
         if reading.assessment is not None:
             refs.append(reading.assessment.ref)
         result = all_of([adequacy.result, reading.result])
-        lacks: list[str] = []
+        lacks: list[Need] = []
         if result is UNKNOWN:
             lacks += adequacy.lacks
             if reading.result is UNKNOWN:
@@ -353,7 +393,8 @@ def _judge_course(course: Course, p: FailedAgentsAtLeastParams, ctx: Context) ->
         return _Judgement(course, result, text, tuple(lacks), tuple(refs))
     reason = course.stop_reason
     if reason is None:
-        return _Judgement(course, UNKNOWN, "ended with no stop reason", ("stop reason",), tuple(refs))
+        lack = Need(record=RecordKind.TREATMENT, text="stop reason", code=course.drug.drug, ref=course.ref)
+        return _Judgement(course, UNKNOWN, "ended with no stop reason", (lack,), tuple(refs))
     stopped = f"stopped for {_STOP_REASON_TEXT.get(reason, reason)}"
     if reason == "intolerance":
         counted = "counted" if p.count_intolerance else "not counted"
@@ -395,7 +436,11 @@ def failed_agents_at_least(p: FailedAgentsAtLeastParams, ctx: Context) -> Leaf:
         text += f"; no {' or '.join(p.classes)} course recorded"
     # Section 1: one line per course whose failure is unknown, naming the course and what it lacks.
     missing = [
-        f"{j.course.drug.drug} course started {j.course.start.isoformat()} needs: {'; '.join(j.lacks)}"
+        Missing(
+            line=f"{j.course.drug.drug} course started {j.course.start.isoformat()} needs: "
+            + "; ".join(n.text for n in j.lacks),
+            needs=j.lacks,
+        )
         for j in judgements
         if j.result is UNKNOWN
     ]
@@ -459,7 +504,15 @@ def glucocorticoid_dependent(p: GlucocorticoidDependentParams, ctx: Context) -> 
         return _leaf(NOT_MET, f"{first_failure}, {need}", refs)
     undetermined = {id(c) for c in unknown_courses}
     unknown_sorted = [c for c in courses if id(c) in undetermined]
-    missing = [f"{c.dose_lack} of the {c.drug.drug} course started {c.start.isoformat()}" for c in unknown_sorted]
+    missing = [
+        _lack(
+            RecordKind.TREATMENT,
+            f"{c.dose_lack} of the {c.drug.drug} course started {c.start.isoformat()}",
+            code=c.drug.drug,
+            ref=c.ref,
+        )
+        for c in unknown_sorted
+    ]
     named = ", ".join(f"{c.drug.drug} from {c.start.isoformat()}" for c in unknown_sorted)
     return _leaf(UNKNOWN, f"dose not known for {named}; {need}", refs, missing)
 
@@ -521,7 +574,13 @@ def observation_compare(p: ObservationCompareParams, ctx: Context) -> Leaf:
             UNKNOWN,
             f"no {label} result {window_phrase(ctx.as_of, p.max_age_days)}",
             (),
-            [f"{label} result dated {_needed_window(ctx.as_of, p.max_age_days)}"],
+            [
+                _lack(
+                    RecordKind.OBSERVATION,
+                    f"{label} result dated {_needed_window(ctx.as_of, p.max_age_days)}",
+                    code=p.code,
+                )
+            ],
         )
     seen = f"{label} {_observation_value(p.code, latest.value)} on {latest.date.isoformat()}"
     symbol = _SYMBOL[p.op]
@@ -531,7 +590,14 @@ def observation_compare(p: ObservationCompareParams, ctx: Context) -> Leaf:
                 UNKNOWN,
                 f"{seen} with no ULN recorded, compared with {num(p.value)} × ULN",
                 [latest.ref],
-                [f"ULN of the {label} result of {latest.date.isoformat()} (needed for {num(p.value)} × ULN)"],
+                [
+                    _lack(
+                        RecordKind.OBSERVATION,
+                        f"ULN of the {label} result of {latest.date.isoformat()} (needed for {num(p.value)} × ULN)",
+                        code=p.code,
+                        ref=latest.ref,
+                    )
+                ],
             )
         threshold = p.value * latest.uln
         rule = f"{symbol} {num(p.value)} × ULN {num(latest.uln)} = {num(threshold)}"
@@ -553,7 +619,7 @@ def condition_present(p: ConditionPresentParams, ctx: Context) -> Leaf:
     window = window_phrase(ctx.as_of, p.max_age_days)
     present: list[str] = []
     states: list[str] = []
-    missing: list[str] = []
+    missing: list[Missing] = []
     for code in p.codes:
         label = vocab.CONDITION_CODES[code]
         latest = ctx.latest_condition(code, p.max_age_days)
@@ -562,7 +628,8 @@ def condition_present(p: ConditionPresentParams, ctx: Context) -> Leaf:
                 states.append(f"{label} not recorded (taken as absent)")
             else:
                 states.append(f"{label} not recorded")
-                missing.append(f"{label} status dated {_needed_window(ctx.as_of, p.max_age_days)}")
+                line = f"{label} status dated {_needed_window(ctx.as_of, p.max_age_days)}"
+                missing.append(_lack(RecordKind.CONDITION, line, code=code))
             continue
         refs.append(latest.ref)
         state = f"{label} {latest.status} ({latest.date.isoformat()})"
@@ -596,7 +663,7 @@ def damage_index_at_least(p: DamageIndexAtLeastParams, ctx: Context) -> Leaf:
             UNKNOWN,
             f"no SLICC/ACR damage index recorded on or before {ctx.as_of.isoformat()}",
             (),
-            ["a SLICC/ACR damage index"],
+            [_lack(RecordKind.DAMAGE, "a SLICC/ACR damage index")],
         )
     score = scoring.sdi_score(dict(latest.items))
     text = f"SLICC/ACR damage index {score} on {latest.date.isoformat()}, needs ≥ {p.min_score}"

@@ -50,7 +50,7 @@ def evaluate_node(node: Node, ctx: Context) -> NodeResult:
             explanation=leaf.explanation,
             refs=leaf.refs,
             source=node.source,
-            missing=leaf.missing,
+            lacks=leaf.lacks,
         )
     children = tuple(evaluate_node(child, ctx) for child in node.children)
     result = combine(node.op, (child.result for child in children))

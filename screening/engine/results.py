@@ -33,6 +33,42 @@ class CautionStatus(StrEnum):
     UNKNOWN = "unknown"
 
 
+class RecordKind(StrEnum):
+    """The kind of record a piece of missing data belongs to (the fact kinds of section 2)."""
+
+    PATIENT = "patient"  # an undated patient value: birth date, sex, weight
+    CLASSIFICATION = "classification"  # the diagnosis basis: attestation, ANA titre, 2019 EULAR/ACR criteria
+    ASSESSMENT = "assessment"
+    MANIFESTATION = "manifestation"
+    OBSERVATION = "observation"
+    TREATMENT = "treatment"
+    CONDITION = "condition"
+    DAMAGE = "damage"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Need:
+    """One piece of data that would settle an unknown criterion: which record, and what of it.
+
+    ``code`` says which one when the kind has several (an observation or condition code, a
+    patient field, a drug); ``ref`` names the recorded entry that lacks it (a course without a
+    dose, a result without its ULN), None when a new entry is what is needed.
+    """
+
+    record: RecordKind
+    text: str
+    code: str | None = None
+    ref: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Missing:
+    """One missing-data line (the words of the output's ``missing`` list) and the data it names."""
+
+    line: str
+    needs: tuple[Need, ...]
+
+
 OUTCOME_OF: dict[Result, Outcome] = {
     Result.MET: Outcome.FLAGGED,
     Result.NOT_MET: Outcome.NOT_FLAGGED,
@@ -84,7 +120,12 @@ class CriterionResult:
     explanation: str
     refs: tuple[str, ...] = ()
     source: str | None = None
-    missing: tuple[str, ...] = ()  # non-empty only when result is unknown
+    lacks: tuple[Missing, ...] = ()  # non-empty only when result is unknown
+
+    @property
+    def missing(self) -> tuple[str, ...]:
+        """The missing-data lines."""
+        return tuple(m.line for m in self.lacks)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -141,21 +182,18 @@ class ScreeningResult:
         raise KeyError(pathway_id)
 
 
+def missing_items(node: NodeResult) -> tuple[Missing, ...]:
+    """What the unknown leaves reached from ``node`` through unknown nodes only lack, in order, one per line."""
+    items: dict[str, Missing] = {}
+    for leaf in deciding_leaves(node, Result.UNKNOWN):
+        for item in leaf.lacks:
+            items.setdefault(item.line, item)
+    return tuple(items.values())
+
+
 def missing_lines(node: NodeResult) -> tuple[str, ...]:
     """Lines of the unknown leaves reached from ``node`` through unknown nodes only, in order, deduplicated."""
-    lines: dict[str, None] = {}
-
-    def visit(n: NodeResult) -> None:
-        if n.result is not Result.UNKNOWN:
-            return
-        if isinstance(n, CriterionResult):
-            lines.update(dict.fromkeys(n.missing))
-        else:
-            for child in n.children:
-                visit(child)
-
-    visit(node)
-    return tuple(lines)
+    return tuple(item.line for item in missing_items(node))
 
 
 def deciding_leaves(node: NodeResult, result: Result) -> tuple[CriterionResult, ...]:

@@ -214,7 +214,7 @@ def test_publishing_is_blocked_by_a_failing_test_case_until_the_expectation_is_u
     assert [(c.pathway, c.expected, c.actual) for c in bad.checks if not c.passed] == [
         ("hsct", "not_flagged", "flagged")
     ]
-    assert bad.trace["pathways"]["hsct"]["criteria"][1]["id"] == "hsct.age"
+    assert bad.result is not None and bad.result.pathway("hsct").criteria[1].id == "hsct.age"
     with pytest.raises(RuleSetRefused, match="1 test case\\(s\\) fail: older-patient"):
         rulesets.publish_rule_set(rule_set=older_draft, actor=admin_2, change_note="HSCT up to 65")
     older_draft.refresh_from_db()
