@@ -5,6 +5,7 @@ No Django here (style.md, "The engine is pure"). Normative references:
 """
 
 from screening.engine.casefile import case_as_of, facts_from_case
+from screening.engine.criterion_types import CRITERION_TYPES, CriterionType, ParamSpec
 from screening.engine.evaluate import EngineError, screen
 from screening.engine.facts import (
     Assessment,
@@ -31,14 +32,11 @@ from screening.engine.results import (
     any_of,
 )
 from screening.engine.ruleset import (
-    CRITERION_TYPES,
     Caution,
     Criterion,
-    CriterionType,
     Drug,
     Group,
     Node,
-    ParamSpec,
     Pathway,
     RuleSet,
     RuleSetError,
