@@ -348,7 +348,8 @@ class ManifestationActiveParams:
     unknown_when="enough agents failed only if some undetermined ones did",
     missing=(
         "one line per course whose failure is undetermined, naming the drug and its start date and what it "
-        "lacks: the dose, the patient's weight, the stop reason or a recent SLEDAI-2K assessment"
+        "lacks: the dose in the drug's unit, the patient's weight, the stop reason, or a recent or fully assessed "
+        "SLEDAI-2K"
     ),
     notes=(
         "Each course of a drug of a listed class is judged: stopped for intolerance, failed when intolerance "
@@ -412,7 +413,7 @@ class FailedAgentsAtLeastParams:
     met_when="every day of the last min_days days is covered by glucocorticoids summing above the threshold (prednisone-equivalent)",
     not_met_when="some day of those days has no glucocorticoid course, or only courses of known dose summing to the threshold or less",
     unknown_when="the answer for some day depends on a course whose dose is not recorded",
-    missing="the dose of each such course, naming the drug and its start date",
+    missing="the dose, in the drug's unit, of each such course, naming the drug and its start date",
     notes=(
         "The days examined are exactly min_days days ending on as-of (as-of included). Each course's daily dose "
         "is converted with its drug's prednisone-equivalence factor, and courses covering the same day add up.",
