@@ -19,6 +19,7 @@ from crispy_forms.layout import Layout
 from django import forms
 
 from clinical import vocab
+from screening.editing import DRUG_THRESHOLDS
 from screening.engine import CRITERION_TYPES, CriterionType, ParamSpec
 from screening.engine.criterion_types import AGENT_VOCABULARY, VOCABULARIES
 from screening.testcases import OUTCOMES
@@ -257,10 +258,10 @@ class DrugThresholdForm(ReasonForm):
         decimal_places=4,
         help_text="Needs the patient's weight; empty = none.",
     )
-    field_order = ["min_days", "min_dose", "min_dose_per_kg", "reason"]
+    field_order = [*DRUG_THRESHOLDS, "reason"]
 
     def __init__(self, *args: Any, drug: dict[str, Any], **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {k: drug[k] for k in ("min_days", "min_dose", "min_dose_per_kg")})
+        kwargs.setdefault("initial", {k: drug[k] for k in DRUG_THRESHOLDS})
         super().__init__(*args, **kwargs)
         units = {"min_days": "days", "min_dose": drug["dose_unit"], "min_dose_per_kg": "mg/kg/day"}
         for name, unit in units.items():
@@ -275,7 +276,7 @@ class DrugThresholdForm(ReasonForm):
     @property
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key in ("min_days", "min_dose", "min_dose_per_kg"):
+        for key in DRUG_THRESHOLDS:
             value = self.cleaned_data.get(key)
             if isinstance(value, Decimal):
                 value = value.normalize()
