@@ -8,6 +8,8 @@ service of ``screening.rulesets`` or ``screening.testcases`` and redirects.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -38,7 +40,7 @@ from screening.forms import (
     TestCaseForm,
 )
 from screening.impact import DIRECTIONS
-from screening.models import AUTHORING_EVENTS, JobKind, JobStatus, RuleCase, RuleSet, RuleSetStatus
+from screening.models import AUTHORING_EVENTS, JobKind, JobStatus, RuleCase, RuleSet, RuleSetEvent, RuleSetStatus
 from screening.testcases import OUTCOMES
 
 
@@ -70,19 +72,6 @@ def _form_page(
             **(extra or {}),
         },
     )
-
-
-def _save_edit(request: HttpRequest, form: Any, pk: int, apply: Any) -> HttpResponse | None:
-    """POST of a draft edit: run the service, say what changed, back to the draft; None re-renders the form."""
-    if request.method != "POST" or not form.is_valid():
-        return None
-    try:
-        event = apply()
-    except RuleSetRefused as err:
-        _refused(form, err)
-        return None
-    messages.success(request, f"Saved: {event.summary}")
-    return redirect("screening:ruleset_detail", pk=pk)
 
 
 def _agents(content: dict[str, Any]) -> list[str]:
@@ -156,6 +145,53 @@ def draft_create(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+# --------------------------------------------------------------------------
+# Draft edits: one URL per action, the same steps for all. Each action says what it edits (its
+# form, the one service call that applies it, the page's words); ``draft_edit`` makes its view.
+
+
+@dataclass(frozen=True)
+class DraftEdit:
+    """One edit of a draft: its form, the service call that applies it once the form is valid, its page's words."""
+
+    form: Any
+    apply: Callable[[], RuleSetEvent]
+    title: str
+    intro: str = ""
+    submit: str = "Save"
+
+
+EditAction = Callable[[HttpRequest, RuleSet, str], DraftEdit | HttpResponse]
+
+
+def draft_edit(action: EditAction) -> Callable[..., HttpResponse]:
+    """The view of a draft edit: find the draft, let the action build its edit (or send elsewhere), validate, apply.
+
+    POST/redirect/GET: a saved edit says what changed and goes back to the draft; a refused one
+    shows the form again with the service's message on the field at fault.
+    """
+
+    def view(request: HttpRequest, pk: int, **target: str) -> HttpResponse:
+        draft = get_rule_set(pk, draft=True)
+        [key] = target.values()  # the node, caution or drug the URL names
+        edit = action(request, draft, key)
+        if isinstance(edit, HttpResponse):
+            return edit
+        if request.method == "POST" and edit.form.is_valid():
+            try:
+                event = edit.apply()
+            except RuleSetRefused as err:
+                _refused(edit.form, err)
+            else:
+                messages.success(request, f"Saved: {event.summary}")
+                return redirect("screening:ruleset_detail", pk=pk)
+        return _form_page(request, edit.form, title=edit.title, rule_set=draft, intro=edit.intro, submit=edit.submit)
+
+    view.__name__ = view.__qualname__ = action.__name__
+    view.__doc__ = action.__doc__
+    return rules_admins(view)
+
+
 def _node(rule_set: RuleSet, node_id: str) -> editing.Located:
     loc = editing.locate(rule_set.content, node_id)
     if loc is None:
@@ -163,13 +199,12 @@ def _node(rule_set: RuleSet, node_id: str) -> editing.Located:
     return loc
 
 
-@rules_admins
-def node_edit(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+@draft_edit
+def node_edit(request: HttpRequest, draft: RuleSet, node_id: str) -> DraftEdit | HttpResponse:
     """A criterion's parameters, through the form made for its type."""
-    draft = get_rule_set(pk, draft=True)
     node = _node(draft, node_id).node
     if editing.is_group(node):
-        return redirect("screening:group_op", pk=pk, node_id=node_id)
+        return redirect("screening:group_op", pk=draft.pk, node_id=node_id)
     ctype = engine.CRITERION_TYPES[node["type"]]
     form = CriterionForm(
         request.POST or None,
@@ -178,11 +213,9 @@ def node_edit(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
         params=node["params"],
         initial={"source": node.get("source", "")},
     )
-    saved = _save_edit(
-        request,
-        form,
-        pk,
-        lambda: rulesets.set_criterion_params(
+    return DraftEdit(
+        form=form,
+        apply=lambda: rulesets.set_criterion_params(
             rule_set=draft,
             actor=request.user,
             node_id=node_id,
@@ -190,18 +223,16 @@ def node_edit(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
             source=form.cleaned_data["source"],
             reason=form.cleaned_data["reason"],
         ),
+        title=f"{node_id}: {ctype.label}",
+        intro=ctype.met_when,
     )
-    if saved is not None:
-        return saved
-    return _form_page(request, form, title=f"{node_id}: {ctype.label}", rule_set=draft, intro=ctype.met_when)
 
 
-@rules_admins
-def node_add(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
+@draft_edit
+def node_add(request: HttpRequest, draft: RuleSet, node_id: str) -> DraftEdit | HttpResponse:
     """Add a criterion of a catalogued type to a group: pick the type, then its parameters."""
-    draft = get_rule_set(pk, draft=True)
     if not editing.is_group(_node(draft, node_id).node):
-        return redirect("screening:ruleset_detail", pk=pk)
+        return redirect("screening:ruleset_detail", pk=draft.pk)
     chooser = CriterionTypeForm(request.GET or None)
     if not chooser.is_valid():
         return render(
@@ -215,11 +246,9 @@ def node_add(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
         new=True,
         initial={"node_id": f"{node_id}.{ctype.name}"},
     )
-    saved = _save_edit(
-        request,
-        form,
-        pk,
-        lambda: rulesets.add_criterion(
+    return DraftEdit(
+        form=form,
+        apply=lambda: rulesets.add_criterion(
             rule_set=draft,
             actor=request.user,
             group_id=node_id,
@@ -229,124 +258,97 @@ def node_add(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
             source=form.cleaned_data["source"],
             reason=form.cleaned_data["reason"],
         ),
-    )
-    if saved is not None:
-        return saved
-    return _form_page(
-        request,
-        form,
         title=f"Add a {ctype.label} criterion to {node_id}",
-        rule_set=draft,
         intro=ctype.met_when,
         submit="Add criterion",
     )
 
 
-def _switch(request: HttpRequest, pk: int, node_id: str, *, on: bool) -> HttpResponse:
-    draft = get_rule_set(pk, draft=True)
-    entry = draft.disabled_nodes.get(node_id) if on else None
-    if on and entry is None or not on and editing.locate(draft.content, node_id) is None:
-        return redirect("screening:ruleset_detail", pk=pk)
+def _switch(request: HttpRequest, draft: RuleSet, node_id: str, *, on: bool) -> DraftEdit | HttpResponse:
+    there = node_id in draft.disabled_nodes if on else editing.locate(draft.content, node_id) is not None
+    if not there:
+        return redirect("screening:ruleset_detail", pk=draft.pk)
     form = ReasonForm(request.POST or None)
-    saved = _save_edit(
-        request,
-        form,
-        pk,
-        lambda: rulesets.switch_node(
+    verb = "Switch on" if on else "Switch off"
+    return DraftEdit(
+        form=form,
+        apply=lambda: rulesets.switch_node(
             rule_set=draft, actor=request.user, node_id=node_id, on=on, reason=form.cleaned_data["reason"]
         ),
-    )
-    if saved is not None:
-        return saved
-    verb = "Switch on" if on else "Switch off"
-    intro = (
-        "It goes back where it was in its group."
+        title=f"{verb} {node_id}",
+        intro="It goes back where it was in its group."
         if on
-        else "It is taken out of the rules and kept aside, so it can be switched back on."
+        else "It is taken out of the rules and kept aside, so it can be switched back on.",
+        submit=verb,
     )
-    return _form_page(request, form, title=f"{verb} {node_id}", rule_set=draft, submit=verb, intro=intro)
 
 
-@rules_admins
-def node_off(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
-    return _switch(request, pk, node_id, on=False)
+@draft_edit
+def node_off(request: HttpRequest, draft: RuleSet, node_id: str) -> DraftEdit | HttpResponse:
+    """Take a criterion (or sub-group) out of the rules, kept aside."""
+    return _switch(request, draft, node_id, on=False)
 
 
-@rules_admins
-def node_on(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
-    return _switch(request, pk, node_id, on=True)
+@draft_edit
+def node_on(request: HttpRequest, draft: RuleSet, node_id: str) -> DraftEdit | HttpResponse:
+    """Put a switched-off criterion back where it was."""
+    return _switch(request, draft, node_id, on=True)
 
 
-@rules_admins
-def group_op(request: HttpRequest, pk: int, node_id: str) -> HttpResponse:
-    draft = get_rule_set(pk, draft=True)
+@draft_edit
+def group_op(request: HttpRequest, draft: RuleSet, node_id: str) -> DraftEdit | HttpResponse:
+    """Whether a group needs all of its children or any one."""
     node = _node(draft, node_id).node
     if not editing.is_group(node):
-        return redirect("screening:node_edit", pk=pk, node_id=node_id)
+        return redirect("screening:node_edit", pk=draft.pk, node_id=node_id)
     form = GroupOpForm(request.POST or None, initial={"op": editing.op_of(node)})
-    saved = _save_edit(
-        request,
-        form,
-        pk,
-        lambda: rulesets.set_group_op(
+    return DraftEdit(
+        form=form,
+        apply=lambda: rulesets.set_group_op(
             rule_set=draft,
             actor=request.user,
             group_id=node_id,
             op=form.cleaned_data["op"],
             reason=form.cleaned_data["reason"],
         ),
+        title=f"Group {node_id}",
     )
-    if saved is not None:
-        return saved
-    return _form_page(request, form, title=f"Group {node_id}", rule_set=draft)
 
 
-@rules_admins
-def caution_edit(request: HttpRequest, pk: int, caution_id: str) -> HttpResponse:
+@draft_edit
+def caution_edit(request: HttpRequest, draft: RuleSet, caution_id: str) -> DraftEdit | HttpResponse:
     """A caution's severity per pathway (its criteria are edited like any other)."""
-    draft = get_rule_set(pk, draft=True)
     caution = next((c for c in draft.content["cautions"] if c["id"] == caution_id), None)
     if caution is None:
-        return redirect("screening:ruleset_detail", pk=pk)
+        return redirect("screening:ruleset_detail", pk=draft.pk)
     initial = {f"severity_{p}": s or "" for p, s in caution["severity"].items()}
     form = SeverityForm(request.POST or None, pathways=draft.content["pathways"], initial=initial)
-    saved = _save_edit(
-        request,
-        form,
-        pk,
-        lambda: rulesets.set_caution_severity(
+    return DraftEdit(
+        form=form,
+        apply=lambda: rulesets.set_caution_severity(
             rule_set=draft,
             actor=request.user,
             caution_id=caution_id,
             severity=form.severity,
             reason=form.cleaned_data["reason"],
         ),
+        title=f"Caution {caution_id}: severity per pathway",
     )
-    if saved is not None:
-        return saved
-    return _form_page(request, form, title=f"Caution {caution_id}: severity per pathway", rule_set=draft)
 
 
-@rules_admins
-def drug_edit(request: HttpRequest, pk: int, drug: str) -> HttpResponse:
+@draft_edit
+def drug_edit(request: HttpRequest, draft: RuleSet, drug: str) -> DraftEdit | HttpResponse:
     """A drug's adequacy thresholds in the draft's catalogue."""
-    draft = get_rule_set(pk, draft=True)
     entry = draft.drugs.get(drug)
     if entry is None:
-        return redirect("screening:ruleset_detail", pk=pk)
+        return redirect("screening:ruleset_detail", pk=draft.pk)
     form = DrugThresholdForm(request.POST or None, drug=entry)
-    saved = _save_edit(
-        request,
-        form,
-        pk,
-        lambda: rulesets.set_drug_thresholds(
+    return DraftEdit(
+        form=form,
+        apply=lambda: rulesets.set_drug_thresholds(
             rule_set=draft, actor=request.user, drug=drug, values=form.values, reason=form.cleaned_data["reason"]
         ),
-    )
-    if saved is not None:
-        return saved
-    return _form_page(
-        request, form, title=f"Adequate trial of {drug} ({entry['agent']}, {entry['class']})", rule_set=draft
+        title=f"Adequate trial of {drug} ({entry['agent']}, {entry['class']})",
     )
 
 

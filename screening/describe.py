@@ -1,6 +1,7 @@
 """Rule sets in plain language, from the rule-set file content (no Django import).
 
 Used by the readable rules page, the rules administration pages and the version comparison.
+Codes read with the labels of the vocabulary their parameter is declared with.
 """
 
 from __future__ import annotations
@@ -8,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from clinical import vocab
+from screening.engine import CRITERION_TYPES
+from screening.engine.criterion_types import VOCABULARIES
 
 
 def _lc(label: str) -> str:
@@ -22,8 +25,18 @@ def _list(codes: list[str], labels: dict[str, str] | None = None) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _codes(kind: str, p: dict[str, Any], name: str) -> str:
+    """A code-list parameter in words, each code by its vocabulary's label."""
+    spec = next(s for s in CRITERION_TYPES[kind].params if s.name == name)
+    return _list(p[name], dict(VOCABULARIES[spec.vocabulary or ""].labels))
+
+
 def _window(days: int | None) -> str:
     return f"dated within the last {days} days" if days is not None else "at any date"
+
+
+def _within(days: int | None, last: str = "") -> str:
+    return f"within {last}{days} days" if days is not None else "at any date"
 
 
 OPS = {"<": "below", "<=": "at or below", ">": "above", ">=": "at or above"}
@@ -42,11 +55,10 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
         which = "clinical SLEDAI-2K (without serology)" if p["clinical_only"] else "SLEDAI-2K"
         return f"{which} of at least {p['min_score']} in the latest assessment {_window(p['max_age_days'])}"
     if kind == "manifestation_active":
-        text = f"active {_list(p['codes'], vocab.MANIFESTATION_CODES)}"
+        text = f"active {_codes(kind, p, 'codes')}"
         if "lupus_nephritis" in p["codes"]:
             classes = ", ".join(p["ln_classes"]) or "none"
-            limit = f"within {p['biopsy_max_age_days']} days" if p["biopsy_max_age_days"] is not None else "at any date"
-            text += f" (lupus nephritis counts with a biopsy of class {classes} {limit})"
+            text += f" (lupus nephritis counts with a biopsy of class {classes} {_within(p['biopsy_max_age_days'])})"
         return text
     if kind == "failed_agents_at_least":
         intol = (
@@ -55,9 +67,9 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
             else "stopped for inadequate response"
         )
         return (
-            f"at least {p['min_count']} different {_list(p['classes'])} agents failed: an adequate course "
+            f"at least {p['min_count']} different {_codes(kind, p, 'classes')} agents failed: an adequate course "
             f"{intol}, or an adequate ongoing course with SLEDAI-2K still at least {p['ongoing_active_sledai_min']} "
-            f"within {p['max_age_days']} days"
+            f"{_within(p['max_age_days'])}"
         )
     if kind == "glucocorticoid_dependent":
         return (
@@ -65,26 +77,25 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
             f"last {p['min_days']} days"
         )
     if kind == "drug_tried":
-        text = f"{_list(p['agents'])} tried at some point"
+        text = f"{_codes(kind, p, 'agents')} tried at some point"
         if p["or_conditions"]:
-            text += f", or {_list(p['or_conditions'], vocab.CONDITION_CODES)} recorded"
+            text += f", or {_codes(kind, p, 'or_conditions')} recorded"
         return text
     if kind == "exposure_days_at_least":
-        return f"at least {p['min_days']} days on {_list(p['classes'])} treatment in total"
+        return f"at least {p['min_days']} days on {_codes(kind, p, 'classes')} treatment in total"
     if kind == "observation_compare":
         obs = vocab.OBSERVATIONS[p["code"]]
         value = f"{p['value']} × the upper limit of normal" if p["times_uln"] else f"{p['value']} {obs.unit}"
         return f"latest {obs.label} {_window(p['max_age_days'])} {OPS[p['op']]} {value}"
     if kind == "condition_present":
-        when = f"within the last {p['max_age_days']} days" if p["max_age_days"] is not None else "at any date"
-        text = f"{_list(p['codes'], vocab.CONDITION_CODES)} recorded as present {when}"
+        text = f"{_codes(kind, p, 'codes')} recorded as present {_within(p['max_age_days'], 'the last ')}"
         if p.get("sex"):
             text += f" (applies to {p['sex']} patients)"
         if p.get("if_unrecorded") == "absent":
             text += "; taken as absent when never recorded"
         return text
     if kind == "recent_drug":
-        return f"{_list(p['agents'])} given within the last {p['within_days']} days"
+        return f"{_codes(kind, p, 'agents')} given {_within(p['within_days'], 'the last ')}"
     if kind == "damage_index_at_least":
         return f"latest SLICC/ACR damage index at least {p['min_score']}"
     return kind

@@ -1,7 +1,8 @@
 """Forms of rules administration: they validate and normalise, never act.
 
 The parameter form of each criterion type is generated from the engine's
-catalogue (``CRITERION_TYPES``: kind, unit, range, vocabulary per parameter),
+catalogue (``CRITERION_TYPES``: each parameter's label, kind, unit, range,
+vocabulary and the value offered, declared once on the type's params class),
 so a new type needs no new form. Every error names its field in plain words
 ("Oldest age (max_years): must be at most 150 years.").
 """
@@ -18,36 +19,11 @@ from crispy_forms.layout import Layout
 from django import forms
 
 from clinical import vocab
+from screening.editing import DRUG_THRESHOLDS
 from screening.engine import CRITERION_TYPES, CriterionType, ParamSpec
+from screening.engine.criterion_types import AGENT_VOCABULARY, VOCABULARIES
 from screening.testcases import OUTCOMES
 
-PARAM_LABELS = {
-    "ana_min_titre": "Lowest ANA titre",
-    "classification_min_score": "Lowest 2019 EULAR/ACR score",
-    "min_years": "Youngest age",
-    "max_years": "Oldest age",
-    "min_score": "Lowest score",
-    "max_age_days": "Window",
-    "clinical_only": "Clinical SLEDAI-2K only",
-    "codes": "Codes",
-    "ln_classes": "Lupus nephritis biopsy classes",
-    "biopsy_max_age_days": "Biopsy window",
-    "min_count": "Number of failed agents",
-    "classes": "Drug classes",
-    "count_intolerance": "Count intolerance as failure",
-    "ongoing_active_sledai_min": "Still-active SLEDAI-2K",
-    "above_mg_per_day": "Daily dose above",
-    "min_days": "Minimum days",
-    "agents": "Agents",
-    "or_conditions": "Or one of these conditions",
-    "code": "Observation",
-    "op": "Comparison",
-    "value": "Threshold",
-    "times_uln": "Multiple of the upper limit of normal",
-    "sex": "Sex",
-    "if_unrecorded": "When never recorded",
-    "within_days": "Window",
-}
 SHORT_UNIT = 20  # longer units go in the help text rather than beside the input
 OP_CHOICES = [("all", "all of these hold"), ("any", "at least one of these holds")]
 SEVERITY_CHOICES = [("contraindication", "contraindication"), ("caution", "caution"), ("", "not applicable")]
@@ -55,26 +31,15 @@ OUTCOME_CHOICES = list(OUTCOMES.items())
 
 
 def _vocabulary(spec: ParamSpec, agents: list[str]) -> list[tuple[str, str]]:
-    name = spec.vocabulary or ""
-    if name == "manifestation":
-        return list(vocab.MANIFESTATION_CODES.items())
-    if name == "observation":
-        return [(code, f"{o.label} ({o.unit})") for code, o in vocab.OBSERVATIONS.items()]
-    if name == "condition":
-        return list(vocab.CONDITION_CODES.items())
-    if name == "agent":
+    if spec.vocabulary == AGENT_VOCABULARY:
         return [(a, a.replace("_", " ")) for a in agents]
-    codes = vocab.LN_CLASSES if name == "ln_class" else vocab.DRUG_CLASSES
-    return [(c, c) for c in codes]
-
-
-CODES_LABELS = {"manifestation": "Manifestations", "condition": "Conditions"}
+    if spec.vocabulary == "observation":
+        return [(code, f"{o.label} ({o.unit})") for code, o in vocab.OBSERVATIONS.items()]
+    return list(VOCABULARIES[spec.vocabulary or ""].labels.items())
 
 
 def field_label(spec: ParamSpec) -> str:
-    words = CODES_LABELS.get(spec.vocabulary or "", "") if spec.name == "codes" else ""
-    words = words or PARAM_LABELS.get(spec.name, spec.name.replace("_", " ").capitalize())
-    return f"{words} ({spec.name})"
+    return f"{spec.label} ({spec.name})"
 
 
 def name_errors(field: forms.Field, label: str, unit: str | None = None) -> forms.Field:
@@ -222,10 +187,13 @@ class CriterionForm(ReasonForm):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
-        if self.ctype.name == "age_between":
-            low, high = data.get("min_years"), data.get("max_years")
+        for spec in self.ctype.params:
+            if spec.at_least is None:
+                continue
+            low, high = data.get(spec.at_least), data.get(spec.name)
             if low is not None and high is not None and high < low:
-                self.add_error("max_years", f"Oldest age (max_years): must be at least the youngest age ({low}).")
+                lower = next(s for s in self.ctype.params if s.name == spec.at_least)
+                self.add_error(spec.name, f"{field_label(spec)}: must be at least the {lower.label.lower()} ({low}).")
         return data
 
     @property
@@ -290,10 +258,10 @@ class DrugThresholdForm(ReasonForm):
         decimal_places=4,
         help_text="Needs the patient's weight; empty = none.",
     )
-    field_order = ["min_days", "min_dose", "min_dose_per_kg", "reason"]
+    field_order = [*DRUG_THRESHOLDS, "reason"]
 
     def __init__(self, *args: Any, drug: dict[str, Any], **kwargs: Any) -> None:
-        kwargs.setdefault("initial", {k: drug[k] for k in ("min_days", "min_dose", "min_dose_per_kg")})
+        kwargs.setdefault("initial", {k: drug[k] for k in DRUG_THRESHOLDS})
         super().__init__(*args, **kwargs)
         units = {"min_days": "days", "min_dose": drug["dose_unit"], "min_dose_per_kg": "mg/kg/day"}
         for name, unit in units.items():
@@ -308,7 +276,7 @@ class DrugThresholdForm(ReasonForm):
     @property
     def values(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for key in ("min_days", "min_dose", "min_dose_per_kg"):
+        for key in DRUG_THRESHOLDS:
             value = self.cleaned_data.get(key)
             if isinstance(value, Decimal):
                 value = value.normalize()

@@ -7,6 +7,7 @@ evaluation model), ``docs/criteria.md`` (the criterion types) and
 """
 
 from screening.engine.casefile import case_as_of, facts_from_case
+from screening.engine.criterion_types import CRITERION_TYPES, CriterionType, ParamSpec
 from screening.engine.evaluate import EngineError, screen
 from screening.engine.facts import (
     Assessment,
@@ -36,14 +37,11 @@ from screening.engine.results import (
     any_of,
 )
 from screening.engine.ruleset import (
-    CRITERION_TYPES,
     Caution,
     Criterion,
-    CriterionType,
     Drug,
     Group,
     Node,
-    ParamSpec,
     Pathway,
     RuleSet,
     RuleSetError,

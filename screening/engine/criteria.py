@@ -18,9 +18,7 @@ from typing import Any
 
 from clinical import scoring, vocab
 from screening.engine.context import Context, Course, dedupe, window_phrase, window_start
-from screening.engine.facts import Assessment
-from screening.engine.results import Missing, Need, RecordKind, Result, all_of, any_of, from_bool
-from screening.engine.ruleset import (
+from screening.engine.criterion_types import (
     AgeBetweenParams,
     ConditionPresentParams,
     CriterionParams,
@@ -35,6 +33,8 @@ from screening.engine.ruleset import (
     SledaiAtLeastParams,
     SleDiagnosisParams,
 )
+from screening.engine.facts import Assessment
+from screening.engine.results import Missing, Need, RecordKind, Result, all_of, any_of, from_bool
 
 MET, NOT_MET, UNKNOWN = Result.MET, Result.NOT_MET, Result.UNKNOWN
 

@@ -1,15 +1,12 @@
-"""Rule sets as plain data: the criterion catalogue, parsing and export.
+"""Rule sets as plain data: parsing and export.
 
 A rule set travels as a ``sle-screening-rules/1`` JSON file
 (docs/rule-sets.md, "The file"). ``parse_rule_set`` checks every rule of the
-format and each criterion type's parameters, and raises ``RuleSetError``
-naming the node id (or drug) and the parameter; ``rule_set_to_dict`` gives the
-file content back (parse then dump of ``default-rules.json`` is the file).
-
-``CRITERION_TYPES`` is the catalogue admins instantiate. It is data (a
-parameter spec per type: name, kind, default offered for a new criterion,
-unit, help) so that forms can be generated from it and validation is driven
-by it.
+format and each criterion's parameters against its type's declaration in
+``criterion_types`` (the catalogue, docs/criteria.md), and raises
+``RuleSetError`` naming the node id (or drug) and the parameter;
+``rule_set_to_dict`` gives the file content back (parse then dump of
+``default-rules.json`` is the file).
 """
 
 from __future__ import annotations
@@ -22,34 +19,19 @@ from decimal import Decimal
 from typing import Any, Final, Literal, TypeAlias
 
 from clinical import vocab
+from screening.engine.criterion_types import (
+    AGENT_VOCABULARY,
+    CRITERION_TYPES,
+    VOCABULARIES,
+    CriterionParams,
+    ParamSpec,
+    ParamValue,
+)
 
-ParamValue: TypeAlias = int | Decimal | bool | str | tuple[str, ...] | None
-ParamKind: TypeAlias = Literal["integer", "number", "boolean", "codes", "code", "choice"]
 GroupOp: TypeAlias = Literal["all", "any"]
 Severity: TypeAlias = Literal["contraindication", "caution"]
 
-OPERATORS: Final[tuple[str, ...]] = ("<", "<=", ">", ">=")
 SEVERITIES: Final[tuple[str, ...]] = ("contraindication", "caution")
-IF_UNRECORDED: Final[tuple[str, ...]] = ("unknown", "absent")
-SLEDAI_MAX: Final = sum(item.weight for item in vocab.SLEDAI_ITEMS.values())
-
-# Code lists a parameter may draw from; "agent" is the file's own drug catalogue.
-VOCABULARIES: Final[Mapping[str, tuple[str, ...]]] = {
-    "manifestation": tuple(vocab.MANIFESTATION_CODES),
-    "ln_class": vocab.LN_CLASSES,
-    "observation": tuple(vocab.OBSERVATIONS),
-    "condition": tuple(vocab.CONDITION_CODES),
-    "drug_class": vocab.DRUG_CLASSES,
-}
-AGENT_VOCABULARY: Final = "agent"
-_VOCABULARY_LABELS: Final[Mapping[str, str]] = {
-    "manifestation": "manifestation",
-    "ln_class": "lupus nephritis class",
-    "observation": "observation",
-    "condition": "condition",
-    "drug_class": "drug class",
-    "agent": "agent",
-}
 
 _ID_RE: Final = re.compile(r"[A-Za-z0-9_.\-]+")
 _CODE_RE: Final = re.compile(r"[a-z0-9][a-z0-9_]*")
@@ -63,455 +45,6 @@ class RuleSetError(ValueError):
         self.where = where
         self.field = field
         self.problem = problem
-
-
-# --------------------------------------------------------------------------
-# Parameters of each criterion type (typed containers, one per type)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SleDiagnosisParams:
-    ana_min_titre: int
-    classification_min_score: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AgeBetweenParams:
-    min_years: int
-    max_years: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class SledaiAtLeastParams:
-    min_score: int
-    max_age_days: int | None
-    clinical_only: bool
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ManifestationActiveParams:
-    codes: tuple[str, ...]
-    ln_classes: tuple[str, ...]
-    biopsy_max_age_days: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class FailedAgentsAtLeastParams:
-    min_count: int
-    classes: tuple[str, ...]
-    count_intolerance: bool
-    ongoing_active_sledai_min: int
-    max_age_days: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GlucocorticoidDependentParams:
-    above_mg_per_day: Decimal
-    min_days: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DrugTriedParams:
-    agents: tuple[str, ...]
-    or_conditions: tuple[str, ...]
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ExposureDaysAtLeastParams:
-    classes: tuple[str, ...]
-    min_days: int
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ObservationCompareParams:
-    code: str
-    op: str
-    value: Decimal
-    times_uln: bool
-    max_age_days: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ConditionPresentParams:
-    codes: tuple[str, ...]
-    max_age_days: int | None
-    sex: str | None
-    if_unrecorded: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RecentDrugParams:
-    agents: tuple[str, ...]
-    within_days: int | None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class DamageIndexAtLeastParams:
-    min_score: int
-
-
-CriterionParams: TypeAlias = (
-    SleDiagnosisParams
-    | AgeBetweenParams
-    | SledaiAtLeastParams
-    | ManifestationActiveParams
-    | FailedAgentsAtLeastParams
-    | GlucocorticoidDependentParams
-    | DrugTriedParams
-    | ExposureDaysAtLeastParams
-    | ObservationCompareParams
-    | ConditionPresentParams
-    | RecentDrugParams
-    | DamageIndexAtLeastParams
-)
-
-
-# --------------------------------------------------------------------------
-# The catalogue
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ParamSpec:
-    """One parameter of a criterion type, as a form generator needs it."""
-
-    name: str
-    kind: ParamKind
-    help: str
-    unit: str | None = None
-    has_default: bool = False  # False: the form offers no value
-    default: ParamValue = None  # offered for a new criterion (section 3 parentheses)
-    nullable: bool = False
-    null_means: str | None = None
-    minimum: int | None = None  # integer and number kinds
-    maximum: int | None = None
-    vocabulary: str | None = None  # codes and code kinds: a VOCABULARIES key or "agent"
-    choices: tuple[str, ...] = ()  # choice kind
-    allow_empty: bool = False  # codes kind
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CriterionType:
-    """A catalogue entry: what the criterion decides and its parameters."""
-
-    name: str
-    label: str
-    met_when: str
-    can_be_unknown: bool
-    params: tuple[ParamSpec, ...]
-    params_class: type[CriterionParams]
-
-
-_WINDOW_NULL = "any date on or before as-of"
-
-
-def _window(name: str, help: str, *, default: int | None = None, has_default: bool = False) -> ParamSpec:
-    return ParamSpec(
-        name=name,
-        kind="integer",
-        help=help,
-        unit="days",
-        minimum=0,
-        nullable=True,
-        null_means=_WINDOW_NULL,
-        default=default,
-        has_default=has_default,
-    )
-
-
-CRITERION_TYPES: Final[Mapping[str, CriterionType]] = {
-    t.name: t
-    for t in (
-        CriterionType(
-            name="sle_diagnosis",
-            label="SLE diagnosis",
-            met_when="specialist attestation, or ANA ≥ minimum titre and 2019 EULAR/ACR score ≥ minimum with a clinical criterion",
-            can_be_unknown=True,
-            params_class=SleDiagnosisParams,
-            params=(
-                ParamSpec(
-                    name="ana_min_titre",
-                    kind="integer",
-                    minimum=1,
-                    has_default=True,
-                    default=80,
-                    unit="reciprocal titre",
-                    help="lowest ANA titre that meets the entry criterion (80 for 1:80)",
-                ),
-                ParamSpec(
-                    name="classification_min_score",
-                    kind="integer",
-                    minimum=0,
-                    has_default=True,
-                    default=10,
-                    unit="points",
-                    help="lowest 2019 EULAR/ACR score that classifies",
-                ),
-            ),
-        ),
-        CriterionType(
-            name="age_between",
-            label="Age in range",
-            met_when="age in whole years on as-of within the range (both ends included)",
-            can_be_unknown=True,
-            params_class=AgeBetweenParams,
-            params=(
-                ParamSpec(
-                    name="min_years", kind="integer", minimum=0, maximum=150, unit="years", help="youngest age included"
-                ),
-                ParamSpec(
-                    name="max_years",
-                    kind="integer",
-                    minimum=0,
-                    maximum=150,
-                    unit="years",
-                    help="oldest age included (≥ min_years)",
-                ),
-            ),
-        ),
-        CriterionType(
-            name="sledai_at_least",
-            label="SLEDAI-2K at least",
-            met_when="the latest assessment in the window scores at least the minimum even if every not-assessed item is absent",
-            can_be_unknown=True,
-            params_class=SledaiAtLeastParams,
-            params=(
-                ParamSpec(
-                    name="min_score",
-                    kind="integer",
-                    minimum=0,
-                    maximum=SLEDAI_MAX,
-                    unit="points",
-                    help="lowest SLEDAI-2K score that meets the criterion",
-                ),
-                _window("max_age_days", "how old the latest assessment may be", default=30, has_default=True),
-                ParamSpec(
-                    name="clinical_only",
-                    kind="boolean",
-                    has_default=True,
-                    default=False,
-                    help="use the clinical SLEDAI-2K (leaves out low complement and increased DNA binding)",
-                ),
-            ),
-        ),
-        CriterionType(
-            name="manifestation_active",
-            label="Manifestation active",
-            met_when="the latest entry of a listed manifestation is active (lupus nephritis also needs a recent biopsy of a listed class)",
-            can_be_unknown=False,
-            params_class=ManifestationActiveParams,
-            params=(
-                ParamSpec(
-                    name="codes",
-                    kind="codes",
-                    vocabulary="manifestation",
-                    help="manifestations any one of which meets the criterion",
-                ),
-                ParamSpec(
-                    name="ln_classes",
-                    kind="codes",
-                    vocabulary="ln_class",
-                    allow_empty=True,
-                    help="ISN/RPS classes of the latest biopsy that admit lupus nephritis (empty admits none)",
-                ),
-                _window("biopsy_max_age_days", "how old the lupus nephritis biopsy may be"),
-            ),
-        ),
-        CriterionType(
-            name="failed_agents_at_least",
-            label="Failed agents at least",
-            met_when="at least the minimum number of agents of the listed classes definitely failed",
-            can_be_unknown=True,
-            params_class=FailedAgentsAtLeastParams,
-            params=(
-                ParamSpec(
-                    name="min_count",
-                    kind="integer",
-                    minimum=1,
-                    unit="agents",
-                    help="how many distinct agents must have failed",
-                ),
-                ParamSpec(
-                    name="classes",
-                    kind="codes",
-                    vocabulary="drug_class",
-                    has_default=True,
-                    default=("immunosuppressant", "biologic"),
-                    help="drug classes whose courses are judged",
-                ),
-                ParamSpec(
-                    name="count_intolerance",
-                    kind="boolean",
-                    has_default=True,
-                    default=True,
-                    help="a course stopped for intolerance counts as failed",
-                ),
-                ParamSpec(
-                    name="ongoing_active_sledai_min",
-                    kind="integer",
-                    minimum=0,
-                    maximum=SLEDAI_MAX,
-                    has_default=True,
-                    default=6,
-                    unit="points",
-                    help="an adequate ongoing course has failed if the SLEDAI-2K is still at least this",
-                ),
-                _window(
-                    "max_age_days",
-                    "how old the SLEDAI-2K assessment judging an ongoing course may be",
-                    default=30,
-                    has_default=True,
-                ),
-            ),
-        ),
-        CriterionType(
-            name="glucocorticoid_dependent",
-            label="Glucocorticoid dependent",
-            met_when="every day of the last min_days days is covered by glucocorticoids summing above the threshold (prednisone-equivalent)",
-            can_be_unknown=True,
-            params_class=GlucocorticoidDependentParams,
-            params=(
-                ParamSpec(
-                    name="above_mg_per_day",
-                    kind="number",
-                    minimum=0,
-                    has_default=True,
-                    default=Decimal("7.5"),
-                    unit="mg/day prednisone-equivalent",
-                    help="the daily dose must be strictly above this",
-                ),
-                ParamSpec(
-                    name="min_days",
-                    kind="integer",
-                    minimum=1,
-                    has_default=True,
-                    default=180,
-                    unit="days",
-                    help="how many days up to as-of are examined",
-                ),
-            ),
-        ),
-        CriterionType(
-            name="drug_tried",
-            label="Drug tried",
-            met_when="a course of a listed agent started on or before as-of, or a listed condition is present",
-            can_be_unknown=False,
-            params_class=DrugTriedParams,
-            params=(
-                ParamSpec(
-                    name="agents",
-                    kind="codes",
-                    vocabulary="agent",
-                    help="agents of the drug catalogue, any course of which counts",
-                ),
-                ParamSpec(
-                    name="or_conditions",
-                    kind="codes",
-                    vocabulary="condition",
-                    allow_empty=True,
-                    help="conditions whose presence counts instead (e.g. a contraindication)",
-                ),
-            ),
-        ),
-        CriterionType(
-            name="exposure_days_at_least",
-            label="Exposure days at least",
-            met_when="calendar days covered by at least one course of the listed classes reach the minimum",
-            can_be_unknown=False,
-            params_class=ExposureDaysAtLeastParams,
-            params=(
-                ParamSpec(
-                    name="classes", kind="codes", vocabulary="drug_class", help="drug classes whose courses count"
-                ),
-                ParamSpec(
-                    name="min_days", kind="integer", minimum=0, unit="days", help="lowest number of covered days"
-                ),
-            ),
-        ),
-        CriterionType(
-            name="observation_compare",
-            label="Observation compared",
-            met_when="the latest observation of the code in the window satisfies the comparison",
-            can_be_unknown=True,
-            params_class=ObservationCompareParams,
-            params=(
-                ParamSpec(name="code", kind="code", vocabulary="observation", help="lab or function test"),
-                ParamSpec(name="op", kind="choice", choices=OPERATORS, help="observed value OP threshold"),
-                ParamSpec(
-                    name="value",
-                    kind="number",
-                    unit="the code's canonical unit, or × ULN",
-                    help="threshold (a multiple of the upper limit of normal when times_uln)",
-                ),
-                ParamSpec(
-                    name="times_uln",
-                    kind="boolean",
-                    has_default=True,
-                    default=False,
-                    help="compare with value × the observation's own upper limit of normal",
-                ),
-                _window("max_age_days", "how old the observation may be"),
-            ),
-        ),
-        CriterionType(
-            name="condition_present",
-            label="Condition present",
-            met_when="the latest entry in the window of a listed condition is present",
-            can_be_unknown=True,
-            params_class=ConditionPresentParams,
-            params=(
-                ParamSpec(
-                    name="codes", kind="codes", vocabulary="condition", help="conditions any one of which counts"
-                ),
-                _window("max_age_days", "how old the latest entry may be", default=None, has_default=True),
-                ParamSpec(
-                    name="sex",
-                    kind="choice",
-                    choices=("female",),
-                    nullable=True,
-                    has_default=True,
-                    default=None,
-                    null_means="any sex",
-                    help="applies only to patients of this sex (a patient known to be of another sex: not met)",
-                ),
-                ParamSpec(
-                    name="if_unrecorded",
-                    kind="choice",
-                    choices=IF_UNRECORDED,
-                    has_default=True,
-                    default="unknown",
-                    help="a code with no entry in the window is unknown (work-up item) or absent (history item)",
-                ),
-            ),
-        ),
-        CriterionType(
-            name="recent_drug",
-            label="Recent drug",
-            met_when="a course of a listed agent covers a day of the window",
-            can_be_unknown=False,
-            params_class=RecentDrugParams,
-            params=(
-                ParamSpec(name="agents", kind="codes", vocabulary="agent", help="agents of the drug catalogue"),
-                _window("within_days", "how many days before as-of the window starts"),
-            ),
-        ),
-        CriterionType(
-            name="damage_index_at_least",
-            label="Damage index at least",
-            met_when="the latest SLICC/ACR damage index is at least the minimum",
-            can_be_unknown=True,
-            params_class=DamageIndexAtLeastParams,
-            params=(
-                ParamSpec(
-                    name="min_score",
-                    kind="integer",
-                    minimum=0,
-                    unit="points",
-                    help="lowest SLICC/ACR damage index score",
-                ),
-            ),
-        ),
-    )
-}
 
 
 # --------------------------------------------------------------------------
@@ -769,7 +302,8 @@ class _Parser:
                 raise RuleSetError(node_id, f"params.{key}", f"not a parameter of {type_name}")
         # Checked against the spec one by one, so the typed params class can take them as they are.
         values: dict[str, Any] = {spec.name: self.param(spec, params[spec.name], node_id) for spec in ctype.params}
-        _cross_check(type_name, values, node_id)
+        for spec in ctype.params:
+            _check_at_least(spec, values, node_id)
         source = raw.get("source")
         if "source" in raw and (not isinstance(source, str) or not source.strip()):
             raise RuleSetError(node_id, "source", "must be a non-empty string (leave the key out for none)")
@@ -812,7 +346,7 @@ class _Parser:
                 raise RuleSetError(node_id, field, f"must be {allowed}")
             return value
         allowed_codes = self.vocabulary(spec)
-        label = _VOCABULARY_LABELS[spec.vocabulary or ""]
+        label = VOCABULARIES[spec.vocabulary or ""].noun
         if spec.kind == "code":
             if not isinstance(value, str) or value not in allowed_codes:
                 raise RuleSetError(node_id, field, f"unknown {label} code {value!r}")
@@ -829,10 +363,10 @@ class _Parser:
             raise RuleSetError(node_id, field, "must list at least one code")
         return tuple(items)
 
-    def vocabulary(self, spec: ParamSpec) -> frozenset[str] | tuple[str, ...]:
+    def vocabulary(self, spec: ParamSpec) -> frozenset[str] | Mapping[str, str]:
         if spec.vocabulary == AGENT_VOCABULARY:
             return self.agents
-        return VOCABULARIES[spec.vocabulary or ""]
+        return VOCABULARIES[spec.vocabulary or ""].labels
 
     # -- pathways and cautions
 
@@ -884,13 +418,17 @@ class _Parser:
         return Caution(id=cid, criterion=criterion, severity=tuple(severity), source=source)
 
 
-def _cross_check(type_name: str, values: Mapping[str, ParamValue], node_id: str) -> None:
-    """Rules that tie two parameters of one criterion together."""
-    if type_name == "age_between":
-        low, high = values["min_years"], values["max_years"]
-        assert isinstance(low, int) and isinstance(high, int)
-        if high < low:
-            raise RuleSetError(node_id, "params.max_years", "must be an integer ≥ min_years")
+_KIND_NOUN: Final[Mapping[str, str]] = {"integer": "an integer", "number": "a number"}
+
+
+def _check_at_least(spec: ParamSpec, values: Mapping[str, ParamValue], node_id: str) -> None:
+    """A parameter declared ``at_least`` another (e.g. the oldest age, the youngest) is not below it."""
+    if spec.at_least is None:
+        return
+    low, high = values[spec.at_least], values[spec.name]
+    assert isinstance(low, int | Decimal) and isinstance(high, int | Decimal)  # declared: numbers, not nullable
+    if high < low:
+        raise RuleSetError(node_id, f"params.{spec.name}", f"must be {_KIND_NOUN[spec.kind]} ≥ {spec.at_least}")
 
 
 def parse_rule_set(data: Mapping[str, Any]) -> RuleSet:

@@ -133,3 +133,22 @@ def test_drug_threshold_form_names_the_field(field, value, words) -> None:
     data = {"min_days": 90, "min_dose": "", "min_dose_per_kg": 2.0, "reason": "x", field: value}
     form = DrugThresholdForm(data, drug=drug)
     assert not form.is_valid() and form.errors[field] == [words]
+
+
+@pytest.mark.parametrize("type_name", list(CRITERION_TYPES))
+def test_every_form_has_one_field_per_declared_parameter(type_name) -> None:
+    ctype = CRITERION_TYPES[type_name]
+    names = [spec.name for spec in ctype.params]
+    form = CriterionForm(ctype=ctype, agents=AGENTS)
+    assert list(form.fields) == [*names, "source", "reason"]
+    new = CriterionForm(ctype=ctype, agents=AGENTS, new=True)
+    assert list(new.fields) == ["node_id", *names, "source", "reason"]
+    for spec in ctype.params:
+        field = form.fields[spec.name]
+        assert field.label == f"{spec.label} ({spec.name})" == field_label(spec)
+        optional = spec.nullable or spec.kind == "boolean" or spec.allow_empty
+        assert field.required is not optional, spec.name
+        if spec.has_default:
+            assert new[spec.name].value() == to_form_value(spec, spec.default), spec.name
+        else:
+            assert spec.name not in new.initial, spec.name

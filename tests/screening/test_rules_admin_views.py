@@ -129,6 +129,60 @@ def test_switch_off_and_on_add_change_op_severity_and_drug_thresholds(rules_admi
     assert "a group keeps at least one" in response.content.decode()
 
 
+DRAFT_EDITS = [
+    ("node_edit", {"node_id": "hsct.age"}),
+    ("node_add", {"node_id": "msc"}),
+    ("node_off", {"node_id": "hsct.age"}),
+    ("node_on", {"node_id": "msc.antimalarial"}),
+    ("group_op", {"node_id": "hsct.refractory"}),
+    ("caution_edit", {"caution_id": "pregnancy"}),
+    ("drug_edit", {"drug": "methotrexate"}),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "target"), DRAFT_EDITS, ids=[n for n, _ in DRAFT_EDITS])
+def test_every_draft_edit_refuses_a_published_version(rules_admin, name, target) -> None:
+    published = RuleSet.objects.published()
+    client = client_for(rules_admin)
+    assert client.get(url(name, pk=published.pk, **target)).status_code == 404
+    assert client.post(url(name, pk=published.pk, **target), {"reason": "x"}).status_code == 404
+
+
+REFUSED_EDITS = [
+    ("node_edit", {"node_id": "hsct.age"}, {"min_years": 18, "max_years": 60, "source": "S30"}, "nothing changed"),
+    (
+        "node_add",
+        {"node_id": "msc"},
+        {"node_id": "hsct.age", "min_score": 1},
+        "hsct.age is already used in this rule set",
+    ),
+    ("node_off", {"node_id": "hsct"}, {}, "hsct is the root of the pathway hsct and cannot be switched off"),
+    ("group_op", {"node_id": "hsct.refractory"}, {"op": "any"}, "nothing changed"),
+    (
+        "caution_edit",
+        {"caution_id": "pregnancy"},
+        {"severity_hsct": "contraindication", "severity_msc": "contraindication"},
+        "nothing changed",
+    ),
+    ("drug_edit", {"drug": "methotrexate"}, {"min_days": 90, "min_dose": 15, "min_dose_per_kg": ""}, "nothing changed"),
+]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(("name", "target", "data", "words"), REFUSED_EDITS, ids=[e[0] for e in REFUSED_EDITS])
+def test_a_refused_draft_edit_shows_the_form_again_with_why(rules_admin, draft, name, target, data, words) -> None:
+    address = url(name, pk=draft.pk, **target)
+    if name == "node_add":
+        address += "?type=damage_index_at_least"
+    response = client_for(rules_admin).post(address, {**data, "reason": "checking"})
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert words in text and 'name="reason"' in text
+    draft.refresh_from_db()
+    assert draft.revision == 0 and list(draft.events.values_list("kind", flat=True)) == [EventKind.CREATED]
+
+
 @pytest.mark.django_db
 def test_export_and_import_a_rule_set_file(rules_admin) -> None:
     client = client_for(rules_admin)

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from screening.engine import RuleSetError, parse_rule_set, rule_set_to_dict
-from screening.engine.ruleset import SLEDAI_MAX, Criterion, ObservationCompareParams
+from screening.engine.criterion_types import SLEDAI_MAX, ObservationCompareParams
+from screening.engine.ruleset import Criterion
 from tests.screening.engine.helpers import default_rules, default_rules_data
 from tests.shipped import RULES_PATH
 

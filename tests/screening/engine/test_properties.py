@@ -25,7 +25,7 @@ from screening.engine import (
 )
 from screening.engine.context import build_context
 from screening.engine.criteria import read_sledai, sledai_at_least
-from screening.engine.ruleset import SledaiAtLeastParams
+from screening.engine.criterion_types import SledaiAtLeastParams
 from tests.screening.engine.helpers import AS_OF, default_rules
 
 T = TypeVar("T")
