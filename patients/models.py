@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from accounts.locking import VersionedModel
 from accounts.models import Site
 from clinical import vocab
 
@@ -34,7 +35,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(site__in=user.sites.all())  # type: ignore[attr-defined]
 
 
-class Patient(models.Model):
+class Patient(VersionedModel):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     identifier = models.CharField(
         max_length=64,
@@ -90,7 +91,7 @@ class Patient(models.Model):
         return self.identifier
 
 
-class PatientRecord(models.Model):
+class PatientRecord(VersionedModel):
     """Base for the dated records of a patient's history."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE)
@@ -222,7 +223,7 @@ class Observation(PatientRecord):
         return vocab.OBSERVATIONS[self.code].loinc
 
 
-class TreatmentCourse(models.Model):
+class TreatmentCourse(VersionedModel):
     """A course of one drug of the catalogue: start, end (none = ongoing), dose, why it stopped."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE)
