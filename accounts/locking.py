@@ -22,11 +22,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, TypeAlias
+from typing import Any, ClassVar, TypeAlias
 
 from django import forms
 from django.db import models
 from django.db.models import F
+from django.utils.text import capfirst
 
 __all__ = [
     "Change",
@@ -45,9 +46,14 @@ UNTRACKED = {"version", "created_at", "updated_at", "last_activity"}
 
 
 class VersionedModel(models.Model):
-    """Base of the rows edited through a form: ``version`` is bumped by every change."""
+    """Base of the rows edited through a form: ``version`` is bumped by every change.
+
+    ``value_labels`` names the codes a JSON field holds (field name → code → label),
+    so that a list of changes reads in words.
+    """
 
     version = models.PositiveIntegerField(default=1, help_text="Bumped by every change (optimistic locking).")
+    value_labels: ClassVar[dict[str, dict[str, str]]] = {}
 
     class Meta:
         abstract = True
@@ -168,6 +174,11 @@ def _tracked(model: type[models.Model]) -> list[Any]:
 
 def show(field: Any, value: Any) -> str:
     """A stored value in words, for a list of changes."""
+    labels = getattr(field.model, "value_labels", {}).get(field.name, {})
+
+    def word(code: Any) -> str:
+        return labels.get(code) or str(code).replace("_", " ")
+
     if value is None or value == "":
         return "—"
     if field.choices:
@@ -175,9 +186,9 @@ def show(field: Any, value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, list):
-        return ", ".join(str(v).replace("_", " ") for v in value) or "none"
+        return ", ".join(word(v) for v in value) or "none"
     if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items()) or "none"
+        return ", ".join(f"{word(k)}: {v}" for k, v in value.items()) or "none"
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
     if isinstance(value, date):
@@ -212,7 +223,7 @@ def history_changes(
             for f in fields:
                 old, new = getattr(before, f.attname), getattr(row, f.attname)
                 if old != new:
-                    diff.append(FieldChange(str(f.verbose_name).capitalize(), show(f, old), show(f, new)))
+                    diff.append(FieldChange(str(capfirst(f.verbose_name)), show(f, old), show(f, new)))
                     if f not in touched:
                         touched.append(f)
         user = row.history_user
@@ -227,7 +238,7 @@ def history_changes(
         )
     now = rows[-1] if rows and rows[-1].history_type != "-" else None
     shown = fields if everything else touched
-    current = [(str(f.verbose_name).capitalize(), show(f, getattr(now, f.attname))) for f in shown] if now else []
+    current = [(str(capfirst(f.verbose_name)), show(f, getattr(now, f.attname))) for f in shown] if now else []
     return changes, current
 
 

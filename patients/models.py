@@ -66,6 +66,7 @@ class Patient(VersionedModel):
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity = models.DateTimeField(auto_now_add=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["last_activity"])
+    value_labels = {"eular_criteria": {code: c.label for code, c in vocab.EULAR_CRITERIA.items()}}
 
     objects = PatientQuerySet.as_manager()
 
@@ -119,6 +120,10 @@ class Assessment(PatientRecord):
     pga = models.DecimalField("PGA (0–3)", max_digits=2, decimal_places=1, null=True, blank=True)
     bilag = models.JSONField("BILAG-2004 grades", default=dict, blank=True)
     history = HistoricalRecords()
+    value_labels = {
+        "sledai_present": {code: i.label for code, i in vocab.SLEDAI_ITEMS.items()},
+        "sledai_not_assessed": {code: i.label for code, i in vocab.SLEDAI_ITEMS.items()},
+    }
 
     class Meta(PatientRecord.Meta):
         constraints = [
@@ -153,6 +158,7 @@ class DamageIndex(PatientRecord):
     items = models.JSONField(default=dict, blank=True)
     score = models.PositiveSmallIntegerField(editable=False, default=0)
     history = HistoricalRecords()
+    value_labels = {"items": {code: i.label for code, i in vocab.SDI_ITEMS.items()}}
 
     class Meta(PatientRecord.Meta):
         verbose_name_plural = "damage indices"

@@ -126,7 +126,7 @@ def test_values_are_shown_in_words() -> None:
     assert show(Patient._meta.get_field("sle_attested"), True) == "yes"
     assert show(Patient._meta.get_field("eular_criteria"), []) == "none"
     assert show(Patient._meta.get_field("eular_criteria"), None) == "—"
-    assert show(Patient._meta.get_field("eular_criteria"), ["joint_involvement"]) == "joint involvement"
+    assert show(Patient._meta.get_field("eular_criteria"), ["joint_involvement"]) == "Joint involvement"  # labelled
     assert show(Observation._meta.get_field("value"), Decimal("1.5000")) == "1.5"
 
 
