@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import readers, specialists
+from accounts.locking import keep_input
 from clinic.services import screen_and_apply
 from clinical import scoring, vocab
 from clinical.casefile import CaseFileError, dump_case
@@ -133,12 +134,20 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     sites = request.user.sites.all()  # type: ignore[union-attr]
     form = forms.PatientForm(request.POST or None, instance=patient, sites=sites)
     reason_form = forms.ReasonForm(request.POST or None, prefix="why")
+    conflict = None
     if request.method == "POST" and form.is_valid() and reason_form.is_valid():
-        services.save_patient(
-            actor=request.user, patient=form.save(commit=False), reason=reason_form.cleaned_data["reason"]
-        )
-        messages.success(request, "Patient details saved.")
-        return redirect("patients:detail", pk=patient.pk)
+        try:
+            services.save_patient(
+                actor=request.user,
+                patient=form.save(commit=False),
+                seen_version=form.cleaned_data["version"],
+                reason=reason_form.cleaned_data["reason"],
+            )
+        except services.Conflict as err:
+            conflict = keep_input(form, err)
+        else:
+            messages.success(request, "Patient details saved.")
+            return redirect("patients:detail", pk=patient.pk)
     return render(
         request,
         "patients/patient_form.html",
@@ -147,19 +156,31 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "reason_form": reason_form,
             "patient": patient,
             "title": f"Edit {patient.identifier}",
+            "conflict": conflict,
         },
+        status=409 if conflict else 200,
     )
 
 
 @specialists
 def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
+    eular = scoring.eular_acr(patient.ana_titre, patient.eular_criteria)  # as saved: before the form fills it in
     form = forms.ClassificationForm(request.POST or None, instance=patient)
+    conflict = None
     if request.method == "POST" and form.is_valid():
-        services.save_patient(actor=request.user, patient=form.save(commit=False), reason="diagnosis basis updated")
-        messages.success(request, "Diagnosis basis saved.")
-        return redirect("patients:detail", pk=patient.pk)
-    eular = scoring.eular_acr(patient.ana_titre, patient.eular_criteria)
+        try:
+            services.save_patient(
+                actor=request.user,
+                patient=form.save(commit=False),
+                seen_version=form.cleaned_data["version"],
+                reason="diagnosis basis updated",
+            )
+        except services.Conflict as err:
+            conflict = keep_input(form, err)
+        else:
+            messages.success(request, "Diagnosis basis saved.")
+            return redirect("patients:detail", pk=patient.pk)
     weights = {code: [c.weight, c.domain, c.clinical] for code, c in vocab.EULAR_CRITERIA.items()}
     return render(
         request,
@@ -169,7 +190,9 @@ def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "patient": patient,
             "eular": eular,
             "weights": weights,
+            "conflict": conflict,
         },
+        status=409 if conflict else 200,
     )
 
 
@@ -242,19 +265,24 @@ def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> H
     spec = _kind(kind)
     instance = get_record(spec.model, patient, rid) if rid else None
     form = spec.form(request.POST or None, instance=instance, **_form_kwargs(kind, patient))
+    conflict = None
     if request.method == "POST" and form.is_valid():
         record = form.save(commit=False)
         reason = form.cleaned_data.get("reason", "")
+        seen = form.cleaned_data["version"]
         try:
             if kind == "observations":
                 services.record_observation(
                     actor=request.user,
                     observation=record,
+                    seen_version=seen,
                     add_egfr=form.cleaned_data.get("add_egfr", False),
                     reason=reason,
                 )
             else:
-                services.save_record(actor=request.user, record=record, reason=reason)
+                services.save_record(actor=request.user, record=record, seen_version=seen, reason=reason)
+        except services.Conflict as err:
+            conflict = keep_input(form, err)
         except services.RecordError as err:
             form.add_error(err.field if err.field in form.fields else None, err.message)
         except IntegrityError:
@@ -273,7 +301,9 @@ def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> H
             "record": instance,
             "title": f"{'Edit' if instance else 'Add'} {spec.label}",
             "sledai_weights": {c: i.weight for c, i in vocab.SLEDAI_ITEMS.items()},
+            "conflict": conflict,
         },
+        status=409 if conflict else 200,
     )
 
 
@@ -282,13 +312,26 @@ def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
     patient = get_patient(request, pk)
     spec = _kind(kind)
     record = get_record(spec.model, patient, rid)
-    form = forms.DeleteForm(request.POST or None)
+    form = forms.DeleteForm(request.POST or None, initial={"version": record.version})
+    conflict = None
     if request.method == "POST" and form.is_valid():
-        services.delete_record(actor=request.user, record=record, reason=form.cleaned_data["reason"])
-        messages.success(request, f"{spec.label.capitalize()} deleted. It remains in the patient's history.")
-        return redirect("patients:detail", pk=patient.pk)
+        try:
+            services.delete_record(
+                actor=request.user,
+                record=record,
+                seen_version=form.cleaned_data["version"],
+                reason=form.cleaned_data["reason"],
+            )
+        except services.Conflict as err:
+            conflict = keep_input(form, err)
+        else:
+            messages.success(request, f"{spec.label.capitalize()} deleted. It remains in the patient's history.")
+            return redirect("patients:detail", pk=patient.pk)
     return render(
-        request, "patients/record_delete.html", {"form": form, "patient": patient, "record": record, "spec": spec}
+        request,
+        "patients/record_delete.html",
+        {"form": form, "patient": patient, "record": record, "spec": spec, "conflict": conflict},
+        status=409 if conflict else 200,
     )
 
 

@@ -1,7 +1,8 @@
 """Forms of the clinical record: they validate and normalise, never act.
 
 Every error names the field in plain words. Cross-field checks live in
-``clean()``; the database constraints back them up.
+``clean()``; the database constraints back them up. Edit forms carry the
+version of the row they were opened at; the services check it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from accounts.locking import VersionField
 from clinical import scoring, vocab
 from patients.models import (
     Assessment,
@@ -49,29 +51,18 @@ class ReasonForm(forms.Form):
     )
 
 
-class UnchangedSinceMixin(forms.ModelForm):
-    """Refuse to save over a record someone else changed after this form was opened."""
+class VersionedForm(forms.ModelForm):
+    """Carries the version of the row the user opened; the service claims it (``accounts.locking``)."""
 
-    seen = forms.CharField(widget=forms.HiddenInput, required=False)
+    version = VersionField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if self.instance.pk:
-            self.fields["seen"].initial = self.instance.updated_at.isoformat()
-
-    def clean(self) -> dict[str, Any]:
-        data = super().clean()
-        if self.instance.pk and data.get("seen"):
-            now = type(self.instance).objects.filter(pk=self.instance.pk).values_list("updated_at", flat=True).first()
-            if now is not None and now.isoformat() != data["seen"]:
-                raise forms.ValidationError(
-                    "Someone else changed this record after you opened it; your changes were not saved. "
-                    "Open it again to see their version, then make your change."
-                )
-        return data
+            self.fields["version"].initial = self.instance.version
 
 
-class PatientForm(forms.ModelForm):
+class PatientForm(VersionedForm):
     class Meta:
         model = Patient
         fields = ["site", "identifier", "birth_date", "sex", "weight_kg"]  # attestation: diagnosis page
@@ -106,7 +97,7 @@ class PatientForm(forms.ModelForm):
         return value
 
 
-class ClassificationForm(forms.ModelForm):
+class ClassificationForm(VersionedForm):
     criteria_assessed = forms.BooleanField(
         label="The 2019 EULAR/ACR criteria have been assessed",
         required=False,
@@ -154,7 +145,7 @@ class ClassificationForm(forms.ModelForm):
         return patient
 
 
-class RecordForm(ReasonForm, UnchangedSinceMixin):
+class RecordForm(ReasonForm, VersionedForm):
     """A dated record; refuses future dates and a second record on the same key."""
 
     unique_together: tuple[str, ...] = ("date",)
@@ -367,7 +358,7 @@ class ObservationForm(RecordForm):
         return record
 
 
-class TreatmentForm(ReasonForm, UnchangedSinceMixin):
+class TreatmentForm(ReasonForm, VersionedForm):
     class Meta:
         model = TreatmentCourse
         fields = ["drug", "start", "end", "dose", "dose_unit", "stop_reason"]
@@ -447,6 +438,7 @@ class ConditionForm(RecordForm):
 
 
 class DeleteForm(forms.Form):
+    version = VersionField()
     reason = forms.CharField(
         label="Why is this record being deleted?",
         max_length=500,

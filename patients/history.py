@@ -19,6 +19,7 @@ SKIP = {
     "created_at",
     "updated_at",
     "last_activity",
+    "version",
     "history_id",
     "history_date",
     "history_change_reason",

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from simple_history.models import HistoricalRecords
 
+from accounts.locking import VersionedModel
 from accounts.models import Site
 from clinical import vocab
 
@@ -34,7 +35,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
         return self.filter(site__in=user.sites.all())  # type: ignore[attr-defined]
 
 
-class Patient(models.Model):
+class Patient(VersionedModel):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     identifier = models.CharField(
         max_length=64,
@@ -65,6 +66,7 @@ class Patient(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity = models.DateTimeField(auto_now_add=True, db_index=True)
     history = HistoricalRecords(excluded_fields=["last_activity"])
+    value_labels = {"eular_criteria": {code: c.label for code, c in vocab.EULAR_CRITERIA.items()}}
 
     objects = PatientQuerySet.as_manager()
 
@@ -90,7 +92,7 @@ class Patient(models.Model):
         return self.identifier
 
 
-class PatientRecord(models.Model):
+class PatientRecord(VersionedModel):
     """Base for the dated records of a patient's history."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE)
@@ -118,6 +120,10 @@ class Assessment(PatientRecord):
     pga = models.DecimalField("PGA (0–3)", max_digits=2, decimal_places=1, null=True, blank=True)
     bilag = models.JSONField("BILAG-2004 grades", default=dict, blank=True)
     history = HistoricalRecords()
+    value_labels = {
+        "sledai_present": {code: i.label for code, i in vocab.SLEDAI_ITEMS.items()},
+        "sledai_not_assessed": {code: i.label for code, i in vocab.SLEDAI_ITEMS.items()},
+    }
 
     class Meta(PatientRecord.Meta):
         constraints = [
@@ -152,6 +158,7 @@ class DamageIndex(PatientRecord):
     items = models.JSONField(default=dict, blank=True)
     score = models.PositiveSmallIntegerField(editable=False, default=0)
     history = HistoricalRecords()
+    value_labels = {"items": {code: i.label for code, i in vocab.SDI_ITEMS.items()}}
 
     class Meta(PatientRecord.Meta):
         verbose_name_plural = "damage indices"
@@ -222,7 +229,7 @@ class Observation(PatientRecord):
         return vocab.OBSERVATIONS[self.code].loinc
 
 
-class TreatmentCourse(models.Model):
+class TreatmentCourse(VersionedModel):
     """A course of one drug of the catalogue: start, end (none = ongoing), dose, why it stopped."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE)

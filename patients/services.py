@@ -4,6 +4,10 @@ Every write runs inside ``transaction.atomic()``, records the acting user and
 the reason in the audit trail (django-simple-history) in the same transaction,
 touches the patient's last activity and, once the transaction commits, sends
 ``record_changed`` with the acting user (the clinic app re-screens the patient).
+A change to an existing row (patient or record, edit or delete) first claims it
+at the version the user saw (``accounts.locking.claim``): if someone else
+changed it since, or no version was given, ``Conflict`` is raised and nothing
+is written.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from django.db import models, transaction
 from django.utils import timezone
 
+from accounts.locking import Conflict, claim
 from accounts.models import Site, User
 from clinical import scoring
 from patients.models import (
@@ -28,6 +33,18 @@ from patients.models import (
     TreatmentCourse,
 )
 from patients.signals import record_changed
+
+__all__ = [
+    "Conflict",
+    "RecordError",
+    "compute_derived",
+    "delete_record",
+    "egfr_from_creatinine",
+    "record_observation",
+    "replace_patient_record",
+    "save_patient",
+    "save_record",
+]
 
 
 class RecordError(Exception):
@@ -65,9 +82,19 @@ def _audited(instance: models.Model, actor: User | None, reason: str) -> None:
     instance._change_reason = reason or None  # type: ignore[attr-defined]
 
 
+def _claim(row: Any, seen_version: int | None) -> None:
+    """Claim an existing row at the version the user saw (a new row has nothing to claim)."""
+    if row.pk is not None:
+        row.version = claim(type(row), pk=row.pk, seen=seen_version)
+
+
 @transaction.atomic
-def save_patient(*, actor: User | None, patient: Patient, reason: str = "") -> Patient:
-    """Create or update a patient's own fields (demographics, diagnosis basis)."""
+def save_patient(*, actor: User | None, patient: Patient, seen_version: int | None = None, reason: str = "") -> Patient:
+    """Create or update a patient's own fields (demographics, diagnosis basis).
+
+    An update needs ``seen_version``, the patient's version when the form was opened.
+    """
+    _claim(patient, seen_version)
     _audited(patient, actor, reason)
     patient.save()
     _on_commit_rescreen(patient.pk, actor)
@@ -75,8 +102,12 @@ def save_patient(*, actor: User | None, patient: Patient, reason: str = "") -> P
 
 
 @transaction.atomic
-def save_record(*, actor: User | None, record: Any, reason: str = "") -> Any:
-    """Create or update one dated record of a patient's history."""
+def save_record(*, actor: User | None, record: Any, seen_version: int | None = None, reason: str = "") -> Any:
+    """Create or update one dated record of a patient's history.
+
+    An update needs ``seen_version``, the record's version when the form was opened.
+    """
+    _claim(record, seen_version)
     compute_derived(record)
     _audited(record, actor, reason)
     record.save()
@@ -86,8 +117,9 @@ def save_record(*, actor: User | None, record: Any, reason: str = "") -> Any:
 
 
 @transaction.atomic
-def delete_record(*, actor: User | None, record: Any, reason: str) -> None:
-    """Delete a record; the audit trail keeps what it held, who deleted it and why."""
+def delete_record(*, actor: User | None, record: Any, seen_version: int | None, reason: str) -> None:
+    """Delete a record seen at ``seen_version``; the audit trail keeps what it held, who deleted it and why."""
+    _claim(record, seen_version)
     patient_id = record.patient_id
     _audited(record, actor, reason)
     record.delete()
@@ -96,19 +128,34 @@ def delete_record(*, actor: User | None, record: Any, reason: str) -> None:
 
 @transaction.atomic
 def record_observation(
-    *, actor: User | None, observation: Observation, add_egfr: bool = False, reason: str = ""
+    *,
+    actor: User | None,
+    observation: Observation,
+    seen_version: int | None = None,
+    add_egfr: bool = False,
+    reason: str = "",
 ) -> Observation:
     """Save a lab; for a creatinine, optionally also the CKD-EPI 2021 eGFR of that day."""
-    save_record(actor=actor, record=observation, reason=reason)
+    save_record(actor=actor, record=observation, seen_version=seen_version, reason=reason)
     if add_egfr and observation.code == "creatinine":
         egfr = egfr_from_creatinine(observation.patient, observation.value, observation.date)
         if egfr is None:
             raise RecordError("add_egfr", "eGFR needs the patient's birth date and sex")
-        existing = Observation.objects.filter(patient=observation.patient, code="egfr", date=observation.date).first()
+        # the user asked for the computed value to replace that day's eGFR: lock it, then claim what was read
+        existing = (
+            Observation.objects.select_for_update()
+            .filter(patient=observation.patient, code="egfr", date=observation.date)
+            .first()
+        )
         target = existing or Observation(patient=observation.patient, code="egfr", date=observation.date)
         target.value = egfr
         target.uln = None
-        save_record(actor=actor, record=target, reason=reason or "computed from creatinine (CKD-EPI 2021)")
+        save_record(
+            actor=actor,
+            record=target,
+            seen_version=existing.version if existing else None,
+            reason=reason or "computed from creatinine (CKD-EPI 2021)",
+        )
     return observation
 
 
@@ -131,6 +178,8 @@ def replace_patient_record(
     created = patient is None
     if patient is None:
         patient = Patient(site=site, identifier=case["case_id"])
+    else:
+        _claim(patient, patient.version)  # locked above: the import replaces whatever it holds
     patient.birth_date = _date(data.get("birth_date"))
     patient.sex = data.get("sex")
     patient.weight_kg = _dec(data.get("weight_kg"))
@@ -142,7 +191,9 @@ def replace_patient_record(
     patient.save()
     if not created:
         for model in RECORD_MODELS:
-            for old in model.objects.filter(patient=patient):  # type: ignore[attr-defined]
+            # locked, so that an edit racing the import waits, then finds its row gone (a conflict)
+            for old in model.objects.select_for_update().filter(patient=patient):  # type: ignore[attr-defined]
+                old.version += 1  # its deletion is a change after any version someone opened
                 _audited(old, actor, reason)
                 old.delete()
     records: list[models.Model] = []

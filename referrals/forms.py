@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from accounts.locking import VersionField
 from accounts.models import User
 from referrals.models import NotReferredReason, ReferralState
 from referrals.workflow import ACTING_ROLES
@@ -42,7 +43,7 @@ class DateInput(forms.DateInput):
 class TransitionForm(forms.Form):
     """Move the referral to ``target``; only that target's fields are shown and required."""
 
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
     centre = forms.CharField(label="Evaluating centre", max_length=200)
     referred_on = forms.DateField(label="Date the referral was sent", widget=DateInput)
     not_referred_reason = forms.ChoiceField(label="Reason", choices=[("", "Choose…"), *NotReferredReason.choices])
@@ -84,7 +85,7 @@ class TransitionForm(forms.Form):
         data = self.cleaned_data
         return {
             "to_state": self.target,
-            "seen_version": data["version"],
+            "seen_version": data.get("version"),
             "reason": data.get("reason", ""),
             "centre": data.get("centre", ""),
             "referred_on": data.get("referred_on"),
@@ -95,7 +96,7 @@ class TransitionForm(forms.Form):
 
 
 class AssignForm(forms.Form):
-    version = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+    version = VersionField()
     assignee = forms.ModelChoiceField(
         queryset=User.objects.none(), required=False, label="Assign to", empty_label="Nobody"
     )

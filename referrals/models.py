@@ -18,6 +18,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from accounts.append_only import AppendOnlyModel
+from accounts.locking import VersionedModel
 
 
 class ReferralState(models.TextChoices):
@@ -61,14 +62,13 @@ class ReferralQuerySet(models.QuerySet["Referral"]):
         return self.filter(patient__site__in=user.sites.all())
 
 
-class Referral(models.Model):
+class Referral(VersionedModel):
     """One patient's referral question for one pathway, from the flag to a recorded decision."""
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="referrals")
     pathway = models.CharField(max_length=32)
     pathway_label = models.CharField(max_length=200, blank=True)
     state = models.CharField(max_length=12, choices=ReferralState.choices, default=ReferralState.NEW)
-    version = models.PositiveIntegerField(default=1, help_text="Bumped by every change (optimistic locking).")
     raised_on = models.ForeignKey(
         "screening.ScreeningResult",
         on_delete=models.PROTECT,

@@ -2,9 +2,11 @@
 
 Every write runs inside ``transaction.atomic()``, first claims the referral by
 bumping its version with ``UPDATE … WHERE version = <the version the user
-saw>`` (so a concurrent change makes it fail instead of being overwritten),
-then saves the referral with its audit-trail row and appends one
-``ReferralEvent`` in the same transaction. Refusals raise ``ReferralError``.
+saw>`` (``accounts.locking.claim``: a concurrent change, or a missing version,
+makes it fail instead of being overwritten), then saves the referral with its
+audit-trail row and appends one ``ReferralEvent`` in the same transaction.
+Writes with no user's view to check (screening results, notes, which
+overwrite nothing) bump the version unchecked. Refusals raise ``ReferralError``.
 """
 
 from __future__ import annotations
@@ -14,9 +16,9 @@ from datetime import date
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import F
 from django.utils import timezone
 
+from accounts.locking import Conflict, bump, claim
 from accounts.models import User
 from referrals.models import (
     DECIDED_STATES,
@@ -49,23 +51,27 @@ __all__ = [
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _claim(referral_id: int, seen_version: int | None) -> Referral:
-    """Bump the version if it is still the one the user saw; else raise the conflict with what changed."""
-    rows = Referral.objects.filter(pk=referral_id)
-    if seen_version is not None:
-        rows = rows.filter(version=seen_version)
-    if not rows.update(version=F("version") + 1, updated_at=timezone.now()):
-        changes = list(
-            ReferralEvent.objects.filter(referral_id=referral_id, version__gt=seen_version or 0)
-            .select_related("actor")
-            .order_by("version")
-        )
-        raise ReferralError(
-            "version",
-            "Someone else changed this referral since you opened it; nothing was saved. "
-            "Check what changed, then act again if it still applies.",
-            changes,
-        )
+def _events_since(referral_id: int, version: int) -> list[ReferralEvent]:
+    return list(
+        ReferralEvent.objects.filter(referral_id=referral_id, version__gt=version)
+        .select_related("actor")
+        .order_by("version")
+    )
+
+
+def _claim(referral_id: int, seen_version: int | None, *, check: bool = True) -> Referral:
+    """Bump the version if it is still the one the user saw; else raise the conflict with what changed.
+
+    ``check=False``: a write with no user's view to check (the system's, or a note): bumped whatever it is.
+    """
+    now = timezone.now()
+    if not check:
+        bump(Referral, pk=referral_id, updated_at=now)
+    else:
+        try:
+            claim(Referral, pk=referral_id, seen=seen_version, events=_events_since, updated_at=now)
+        except Conflict as err:
+            raise ReferralError("version", err.message, err.changes, missing=err.missing) from err
     return Referral.objects.select_related("patient", "assigned_to").get(pk=referral_id)
 
 
@@ -180,7 +186,7 @@ def apply_screening_result(*, result: ScreeningResult) -> None:
                 open_referral(result=result, pathway=pathway)
             continue
         if flagged and referral.flag_withdrawn:
-            referral = _claim(referral.pk, None)
+            referral = _claim(referral.pk, None, check=False)
             referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = False, "", None
             _save(referral, actor, "flagged again")
             _event(
@@ -195,7 +201,7 @@ def apply_screening_result(*, result: ScreeningResult) -> None:
             now = outcomes.get(pathway)
             outcome = now.value if now is not None else "no longer screened"
             words = OUTCOME_LABEL[now] if now is not None else outcome
-            referral = _claim(referral.pk, None)
+            referral = _claim(referral.pk, None, check=False)
             referral.flag_withdrawn, referral.withdrawn_reason, referral.withdrawn_at = True, cause, timezone.now()
             _save(referral, actor, f"flag withdrawn ({cause})")
             _event(
@@ -302,9 +308,8 @@ def _transition(
     review_on: date | None = None,
     data_needed: str = "",
 ) -> Referral:
-    if actor is not None and seen_version is None:
-        raise ReferralError("version", "The version you saw is missing; reload the referral.")
-    current = _claim(referral.pk, seen_version)
+    # the system moving a referral by itself (data entered) has no version to check; a person always has
+    current = _claim(referral.pk, seen_version, check=actor is not None or seen_version is not None)
     source = current.state
     check_transition(source=source, target=to_state, actor=actor)
     fields, text, detail = _decision(
@@ -368,7 +373,7 @@ def transition_referral(
 
 
 @transaction.atomic
-def assign_referral(*, referral: Referral, actor: User, seen_version: int, assignee: User | None) -> Referral:
+def assign_referral(*, referral: Referral, actor: User, seen_version: int | None, assignee: User | None) -> Referral:
     """Give an open referral to a staff member or specialist of the patient's site (None: nobody)."""
     if not can_act(actor):
         raise ReferralError("assignee", "Your role cannot act on referrals.")
@@ -403,7 +408,7 @@ def add_note(*, referral: Referral, actor: User, text: str) -> ReferralEvent:
     text = text.strip()
     if not text:
         raise ReferralError("text", "Write the note.")
-    current = _claim(referral.pk, None)
+    current = _claim(referral.pk, None, check=False)
     return _event(current, kind=EventKind.NOTE, actor=actor, reason=text)
 
 
@@ -418,7 +423,7 @@ def release_due_deferrals(*, today: date) -> int:
                 _transition(
                     referral=referral,
                     actor=None,
-                    seen_version=None,
+                    seen_version=referral.version,  # as read: a change since means nothing to release
                     to_state=S.IN_REVIEW,
                     today=today,
                     reason=f"Review date {review_on.isoformat() if review_on else ''} reached; back to review",

@@ -102,7 +102,7 @@ def _render_detail(
     referral: Referral,
     *,
     bound: dict[str, Any] | None = None,
-    changes: list[Any] | None = None,
+    conflict: ReferralError | None = None,
     status: int = 200,
 ) -> HttpResponse:
     today = timezone.localdate()
@@ -154,7 +154,7 @@ def _render_detail(
                 else None
             ),
             "note_form": bound.get("note") or NoteForm(),
-            "changes": changes,
+            "conflict": conflict,
             "today": today,
             "refused": refused,
         },
@@ -176,17 +176,20 @@ def _refused(
     form: Any,
     rebuild: Callable[[Any], Any] | None = None,
 ) -> HttpResponse:
-    """Show a refusal on the referral page; a conflict shows what changed and keeps the user's entries."""
+    """Show a refusal on the referral page; a conflict (stale or missing version) answers 409, shows what
+    changed and keeps the user's entries when the action still applies."""
     referral = get_referral(request, pk)  # reloaded: the page shows the referral as it is now
     if not err.is_conflict:
         form.add_error(err.field if err.field in form.fields else None, err.message)
         return _render_detail(request, referral, bound={key: form})
     bound = {}
-    if rebuild is not None and key in allowed_targets(referral.state, request.user):
+    if rebuild is not None and (
+        key in allowed_targets(referral.state, request.user) or (key == "assign" and referral.is_open)
+    ):
         data = request.POST.copy()
         data[form.add_prefix("version")] = str(referral.version)
         bound[key] = rebuild(data)
-    return _render_detail(request, referral, bound=bound, changes=err.changes, status=409)
+    return _render_detail(request, referral, bound=bound, conflict=err, status=409)
 
 
 @readers
@@ -231,7 +234,14 @@ def referral_assign(request: HttpRequest, pk: int) -> HttpResponse:
             assignee=form.cleaned_data["assignee"],
         )
     except ReferralError as err:
-        return _refused(request, pk, err, key="assign", form=form)
+        return _refused(
+            request,
+            pk,
+            err,
+            key="assign",
+            form=form,
+            rebuild=lambda data: AssignForm(data, site_id=referral.patient.site_id),
+        )
     messages.success(request, "Assignment saved.")
     return redirect(referral)
 

@@ -42,15 +42,19 @@ ACTION_LABELS: dict[str, str] = {
 class ReferralError(Exception):
     """A referral write refused for a reason a user can act on; ``field`` names the input.
 
-    A conflict (someone else changed the referral since the user loaded it) has
-    field ``version`` and carries the events the user has not seen in ``changes``.
+    A conflict (someone else changed the referral since the user loaded it, or
+    the version the user saw is missing: ``missing``) has field ``version`` and
+    carries the events the user has not seen in ``changes``.
     """
 
-    def __init__(self, field: str, message: str, changes: list[ReferralEvent] | None = None) -> None:
+    def __init__(
+        self, field: str, message: str, changes: list[ReferralEvent] | None = None, *, missing: bool = False
+    ) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
         self.changes = changes or []
+        self.missing = missing
 
     @property
     def is_conflict(self) -> bool:

@@ -219,14 +219,21 @@ def test_edit_and_delete_are_audited_with_reason(spec_client, patient) -> None:
     edit = reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
     r = spec_client.post(
         edit,
-        {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day", "reason": "dose typo"},
+        {
+            "drug": "azathioprine",
+            "start": "2025-01-01",
+            "dose": "150",
+            "dose_unit": "mg/day",
+            "reason": "dose typo",
+            "version": 1,
+        },
     )
     assert r.status_code == 302
     delete = reverse("patients:record_delete", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
     assert spec_client.get(delete).status_code == 200  # asks for confirmation first
-    assert spec_client.post(delete, {"reason": ""}).status_code == 200  # a reason is required
+    assert spec_client.post(delete, {"reason": "", "version": 2}).status_code == 200  # a reason is required
     assert TreatmentCourse.objects.filter(pk=course.pk).exists()
-    r = spec_client.post(delete, {"reason": "entered on the wrong patient"})
+    r = spec_client.post(delete, {"reason": "entered on the wrong patient", "version": 2})
     assert r.status_code == 302 and not TreatmentCourse.objects.filter(pk=course.pk).exists()
     history = list(TreatmentCourse.history.filter(id=course.pk).order_by("history_date"))
     assert [h.history_type for h in history] == ["+", "~", "-"]
@@ -244,6 +251,7 @@ def test_classification_is_computed_not_typed(spec_client, patient) -> None:
             "ana_titre": "160",
             "criteria_assessed": "on",
             "criteria": ["joint_involvement", "anti_dsdna_or_anti_sm", "low_c3_or_low_c4"],
+            "version": patient.version,
         },
     )
     assert r.status_code == 302
@@ -256,10 +264,10 @@ def test_classification_is_computed_not_typed(spec_client, patient) -> None:
 @pytest.mark.django_db
 def test_criteria_not_assessed_is_kept_apart_from_none_present(spec_client, patient) -> None:
     url = reverse("patients:classification", kwargs={"pk": patient.pk})
-    spec_client.post(url, {"ana_titre": "160"})
+    spec_client.post(url, {"ana_titre": "160", "version": 1})
     patient.refresh_from_db()
     assert patient.eular_criteria is None
-    spec_client.post(url, {"ana_titre": "160", "criteria_assessed": "on"})
+    spec_client.post(url, {"ana_titre": "160", "criteria_assessed": "on", "version": 2})
     patient.refresh_from_db()
     assert patient.eular_criteria == []
 
@@ -291,6 +299,7 @@ def test_editing_patient_details_keeps_who_and_why(spec_client, site_a, patient)
             "sex": "female",
             "weight_kg": "70",
             "why-reason": "weighed at clinic",
+            "version": patient.version,
         },
     )
     assert r.status_code == 302
@@ -314,6 +323,7 @@ def test_a_course_of_a_drug_no_longer_in_the_catalogue_can_still_be_ended(spec_c
             "dose_unit": "mg/day",
             "stop_reason": "other",
             "reason": "ended",
+            "version": course.version,
         },
     )
     assert r.status_code == 302
@@ -322,16 +332,20 @@ def test_a_course_of_a_drug_no_longer_in_the_catalogue_can_still_be_ended(spec_c
 
 
 @pytest.mark.django_db
-def test_a_record_changed_by_someone_else_is_not_overwritten(spec_client, patient) -> None:
+def test_a_record_changed_by_someone_else_is_not_overwritten(spec_client, specialist, patient) -> None:
+    from patients.services import save_record
+
     course = TreatmentFactory(
         patient=patient, drug="azathioprine", dose=100, dose_unit="mg/day", start=date(2025, 1, 1)
     )
     edit = reverse("patients:record_edit", kwargs={"pk": patient.pk, "kind": "treatments", "rid": course.pk})
-    seen = spec_client.get(edit).context["form"]["seen"].value()
-    TreatmentCourse.objects.filter(pk=course.pk).update(dose=125, updated_at=course.updated_at + timedelta(seconds=5))
+    seen = spec_client.get(edit).context["form"]["version"].value()
+    theirs = TreatmentCourse.objects.get(pk=course.pk)
+    theirs.dose = 125
+    save_record(actor=specialist, record=theirs, seen_version=seen, reason="their change")
     r = spec_client.post(
-        edit, {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day", "seen": seen}
+        edit, {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day", "version": seen}
     )
-    assert r.status_code == 200 and "Someone else changed this record" in r.content.decode()
+    assert r.status_code == 409 and "Someone else changed this treatment course" in r.content.decode()
     course.refresh_from_db()
     assert course.dose == 125

@@ -2,8 +2,9 @@
 
 Each row: (url name, method, kwargs spec, expected status per role in the order
 anonymous, specialist, specialist of another site, staff, rules admin). The
-kwargs callable opens a referral for the site-A patient. An action POSTed with
-no data re-renders the referral page with the form's errors (200).
+kwargs callable opens a referral for the site-A patient. A transition POSTed with
+no data re-renders the referral page with the form's errors (200); an assignment
+POSTed with no data lacks the version the user saw, and says so (409).
 """
 
 from __future__ import annotations
@@ -28,6 +29,6 @@ ACCESS_ROWS: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("referrals:detail", "GET", referral, REFERRAL),
     ("referrals:print", "GET", referral, REFERRAL),
     ("referrals:transition", "POST", referral, REFERRAL),
-    ("referrals:assign", "POST", referral, REFERRAL),
+    ("referrals:assign", "POST", referral, (LOGIN, 409, 404, 409, 403)),
     ("referrals:note", "POST", referral, REFERRAL),
 ]

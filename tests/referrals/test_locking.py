@@ -108,6 +108,62 @@ def test_a_conflict_keeps_what_the_user_typed_when_the_action_still_applies(pati
     assert "my typed reason" in page and f'name="deferred-version" value="{referral.version + 1}"' in page
 
 
+@pytest.mark.django_db
+@pytest.mark.parametrize("version", [None, "", "garbled"])
+def test_a_transition_without_the_version_is_refused_with_409_and_says_so(patient, staff, version) -> None:
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    data = {"to_state": "deferred", "deferred-review_on": "2099-01-01", "deferred-reason": "my typed reason"}
+    if version is not None:
+        data["deferred-version"] = version
+    response = client_for(staff).post(reverse("referrals:transition", kwargs={"pk": referral.pk}), data)
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "did not say which version of this referral you opened" in page and "my typed reason" in page
+    assert f'name="deferred-version" value="{referral.version}"' in page
+    assert Referral.objects.get(pk=referral.pk).version == referral.version  # nothing written
+
+
+@pytest.mark.django_db
+def test_a_stale_or_missing_version_on_an_assignment_answers_409_and_keeps_the_choice(
+    patient, staff, specialist
+) -> None:
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    url = reverse("referrals:assign", kwargs={"pk": referral.pk})
+    seen = referral.version
+    add_note(referral=referral, actor=specialist, text="Called the patient")
+    response = client_for(staff).post(url, {"version": seen, "assignee": specialist.pk})
+    assert response.status_code == 409
+    page = response.content.decode()
+    assert "This referral changed since you opened it" in page and "Called the patient" in page
+    form = response.context["assign_form"]
+    assert form["assignee"].value() == str(specialist.pk) and form["version"].value() == str(seen + 1)
+    response = client_for(staff).post(url, {"assignee": specialist.pk})
+    assert response.status_code == 409 and "did not say which version" in response.content.decode()
+    assert Referral.objects.get(pk=referral.pk).assigned_to is None
+    assert client_for(staff).post(url, {"version": seen + 1, "assignee": specialist.pk}).status_code == 302
+    assert Referral.objects.get(pk=referral.pk).assigned_to == specialist
+
+
+@pytest.mark.django_db
+def test_a_missing_version_is_refused_by_the_services_too(patient, staff) -> None:
+    referral = make_referral(patient, staff, state=S.IN_REVIEW)
+    with pytest.raises(ReferralError) as err:
+        assign_referral(referral=referral, actor=staff, seen_version=None, assignee=staff)
+    assert err.value.is_conflict and err.value.missing
+    with pytest.raises(ReferralError) as err:
+        transition_referral(
+            referral=referral,
+            actor=staff,
+            seen_version=None,
+            to_state=S.REFERRED,
+            today=TODAY,
+            centre="X",
+            referred_on=TODAY,
+        )
+    assert err.value.is_conflict and err.value.missing
+    assert Referral.objects.get(pk=referral.pk).state == S.IN_REVIEW
+
+
 @pytest.mark.postgres
 @pytest.mark.skipif(
     connection.vendor != "postgresql",
