@@ -13,9 +13,10 @@ restarted, the database connection lost). Each start of a job is an attempt,
 counted on the job; the attempt owns the job only while the job is running with
 that attempt's number, so a stalled attempt that wakes up after the job was
 queued again stops at its next write (``TakenOver``) instead of running beside
-the new one. ``resume_stalled`` (``manage.py resume_jobs``) queues again every
+the new one. ``screening.tasks.resume_stalled`` (``manage.py resume_jobs``) queues again every
 running job with no heartbeat for ``JOB_STALE_MINUTES``, up to
-``JOB_MAX_ATTEMPTS`` starts, then marks it failed with the reason. A database
+``JOB_MAX_ATTEMPTS`` starts, then marks it failed with the reason (sending
+tasks is ``screening.tasks``'s: ``resume_stalled``, ``send``). A database
 error during a job queues it again at once (the task runs after
 ``JOB_STALE_MINUTES`` where the backend can defer). A re-screen resumes where
 it stopped; an impact preview starts again.
@@ -25,11 +26,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection
 from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -157,8 +158,8 @@ def run_job(job_id: int) -> str:
         # the database failed under the job (connection lost, a time limit): not the job's fault, try again
         log.exception("job %s: attempt %s stopped on a database error", job_id, job.attempts)
         _drop_broken_connection()
-        try:
-            requeue(job, f"attempt {job.attempts} stopped on a database error ({_first_line(err)})", delay=True)
+        try:  # the task (screening.tasks.run_job) sends it to the worker again
+            stop_attempt(job, f"attempt {job.attempts} stopped on a database error ({_first_line(err)})")
         except (OperationalError, InterfaceError):
             log.exception("job %s: could not queue it again; resume_jobs will", job_id)
         raise
@@ -187,30 +188,12 @@ def stale_after() -> timedelta:
     return timedelta(minutes=settings.JOB_STALE_MINUTES)
 
 
-def queue(job_id: int, *, delay: bool = False) -> None:
-    """Send the job to the worker once the current transaction commits (after JOB_STALE_MINUTES
-    when ``delay`` and the tasks backend can defer)."""
-    from screening.tasks import run_job as task
+def stop_attempt(job: Job, reason: str) -> str:
+    """Put a job whose attempt stopped back in the queue (the caller sends it to the worker), or mark it
+    failed when it has had JOB_MAX_ATTEMPTS starts.
 
-    def send() -> None:
-        if delay and task.get_backend().supports_defer:
-            task.using(run_after=timezone.now() + stale_after()).enqueue(job_id)
-        else:
-            task.enqueue(job_id)
-
-    transaction.on_commit(send)
-
-
-def _local(moment: datetime) -> str:
-    return timezone.localtime(moment).strftime("%d %b %Y %H:%M")
-
-
-@transaction.atomic
-def requeue(job: Job, reason: str, *, delay: bool = False) -> str:
-    """Queue a job whose attempt stopped again, or mark it failed when it has had all its attempts.
-
-    Returns "queued", "failed", or "left" when the job is no longer that attempt's (someone
-    else resumed or finished it)."""
+    Returns "queued", "failed", or "left" when the job is no longer that attempt's (another attempt
+    runs it, or it was resumed or finished meanwhile)."""
     now = timezone.now()
     if job.attempts >= settings.JOB_MAX_ATTEMPTS:
         message = (
@@ -224,28 +207,30 @@ def requeue(job: Job, reason: str, *, delay: bool = False) -> str:
     if not _own(job).update(status=JobStatus.QUEUED, error=reason, heartbeat_at=now):
         return "left"
     log.warning("job %s queued again: %s", job.pk, reason)
-    queue(job.pk, delay=delay)
     return "queued"
 
 
-def resume_stalled(*, older_than: timedelta | None = None) -> list[tuple[Job, str]]:
-    """Queue again every running job with no sign of life for ``older_than`` (default
-    JOB_STALE_MINUTES), or fail it when it has had its attempts; send again to the worker the queued
-    jobs that waited that long while no job is running (their task was lost). Returns each job
-    with what was done to it."""
-    limit = timezone.now() - (stale_after() if older_than is None else older_than)
-    jobs = Job.objects.select_related("rule_set").annotate(
+def _with_last_sign() -> QuerySet[Job]:
+    return Job.objects.select_related("rule_set").annotate(
         last_sign=Coalesce("heartbeat_at", "started_at", "created_at")
     )
-    done: list[tuple[Job, str]] = []
-    for job in jobs.filter(status=JobStatus.RUNNING, last_sign__lt=limit).order_by("pk"):
-        reason = (
-            f"attempt {job.attempts} stopped: no progress since {_local(job.last_sign_of_life)} "
-            "(the worker was stopped or lost)"
-        )
-        done.append((job, requeue(job, reason)))
-    if not jobs.filter(status=JobStatus.RUNNING, last_sign__gte=limit).exists():
-        for job in jobs.filter(status=JobStatus.QUEUED, last_sign__lt=limit).order_by("pk"):
-            queue(job.pk)
-            done.append((job, "sent"))
-    return done
+
+
+def stalled_jobs(older_than: timedelta | None = None) -> list[Job]:
+    """Running jobs with no sign of life for ``older_than`` (default JOB_STALE_MINUTES)."""
+    limit = timezone.now() - (stale_after() if older_than is None else older_than)
+    return list(_with_last_sign().filter(status=JobStatus.RUNNING, last_sign__lt=limit).order_by("pk"))
+
+
+def lost_jobs(older_than: timedelta | None = None) -> list[Job]:
+    """Queued jobs that waited ``older_than`` while no job is running: no worker has their task."""
+    limit = timezone.now() - (stale_after() if older_than is None else older_than)
+    jobs = _with_last_sign()
+    if jobs.filter(status=JobStatus.RUNNING, last_sign__gte=limit).exists():
+        return []  # the worker is busy with another job: they wait their turn
+    return list(jobs.filter(status=JobStatus.QUEUED, last_sign__lt=limit).order_by("pk"))
+
+
+def stalled_reason(job: Job) -> str:
+    since = timezone.localtime(job.last_sign_of_life).strftime("%d %b %Y %H:%M")
+    return f"attempt {job.attempts} stopped: no progress since {since} (the worker was stopped or lost)"

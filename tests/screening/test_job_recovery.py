@@ -14,7 +14,7 @@ from django.urls import reverse
 
 from clinic import services as clinic_services
 from patients.models import Patient
-from screening import jobs
+from screening import jobs, tasks
 from screening.models import Job, JobStatus, RuleSet, ScreeningResult
 from tests.conftest import client_for
 from tests.screening.conftest import AS_OF
@@ -143,8 +143,9 @@ def test_stale_after_zero_resumes_every_running_job_at_the_only_workers_start(
     job = released
     Job.objects.filter(pk=job.pk).update(status="running", attempts=1, heartbeat_at=jobs_now())
     clock.shift(timedelta(seconds=5))
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("resume_jobs", "--stale-after", "0", stdout=StringIO())
+    with django_capture_on_commit_callbacks(execute=True) as sent:
+        call_command("resume_jobs", "--stale-after", "0", stdout=(out := StringIO()))
+    assert out.getvalue().count(f"job {job.pk} ") == 1 and len(sent) == 1  # queued again and sent once
     job.refresh_from_db()
     assert (job.status, job.attempts) == (JobStatus.DONE, 2)
 
@@ -183,9 +184,9 @@ def test_a_database_error_queues_the_job_again_and_it_goes_on(
 
     monkeypatch.setattr(clinic_services, "screen_and_apply", connection_lost_once)
     states: list[str] = []
-    monkeypatch.setattr(jobs, "queue", _recording(jobs.queue, job, states))
+    monkeypatch.setattr(tasks, "send", _recording(tasks.send, job, states))
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(OperationalError):
-        jobs.run_job(job.pk)
+        tasks.run_job.call(job.pk)
     assert states == ["retrying"]  # queued again before the next attempt ran
     job.refresh_from_db()
     assert (job.status, job.attempts, job.done) == (JobStatus.DONE, 2, 10)
@@ -267,9 +268,22 @@ def jobs_now():
     return timezone.now()
 
 
-def _recording(queue, job: Job, states: list[str]):
+def _recording(send, job: Job, states: list[str]):
     def record(job_id: int, **kwargs) -> None:
         states.append(Job.objects.get(pk=job.pk).state)
-        queue(job_id, **kwargs)
+        send(job_id, **kwargs)
 
     return record
+
+
+def test_a_job_sent_again_after_a_database_error_waits_where_the_backend_can_defer(
+    settings, django_capture_on_commit_callbacks
+) -> None:
+    settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
+    settings.JOB_STALE_MINUTES = 10
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.send(41)
+        tasks.send(42, delay=True)
+    now, sent = jobs_now(), tasks.run_job.get_backend().results
+    assert [(r.args, r.task.run_after) for r in sent[:1]] == [([41], None)]
+    assert sent[1].args == [42] and timedelta(minutes=9) < sent[1].task.run_after - now <= timedelta(minutes=10)

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from screening import jobs
+from screening import tasks
 
 SAID = {
     "queued": "queued again",
@@ -46,7 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, stale_after: float | None = None, **options: Any) -> None:
         older_than = None if stale_after is None else timedelta(minutes=stale_after)
-        outcomes = jobs.resume_stalled(older_than=older_than)
+        outcomes = tasks.resume_stalled(older_than=older_than)
         for job, outcome in outcomes:
             self.stdout.write(
                 f"job {job.pk} ({job.get_kind_display()} of version {job.rule_set.version}, "
