@@ -169,9 +169,9 @@ LOGGING = {
 DB_STATEMENT_TIMEOUT = float(os.environ.get("DB_STATEMENT_TIMEOUT", "30"))
 DB_LOCK_TIMEOUT = float(os.environ.get("DB_LOCK_TIMEOUT", "5"))
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    DATABASES["default"].setdefault("OPTIONS", {})["options"] = (
-        f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT * 1000)} -c lock_timeout={int(DB_LOCK_TIMEOUT * 1000)}"
-    )
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _limits = f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT * 1000)} -c lock_timeout={int(DB_LOCK_TIMEOUT * 1000)}"
+    _options["options"] = f"{_limits} {_options.get('options', '')}".strip()  # options in DATABASE_URL come last, win
 # A running job with no progress for JOB_STALE_MINUTES is stalled: `manage.py resume_jobs` queues it
 # again, at most JOB_MAX_ATTEMPTS starts in all, then marks it failed with the reason.
 JOB_STALE_MINUTES = float(os.environ.get("JOB_STALE_MINUTES", "10"))

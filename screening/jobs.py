@@ -13,13 +13,13 @@ restarted, the database connection lost). Each start of a job is an attempt,
 counted on the job; the attempt owns the job only while the job is running with
 that attempt's number, so a stalled attempt that wakes up after the job was
 queued again stops at its next write (``TakenOver``) instead of running beside
-the new one. ``screening.tasks.resume_stalled`` (``manage.py resume_jobs``) queues again every
-running job with no heartbeat for ``JOB_STALE_MINUTES``, up to
-``JOB_MAX_ATTEMPTS`` starts, then marks it failed with the reason (sending
-tasks is ``screening.tasks``'s: ``resume_stalled``, ``send``). A database
-error during a job queues it again at once (the task runs after
-``JOB_STALE_MINUTES`` where the backend can defer). A re-screen resumes where
-it stopped; an impact preview starts again.
+the new one. A running job with no heartbeat for ``JOB_STALE_MINUTES`` is
+stalled (``stalled_jobs``); ``stop_attempt`` puts it back in the queue, or
+marks it failed with the reason once it has had ``JOB_MAX_ATTEMPTS`` starts.
+A database error during a job does the same at once. Sending the job to the
+worker again is ``screening.tasks``'s (``resume_stalled``, behind
+``manage.py resume_jobs``). A re-screen resumes where it stopped; an impact
+preview starts again.
 """
 
 from __future__ import annotations
