@@ -11,7 +11,8 @@ PORT=${PORT:-8000}
 .venv/bin/python manage.py release_deferred
 # the only worker is not running yet: every job left running was cut off, so pick it up again
 .venv/bin/python manage.py resume_jobs --stale-after 0
-.venv/bin/python manage.py db_worker >worker.log 2>&1 &
+# --no-reload: a code reload would cut a running job off, and the trap below could not stop the reloaded child
+.venv/bin/python manage.py db_worker --no-reload >worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT
 echo
