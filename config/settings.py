@@ -160,3 +160,21 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# --- Faults: database time limits, background-job recovery, database error pages ---------------
+# PostgreSQL ends a statement that runs longer than DB_STATEMENT_TIMEOUT seconds, and a wait for a
+# row lock longer than DB_LOCK_TIMEOUT seconds, with an error the app answers with a plain page
+# (config.errors) instead of a worker or request hanging on. 0 switches a limit off. The worker
+# may be started with longer limits (docs/operations.md).
+DB_STATEMENT_TIMEOUT = float(os.environ.get("DB_STATEMENT_TIMEOUT", "30"))
+DB_LOCK_TIMEOUT = float(os.environ.get("DB_LOCK_TIMEOUT", "5"))
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _options = DATABASES["default"].setdefault("OPTIONS", {})
+    _limits = f"-c statement_timeout={int(DB_STATEMENT_TIMEOUT * 1000)} -c lock_timeout={int(DB_LOCK_TIMEOUT * 1000)}"
+    _options["options"] = f"{_limits} {_options.get('options', '')}".strip()  # options in DATABASE_URL come last, win
+# A running job with no progress for JOB_STALE_MINUTES is stalled: `manage.py resume_jobs` queues it
+# again, at most JOB_MAX_ATTEMPTS starts in all, then marks it failed with the reason.
+JOB_STALE_MINUTES = float(os.environ.get("JOB_STALE_MINUTES", "10"))
+JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+# A database that cannot be reached, or a lock or statement time limit, answers with the app's own page.
+MIDDLEWARE.append("config.errors.DatabaseErrorMiddleware")

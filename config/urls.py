@@ -18,3 +18,6 @@ urlpatterns = [
     path("", include("referrals.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# A database that cannot answer gets the app's own page (config/errors.py), anything else the 500 page.
+handler500 = "config.errors.server_error"

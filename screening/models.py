@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -207,7 +208,11 @@ class Job(models.Model):
     started_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
     result = models.JSONField(default=dict, blank=True)
-    error = models.TextField(blank=True)
+    error = models.TextField(blank=True, help_text="Why the job failed, or why its last attempt stopped.")
+    heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="The worker's last sign of life: written with every chunk of progress."
+    )
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="How many times a worker has started the job.")
 
     class Meta:
         ordering = ["-pk"]
@@ -229,6 +234,38 @@ class Job(models.Model):
         if self.status == JobStatus.DONE:
             return 100
         return int(100 * self.done / self.total) if self.total else 0
+
+    @property
+    def last_sign_of_life(self) -> datetime:
+        """When the job last showed progress (or was started, re-queued or asked for)."""
+        return self.heartbeat_at or self.started_at or self.created_at
+
+    @property
+    def max_attempts(self) -> int:
+        return int(settings.JOB_MAX_ATTEMPTS)
+
+    @property
+    def is_quiet(self) -> bool:
+        """No sign of life for longer than JOB_STALE_MINUTES."""
+        return self.last_sign_of_life < timezone.now() - timedelta(minutes=settings.JOB_STALE_MINUTES)
+
+    @property
+    def state(self) -> str:
+        """What is true of the job now: queued, retrying (queued again after an attempt stopped),
+        running, stalled (running, but no progress for JOB_STALE_MINUTES), done or failed."""
+        if self.status == JobStatus.QUEUED:
+            return "retrying" if self.attempts else "queued"
+        if self.status == JobStatus.RUNNING:
+            return "stalled" if self.is_quiet else "running"
+        return str(self.status)
+
+    @property
+    def state_display(self) -> str:
+        return {"done": "finished"}.get(self.state, self.state)
+
+    @property
+    def next_attempt(self) -> int:
+        return self.attempts + 1
 
 
 class Trigger(models.TextChoices):

@@ -9,7 +9,10 @@ PORT=${PORT:-8000}
 .venv/bin/python manage.py migrate --noinput -v0
 .venv/bin/python manage.py seed_demo
 .venv/bin/python manage.py release_deferred
-.venv/bin/python manage.py db_worker >worker.log 2>&1 &
+# the only worker is not running yet: every job left running was cut off, so pick it up again
+.venv/bin/python manage.py resume_jobs --stale-after 0
+# --no-reload: a code reload would cut a running job off, and the trap below could not stop the reloaded child
+.venv/bin/python manage.py db_worker --no-reload >worker.log 2>&1 &
 worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT
 echo

@@ -11,6 +11,7 @@ from clinic import services
 from patients.models import Observation, Patient
 from patients.services import save_record
 from referrals.models import EventKind, Referral
+from screening import jobs
 from screening.models import ScreeningResult
 from tests.conftest import client_for
 from tests.referrals.factories import import_case, screen
@@ -60,7 +61,7 @@ def test_a_publish_rescreen_is_attributed_to_the_publisher(flagged, rules_admin)
         as_of=date(2026, 11, 1),
         created_by=rules_admin,
     )
-    services.run_rescreen_job(job)
+    jobs.run_job(job.pk)  # claims the job (an attempt), then runs services.run_rescreen_job
     result = ScreeningResult.objects.latest_for(flagged.pk)
     assert (result.trigger, result.actor) == ("rules", rules_admin)
 
