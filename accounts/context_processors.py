@@ -6,6 +6,7 @@ from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
 from accounts.models import Role
+from accounts.security import owes_second_factor
 
 # (label, url name, roles that see it); entries whose URL does not exist yet are left out.
 NAV = (
@@ -22,6 +23,9 @@ def navigation(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"nav_items": []}
+    if owes_second_factor(request):
+        # until the second factor is given only the two-factor pages open: no links to the others
+        return {"nav_items": [], "two_factor_pending": True}
     links = []
     for label, name, roles in NAV:
         if user.role in roles:

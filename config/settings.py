@@ -8,9 +8,11 @@ SECRET_KEY, DEBUG, ALLOWED_HOSTS, TIME_ZONE, TASKS_BACKEND ("db" or
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -140,7 +142,6 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # Security: production defaults; DEBUG relaxes what needs HTTPS.
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_AGE = 60 * 60 * 8
 CSRF_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -151,8 +152,93 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
     SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
-    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    # Preloading commits the whole domain to HTTPS in browsers for months, hard to undo: the
+    # operator opts in. Without it, the deploy check's reminder (W021) is the one warning silenced.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+    if not SECURE_HSTS_PRELOAD:
+        SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Trust X-Forwarded-Proto (and the client address in X-Forwarded-For) only behind a proxy that sets
+# them: anywhere else a client could send them and pass for HTTPS or for another address.
+BEHIND_PROXY = env_bool("BEHIND_PROXY", False)
+if BEHIND_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# ---- Sign-in fit for health data (issue 10): lockout, two-factor, session limits, CSP, no-store ----
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "csp",
+]
+
+
+def _middleware_after(anchor: str, *names: str) -> None:
+    at = MIDDLEWARE.index(anchor) + 1
+    MIDDLEWARE[at:at] = names
+
+
+# CSP and no-store wrap every page Django answers (static files are answered before them, by whitenoise).
+_middleware_after(
+    "whitenoise.middleware.WhiteNoiseMiddleware", "csp.middleware.CSPMiddleware", "accounts.security.no_store"
+)
+_middleware_after("django.contrib.auth.middleware.AuthenticationMiddleware", "django_otp.middleware.OTPMiddleware")
+# After messages (a sign-out says why on the login page); the two-factor gate acts in process_view,
+# after LoginRequiredMiddleware's.
+_middleware_after(
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "accounts.security.SessionLimitsMiddleware",
+    "accounts.security.TwoFactorMiddleware",
+)
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")  # last, as django-axes requires
+
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out username + address before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+
+# Lockout (django-axes): LOGIN_FAILURE_LIMIT wrong passwords in a row for one username from one
+# address lock that pair out for LOGIN_COOLOFF_MINUTES; an admin can unlock sooner (Django admin:
+# the user list's "Unlock sign-in" action, or Axes › Access attempts).
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES", "30")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# While locked out no password is checked, so trying again gains an attacker nothing: it does not restart the wait.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "accounts.security.client_ip"
+AXES_VERBOSE = False
+
+# Two-factor (django-otp): TOTP with single-use recovery codes; required for rules admins and for
+# anyone who can open Django's admin (accounts.twofactor.required), available to everyone.
+OTP_TOTP_ISSUER = os.environ.get("OTP_ISSUER", "Candidacy")
+
+# Sessions: signed out after SESSION_IDLE_TIMEOUT minutes without a request and, in any case,
+# SESSION_ABSOLUTE_TIMEOUT hours after signing in (accounts.security.SessionLimitsMiddleware).
+SESSION_IDLE_TIMEOUT = timedelta(minutes=int(os.environ.get("SESSION_IDLE_TIMEOUT", "15")))
+SESSION_ABSOLUTE_TIMEOUT = timedelta(hours=int(os.environ.get("SESSION_ABSOLUTE_TIMEOUT", "8")))
+SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Content-Security-Policy (django-csp 4): nothing inline, nothing from another host. Bootstrap's
+# CSS draws its icons from data: URIs (img-src); Chart.js and Bootstrap set styles through the
+# CSSOM, which style-src does not govern.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
+# ---- end of sign-in block ----
 
 LOGGING = {
     "version": 1,
@@ -176,5 +262,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # again, at most JOB_MAX_ATTEMPTS starts in all, then marks it failed with the reason.
 JOB_STALE_MINUTES = float(os.environ.get("JOB_STALE_MINUTES", "10"))
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
-# A database that cannot be reached, or a lock or statement time limit, answers with the app's own page.
-MIDDLEWARE.append("config.errors.DatabaseErrorMiddleware")
+# A database that cannot be reached, or a lock or statement time limit, answers with the app's own page
+# (inserted before django-axes' middleware, which must stay last).
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "config.errors.DatabaseErrorMiddleware")

@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from accounts.security import two_factor_exempt
 from accounts.views import home
 
 urlpatterns = [
@@ -12,7 +13,8 @@ urlpatterns = [
         login_not_required(auth_views.LoginView.as_view(redirect_authenticated_user=True)),
         name="login",
     ),
-    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("logout/", two_factor_exempt(auth_views.LogoutView.as_view()), name="logout"),
+    path("account/", include("accounts.urls")),
     path("patients/", include("clinic.urls")),
     path("", include("screening.urls")),
     path("", include("referrals.urls")),

@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import time_machine
 from django.test import Client
+from django.urls import reverse
 
+from accounts import twofactor
 from accounts.models import Role, Site, User
 from patients.models import Patient
 from tests.clock import CASES_DAY, NOON, TODAY, noon
@@ -88,10 +90,34 @@ def patient(site_a: Site) -> Patient:
 
 
 def client_for(user: User | None) -> Client:
+    """A client signed in as ``user``; for whom two-factor sign-in is required, with it given too."""
     client = Client()
     if user is not None:
         client.force_login(user)
+        if twofactor.required(user):
+            give_second_factor(client, user)
     return client
+
+
+def give_second_factor(client: Client, user: User) -> None:
+    """Give a signed-in session its second factor the way a person does, through the verify page.
+
+    The user gets an authenticator app and recovery codes if they have none (what the set-up
+    page stores), and the session types in one fresh single-use recovery code: no session key
+    is set by hand, so a broken verification fails every test that signs in a rules admin.
+    """
+    from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+    from django_otp.plugins.otp_totp.models import default_key
+
+    if twofactor.authenticator(user) is None:
+        twofactor.enable_two_factor(user=user, key=default_key())
+    code = StaticToken.random_token()
+    StaticDevice.objects.get(user=user).token_set.create(token=code)
+    response = client.post(reverse("accounts:two_factor_verify"), {"code": code})
+    assert response.status_code == 302, response.status_code
+    assert not response["Location"].startswith(reverse("accounts:two_factor_verify")), response["Location"]
+    # the notice "you used a recovery code" is read here, so it does not land on the test's first page
+    assert b"You used a recovery code" in client.get(reverse("accounts:security")).content
 
 
 @pytest.fixture

@@ -63,7 +63,7 @@ for kind in RECORD_FACTORIES:
 
 # Rows of other apps live beside their tests (tests/<app>/access_rows.py, list ACCESS_ROWS with
 # the same shape, the kwargs spec being a callable (request, patient) -> kwargs) and join here.
-for _module in ("tests.screening.access_rows", "tests.referrals.access_rows"):
+for _module in ("tests.screening.access_rows", "tests.referrals.access_rows", "tests.accounts.access_rows"):
     try:
         TABLE += __import__(_module, fromlist=["ACCESS_ROWS"]).ACCESS_ROWS
     except ModuleNotFoundError:

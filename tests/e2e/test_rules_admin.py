@@ -13,7 +13,7 @@ from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, make_user
-from tests.e2e.conftest import login
+from tests.e2e.conftest import login, with_authenticator
 from tests.shipped import CASES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -53,7 +53,13 @@ def older_patient(db):
     return Patient.objects.get(identifier="OLDER-63")
 
 
-def test_raise_the_age_limit_preview_sign_off_publish_and_see_the_flag(page, live_server, older_patient) -> None:
+@pytest.fixture
+def keys(older_patient) -> dict[str, str]:
+    """Rules admins sign in with a second factor: both have an authenticator app (set-up: test_two_factor.py)."""
+    return {name: with_authenticator(name) for name in ("admin_1", "admin_2")}
+
+
+def test_raise_the_age_limit_preview_sign_off_publish_and_see_the_flag(page, live_server, older_patient, keys) -> None:
     page.set_default_timeout(15_000)
     base = live_server.url
 
@@ -64,7 +70,7 @@ def test_raise_the_age_limit_preview_sign_off_publish_and_see_the_flag(page, liv
     page.context.clear_cookies()
 
     # admin_1 drafts the change
-    login(page, live_server, "admin_1", PASSWORD)
+    login(page, live_server, "admin_1", PASSWORD, keys["admin_1"])
     page.get_by_role("link", name="Manage rules").click()
     page.get_by_role("link", name="Create a draft from it").click()
     expect(page.get_by_label("Version of the new draft")).to_have_value("2026.2")
@@ -97,7 +103,7 @@ def test_raise_the_age_limit_preview_sign_off_publish_and_see_the_flag(page, liv
     page.context.clear_cookies()
 
     # admin_2 reviews, signs off and publishes
-    login(page, live_server, "admin_2", PASSWORD)
+    login(page, live_server, "admin_2", PASSWORD, keys["admin_2"])
     page.get_by_role("link", name="Manage rules").click()
     page.get_by_role("link", name="2026.2", exact=True).click()
     page.get_by_role("link", name="Review and sign off").click()

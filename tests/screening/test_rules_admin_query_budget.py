@@ -34,8 +34,8 @@ def test_home_is_constant(rules_admin) -> None:
     drafts(rules_admin, 1)
     one = count(client, reverse("screening:admin_home"))
     drafts(rules_admin, 49)
-    # session, user, rule sets with their creator, publisher and reviewer
-    assert one == count(client, reverse("screening:admin_home")) == 3
+    # session, user, the second factor's device, rule sets with their creator, publisher and reviewer
+    assert one == count(client, reverse("screening:admin_home")) == 4
 
 
 @pytest.mark.django_db
@@ -52,8 +52,8 @@ def test_rule_set_page_is_constant(rules_admin, draft) -> None:
             reason="b",
         )
         Job.objects.create(kind="impact", rule_set=draft, revision=i, as_of=AS_OF)
-    # session, user, rule set with its users and base version, events with actors, latest jobs
-    assert one == count(client, address) == 5
+    # session, user, the second factor's device, rule set with its users and base version, events with actors, latest jobs
+    assert one == count(client, address) == 6
 
 
 @pytest.mark.django_db
@@ -67,9 +67,10 @@ def test_test_case_pages_are_constant(rules_admin) -> None:
         testcases.update_expectation(
             test_case=case, actor=rules_admin, reason="b", expected={"hsct": "flagged" if i % 2 == 0 else "not_flagged"}
         )
-    # list: session, user, cases with their creator; detail: session, user, case, history with users
-    assert one_list == count(client, reverse("screening:testcase_list")) == 3
-    assert one_detail == count(client, detail) == 4
+    # list: session, user, the second factor's device, cases with their creator;
+    # detail: session, user, the second factor's device, case, history with users
+    assert one_list == count(client, reverse("screening:testcase_list")) == 4
+    assert one_detail == count(client, detail) == 5
 
 
 @pytest.mark.django_db
@@ -80,8 +81,8 @@ def test_tests_page_is_constant(rules_admin, draft) -> None:
     case = RuleCase.objects.get(name="older-patient")
     for i in range(41):
         RuleCase.objects.create(name=f"copy-{i}", case=case.case, expected=case.expected)
-    # session, user, rule set, test cases
-    assert one == count(client, address) == 4
+    # session, user, the second factor's device, rule set, test cases
+    assert one == count(client, address) == 5
 
 
 @pytest.mark.django_db
@@ -113,11 +114,12 @@ def test_job_page_is_constant(rules_admin, draft) -> None:
         status="done",
         result={"rows": [copy.deepcopy(row) for _ in range(50)], "counts": {"hsct": {"newly_flagged": 50}}},
     )
-    # session, user, job with its rule set and creator, which listed patients are of the admin's sites
+    # session, user, the second factor's device, job with its rule set and creator, which listed patients are of
+    # the admin's sites
     assert (
         count(client, reverse("screening:job_detail", kwargs={"pk": small.pk}))
         == count(client, reverse("screening:job_detail", kwargs={"pk": big.pk}))
-        == 4
+        == 5
     )
 
 
@@ -127,5 +129,5 @@ def test_compare_is_constant(rules_admin, draft) -> None:
     address = reverse("screening:compare") + "?a=2026.1&b=2026.2"
     one = count(client, address)
     drafts(rules_admin, 49)
-    # session, user, version names, the two versions
-    assert one == count(client, address) == 4
+    # session, user, the second factor's device, version names, the two versions
+    assert one == count(client, address) == 5

@@ -22,6 +22,7 @@ from screening.models import RuleSet, ScreeningResult
 from screening.rulesets import import_rule_set, parse_rules_text
 from screening.services import parsed_rules, screen_patient
 from tests.clock import TODAY
+from tests.conftest import client_for
 from tests.patients.factories import AssessmentFactory, ObservationFactory, TreatmentFactory
 from tests.shipped import CASES, EXPECTED_PATH
 
@@ -160,15 +161,13 @@ def test_rules_page_in_plain_language(spec_client) -> None:
 
 
 @pytest.mark.django_db
-def test_drafts_are_visible_to_rules_admins_only(client, specialist, rules_admin) -> None:
+def test_drafts_are_visible_to_rules_admins_only(specialist, rules_admin) -> None:
     content = json.loads(json.dumps(RuleSet.objects.published().content))
     content["version"] = "draft-1"
     import_rule_set(actor=None, content=content)
     url = reverse("screening:rules") + "?version=draft-1"
-    client.force_login(specialist)
-    assert client.get(url).status_code == 404
-    client.force_login(rules_admin)
-    assert client.get(url).status_code == 200
+    assert client_for(specialist).get(url).status_code == 404
+    assert client_for(rules_admin).get(url).status_code == 200
 
 
 @pytest.mark.django_db
