@@ -92,6 +92,10 @@ def queue_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+# the later results' columns on the referral page (who caused each, named as they were then)
+LATER_COLUMNS = ("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "actor_name", "rule_set__version")
+
+
 def _pathway_panel(referral: Referral, result: ScreeningResult | None) -> Any:
     view = read_result(result).pathway(referral.pathway) if result is not None else None
     return pathway_panel(referral.patient, view) if view is not None else None
@@ -112,7 +116,7 @@ def _render_detail(
     later = list(
         ScreeningResult.objects.filter(patient_id=referral.patient_id, pk__gt=referral.raised_on_id)
         .order_by("-pk")
-        .values("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "rule_set__version")[:20]
+        .values(*LATER_COLUMNS)[:20]
     )
     for row in later:
         outcome = read_outcomes(row["outcomes"]).get(referral.pathway)
@@ -140,7 +144,7 @@ def _render_detail(
             "latest": latest if latest and latest.pk != referral.raised_on_id else None,
             "latest_panel": _pathway_panel(referral, latest) if latest and latest.pk != referral.raised_on_id else None,
             "later": later,
-            "events": list(referral.events.select_related("actor").order_by("-version")),
+            "events": list(referral.events.order_by("-version")),
             "actions": actions,
             "can_act": can_act(request.user),
             "due": referral.is_due(today),
