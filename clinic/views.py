@@ -145,6 +145,8 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.Conflict as err:
             conflict = keep_input(form, err)
+        except services.RecordError as err:
+            reason_form.add_error("reason", err.message)
         else:
             messages.success(request, "Patient details saved.")
             return redirect("patients:detail", pk=patient.pk)
@@ -174,10 +176,12 @@ def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
                 patient=form.save(commit=False),
                 seen_version=form.cleaned_data["version"],
-                reason="diagnosis basis updated",
+                reason=form.cleaned_data["reason"],
             )
         except services.Conflict as err:
             conflict = keep_input(form, err)
+        except services.RecordError as err:
+            form.add_error("reason", err.message)
         else:
             messages.success(request, "Diagnosis basis saved.")
             return redirect("patients:detail", pk=patient.pk)
@@ -324,6 +328,8 @@ def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
             )
         except services.Conflict as err:
             conflict = keep_input(form, err)
+        except services.RecordError as err:
+            form.add_error("reason", err.message)
         else:
             messages.success(request, f"{spec.label.capitalize()} deleted. It remains in the patient's history.")
             return redirect("patients:detail", pk=patient.pk)
