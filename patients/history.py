@@ -16,7 +16,7 @@ from typing import Any
 from django.utils.text import capfirst
 
 from accounts.locking import show
-from patients.models import RECORD_MODELS, Patient
+from patients.models import RECORD_MODELS, Assessment, DamageIndex, Patient
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 SKIP = {
@@ -47,7 +47,12 @@ def titre(value: Any) -> str:
 
 # How a field's value reads, where the stored value is not how people write it.
 FORMATS: dict[tuple[type, str], Callable[[Any], str]] = {(Patient, "ana_titre"): titre}
-LABELS: dict[tuple[type, str], str] = {(Patient, "ana_titre"): "ANA titre"}
+LABELS: dict[tuple[type, str], str] = {
+    (Patient, "ana_titre"): "ANA titre",
+    (Assessment, "sledai_present"): "SLEDAI-2K items present",
+    (Assessment, "sledai_not_assessed"): "SLEDAI-2K items not assessed",
+    (DamageIndex, "items"): "SLICC/ACR damage items",
+}
 
 
 @dataclass(frozen=True)
