@@ -14,6 +14,7 @@ urlpatterns = [
     ),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("patients/", include("clinic.urls")),
+    path("privacy/", include("clinic.privacy_urls")),
     path("", include("screening.urls")),
     path("", include("referrals.urls")),
     path("admin/", admin.site.urls),

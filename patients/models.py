@@ -16,7 +16,7 @@ from django.utils import timezone
 from accounts.append_only import AppendOnlyModel
 from accounts.audit import NAME_LENGTH, audit_history
 from accounts.locking import VersionedModel
-from accounts.models import Site
+from accounts.models import Role, Site
 from clinical import vocab
 
 
@@ -342,3 +342,7 @@ class PatientAccess(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.username} opened {self.get_what_display()} of {self.patient_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def role_label(self) -> str:
+        return str(dict(Role.choices).get(self.role, self.role))

@@ -1,4 +1,8 @@
-"""The referral screens: queue, CSV export, referral page and its actions, printable summary, dashboard."""
+"""The referral screens: queue, CSV export, referral page and its actions, printable summary, dashboard.
+
+The referral page (however it is rendered) and the printout log the opening of the patient's record
+(``patients.access_log``).
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import readers, role_required
 from accounts.models import Role
+from patients.access_log import log_access
+from patients.models import AccessKind
 from patients.summary import build_summary
 from referrals import queue as q
 from referrals.access import get_referral
@@ -109,6 +115,7 @@ def _render_detail(
     conflict: ReferralError | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    log_access(request=request, patient_id=referral.patient_id, what=AccessKind.REFERRAL_PAGE)
     today = timezone.localdate()
     bound = bound or {}
     summary = build_summary(referral.patient, today)
@@ -269,6 +276,7 @@ def referral_note(request: HttpRequest, pk: int) -> HttpResponse:
 def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
     """One page for the evaluating centre: diagnosis, activity, failed treatments, labs, reasons, cautions."""
     referral = get_referral(request, pk)
+    log_access(request=request, patient_id=referral.patient_id, what=AccessKind.REFERRAL_PRINTOUT)
     today = timezone.localdate()
     summary = build_summary(referral.patient, today)
     latest = ScreeningResult.objects.latest_for(referral.patient_id)
