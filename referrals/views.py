@@ -25,7 +25,7 @@ from referrals.access import get_referral
 from referrals.dashboard import build_dashboard
 from referrals.export import csv_lines
 from referrals.forms import TARGET_FIELDS, AssignForm, NoteForm, TransitionForm
-from referrals.models import Referral, ReferralState
+from referrals.models import EventKind, Referral, ReferralState
 from referrals.printout import (
     citations,
     failed_treatments,
@@ -128,6 +128,7 @@ def _render_detail(
     for row in later:
         outcome = read_outcomes(row["outcomes"]).get(referral.pathway)
         row["outcome"] = OUTCOME_LABEL[outcome] if outcome is not None else "not screened"
+    events = list(referral.events.order_by("-version"))
     acting = can_act(request.user) and referral.is_open
     actions = [
         (
@@ -151,7 +152,8 @@ def _render_detail(
             "latest": latest if latest and latest.pk != referral.raised_on_id else None,
             "latest_panel": _pathway_panel(referral, latest) if latest and latest.pk != referral.raised_on_id else None,
             "later": later,
-            "events": list(referral.events.order_by("-version")),
+            "events": events,
+            "decided_by": _decided_by(referral, events),
             "actions": actions,
             "can_act": can_act(request.user),
             "due": referral.is_due(today),
@@ -171,6 +173,16 @@ def _render_detail(
         },
         status=status,
     )
+
+
+def _decided_by(referral: Referral, events: list[Any]) -> str:
+    """Who recorded the decision, named as they were then (the latest transition to the state it is in)."""
+    if referral.decided_at is None:
+        return ""
+    for event in events:  # newest first
+        if event.kind == EventKind.TRANSITION and event.to_state == referral.state:
+            return str(event.who)
+    return str(referral.decided_by or "—")
 
 
 @readers

@@ -172,3 +172,11 @@ def test_the_migration_fills_the_names_of_rows_written_before(named, patient, mi
         filled += bool(by_someone)
     # her rows: the lab's history; the referral's history and events; the draft's history and event, the result
     assert filled == {"patients": 1, "referrals": 2, "screening": 3}[module.APP]
+
+
+@pytest.mark.django_db
+def test_the_referral_decision_names_who_decided_as_they_were(named, staff, patient) -> None:
+    referral = make_referral(patient, named, state=S.REFERRED)
+    rename(named, "Ada", "King")
+    page = client_for(staff).get(referral.get_absolute_url()).content.decode()
+    assert "by Ada Lovelace</dd>" in page
