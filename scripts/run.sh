@@ -14,7 +14,7 @@ worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT
 echo
 echo "Candidacy is running: log in at http://127.0.0.1:$PORT/login/"
-echo "  demo logins: specialist, staff, rulesadmin, rulesadmin2 — password candidacy-demo"
+echo "  demo logins: specialist, staff, rulesadmin, rulesadmin2, privacy — password candidacy-demo"
 echo "  background worker log: worker.log"
 echo
 .venv/bin/python manage.py runserver "127.0.0.1:$PORT"
