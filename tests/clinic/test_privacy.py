@@ -157,13 +157,13 @@ def test_the_patient_list_is_constant(privacy_officer, staff, site_a) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("page", ["log", "export"])
-def test_a_patients_log_and_export_are_constant(privacy_officer, staff, specialist, site_a, page) -> None:
+@pytest.mark.parametrize("which", ["log", "export"])
+def test_a_patients_log_and_export_are_constant(privacy_officer, staff, specialist, site_a, which) -> None:
     small, big = PatientFactory(site=site_a), PatientFactory(site=site_a)
     open_record(staff, small)
     open_record(staff, big, times=25)
     open_record(specialist, big, times=25)
-    url = log_url if page == "log" else export_url
+    url = log_url if which == "log" else export_url
     client = client_for(privacy_officer)
     # session, user, patient+site, the access-log row (INSERT), then the log: count and page; the export: rows
-    assert count(client, url(small)) == count(client, url(big)) == (6 if page == "log" else 5)
+    assert count(client, url(small)) == count(client, url(big)) == (6 if which == "log" else 5)
