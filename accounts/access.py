@@ -37,3 +37,4 @@ def role_required(*roles: str) -> Callable[[View], View]:
 readers = role_required(Role.SPECIALIST, Role.STAFF)
 specialists = role_required(Role.SPECIALIST)
 rules_admins = role_required(Role.RULES_ADMIN)
+privacy_officers = role_required(Role.PRIVACY_OFFICER)

@@ -16,6 +16,7 @@ NAV = (
     ("Import case files", "patients:import", {Role.SPECIALIST}),
     ("Manage rules", "screening:admin_home", {Role.RULES_ADMIN}),
     ("Screening rules", "screening:rules", {Role.SPECIALIST, Role.STAFF, Role.RULES_ADMIN}),
+    ("Access log", "privacy:patients", {Role.PRIVACY_OFFICER}),
 )
 
 

@@ -205,9 +205,7 @@ def history_changes(
     """
     fields = _tracked(model)
     rows = list(
-        model.history.filter(**{model._meta.pk.attname: pk})  # type: ignore[attr-defined]
-        .select_related("history_user")
-        .order_by("history_date", "history_id")
+        model.history.filter(**{model._meta.pk.attname: pk}).order_by("history_date", "history_id")  # type: ignore[attr-defined]
     )
     # the changes are the history rows after the last one the user could have seen
     start = 0
@@ -226,11 +224,10 @@ def history_changes(
                     diff.append(FieldChange(str(capfirst(f.verbose_name)), show(f, old), show(f, new)))
                     if f not in touched:
                         touched.append(f)
-        user = row.history_user
         changes.append(
             Change(
                 at=row.history_date,
-                who=(user.get_full_name() or user.username) if user else "Candidacy (automatic)",
+                who=row.actor_display(),
                 action={"+": "created", "~": "changed", "-": "deleted"}[row.history_type],
                 fields=tuple(diff),
                 reason=row.history_change_reason or "",

@@ -23,6 +23,7 @@ class Role(models.TextChoices):
     SPECIALIST = "specialist", "Specialist"
     STAFF = "staff", "Clinic staff"
     RULES_ADMIN = "rules_admin", "Rules administrator"
+    PRIVACY_OFFICER = "privacy_officer", "Privacy officer"
 
 
 class User(AbstractUser):
@@ -44,3 +45,7 @@ class User(AbstractUser):
     @property
     def is_rules_admin(self) -> bool:
         return self.role == Role.RULES_ADMIN
+
+    @property
+    def is_privacy_officer(self) -> bool:
+        return self.role == Role.PRIVACY_OFFICER

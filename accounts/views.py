@@ -21,6 +21,8 @@ from accounts.security import two_factor_exempt
 def home(request: HttpRequest) -> HttpResponse:
     if request.user.role == Role.RULES_ADMIN:  # type: ignore[union-attr]
         return redirect("screening:rules")
+    if request.user.role == Role.PRIVACY_OFFICER:  # type: ignore[union-attr]
+        return redirect("privacy:patients")
     return redirect("patients:list")
 
 

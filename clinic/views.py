@@ -1,4 +1,8 @@
-"""The specialist's screens: patient list, patient page, record forms, history, case files."""
+"""The specialist's screens: patient list, patient page, record forms, history, case files.
+
+Every view that shows one patient's record logs the opening (``patients.access_log``), once per request,
+after the patient (and record) was found for the user.
+"""
 
 from __future__ import annotations
 
@@ -22,9 +26,11 @@ from clinical import scoring, vocab
 from clinical.casefile import CaseFileError, dump_case
 from patients import forms, services
 from patients.access import get_patient, get_record
+from patients.access_log import log_access
 from patients.casefiles import export_case, import_cases, validate_all
 from patients.history import patient_history
 from patients.models import (
+    AccessKind,
     Assessment,
     Condition,
     DamageIndex,
@@ -131,6 +137,7 @@ def patient_create(request: HttpRequest) -> HttpResponse:
 @specialists
 def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
+    log_access(request=request, patient_id=patient.pk, what=AccessKind.DETAILS_FORM)
     sites = request.user.sites.all()  # type: ignore[union-attr]
     form = forms.PatientForm(request.POST or None, instance=patient, sites=sites)
     reason_form = forms.ReasonForm(request.POST or None, prefix="why")
@@ -145,6 +152,8 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
             )
         except services.Conflict as err:
             conflict = keep_input(form, err)
+        except services.RecordError as err:
+            reason_form.add_error("reason", err.message)
         else:
             messages.success(request, "Patient details saved.")
             return redirect("patients:detail", pk=patient.pk)
@@ -165,6 +174,7 @@ def patient_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @specialists
 def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
+    log_access(request=request, patient_id=patient.pk, what=AccessKind.DIAGNOSIS_FORM)
     eular = scoring.eular_acr(patient.ana_titre, patient.eular_criteria)  # as saved: before the form fills it in
     form = forms.ClassificationForm(request.POST or None, instance=patient)
     conflict = None
@@ -174,10 +184,12 @@ def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 actor=request.user,
                 patient=form.save(commit=False),
                 seen_version=form.cleaned_data["version"],
-                reason="diagnosis basis updated",
+                reason=form.cleaned_data["reason"],
             )
         except services.Conflict as err:
             conflict = keep_input(form, err)
+        except services.RecordError as err:
+            form.add_error("reason", err.message)
         else:
             messages.success(request, "Diagnosis basis saved.")
             return redirect("patients:detail", pk=patient.pk)
@@ -199,6 +211,7 @@ def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
 @readers
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
+    log_access(request=request, patient_id=patient.pk, what=AccessKind.PATIENT_PAGE)
     summary = build_summary(patient, timezone.localdate())
     result = latest_result_for(patient)
     adequacy = adequacy_by_course(summary)
@@ -240,6 +253,7 @@ def patient_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
 @readers
 def patient_history_view(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
+    log_access(request=request, patient_id=patient.pk, what=AccessKind.HISTORY)
     return render(request, "patients/patient_history.html", {"patient": patient, "entries": patient_history(patient)})
 
 
@@ -264,6 +278,7 @@ def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> H
     patient = get_patient(request, pk)
     spec = _kind(kind)
     instance = get_record(spec.model, patient, rid) if rid else None
+    log_access(request=request, patient_id=patient.pk, what=AccessKind.RECORD_FORM)
     form = spec.form(request.POST or None, instance=instance, **_form_kwargs(kind, patient))
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -312,6 +327,7 @@ def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
     patient = get_patient(request, pk)
     spec = _kind(kind)
     record = get_record(spec.model, patient, rid)
+    log_access(request=request, patient_id=patient.pk, what=AccessKind.DELETE_FORM)
     form = forms.DeleteForm(request.POST or None, initial={"version": record.version})
     conflict = None
     if request.method == "POST" and form.is_valid():
@@ -324,6 +340,8 @@ def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
             )
         except services.Conflict as err:
             conflict = keep_input(form, err)
+        except services.RecordError as err:
+            form.add_error("reason", err.message)
         else:
             messages.success(request, f"{spec.label.capitalize()} deleted. It remains in the patient's history.")
             return redirect("patients:detail", pk=patient.pk)
@@ -378,6 +396,7 @@ def case_import(request: HttpRequest) -> HttpResponse:
 @readers
 def case_export(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
+    log_access(request=request, patient_id=patient.pk, what=AccessKind.CASE_EXPORT)
     response = HttpResponse(dump_case(export_case(patient)), content_type="application/json")
     response["Content-Disposition"] = f'attachment; filename="{patient.identifier}.json"'
     return response

@@ -16,6 +16,7 @@ urlpatterns = [
     path("logout/", two_factor_exempt(auth_views.LogoutView.as_view()), name="logout"),
     path("account/", include("accounts.urls")),
     path("patients/", include("clinic.urls")),
+    path("privacy/", include("clinic.privacy_urls")),
     path("", include("screening.urls")),
     path("", include("referrals.urls")),
     path("admin/", admin.site.urls),

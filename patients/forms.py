@@ -43,12 +43,22 @@ def not_in_future(value: date | None, what: str = "The date") -> None:
 
 
 class ReasonForm(forms.Form):
+    """Why: required for a change to an existing row (on its own, this form goes with an edit), optional for a
+    new record (kept as "recorded"); the service refuses a blank reason for a change too."""
+
     reason = forms.CharField(
         label="Reason for the change",
         required=False,
         max_length=500,
         help_text="Optional for new records; kept in the patient's history.",
     )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        instance = getattr(self, "instance", None)
+        if instance is None or instance.pk is not None:
+            self.fields["reason"].required = True
+            self.fields["reason"].help_text = "Required: kept in the patient's history with your name."
 
 
 class VersionedForm(forms.ModelForm):
@@ -97,7 +107,7 @@ class PatientForm(VersionedForm):
         return value
 
 
-class ClassificationForm(VersionedForm):
+class ClassificationForm(ReasonForm, VersionedForm):
     criteria_assessed = forms.BooleanField(
         label="The 2019 EULAR/ACR criteria have been assessed",
         required=False,
@@ -126,6 +136,7 @@ class ClassificationForm(VersionedForm):
         criteria = self.instance.eular_criteria
         self.fields["criteria_assessed"].initial = criteria is not None
         self.fields["criteria"].initial = criteria or []
+        self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()

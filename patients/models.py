@@ -11,10 +11,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from simple_history.models import HistoricalRecords
+from django.utils import timezone
 
+from accounts.append_only import AppendOnlyModel
+from accounts.audit import NAME_LENGTH, audit_history
 from accounts.locking import VersionedModel
-from accounts.models import Site
+from accounts.models import Role, Site
 from clinical import vocab
 
 
@@ -65,7 +67,7 @@ class Patient(VersionedModel):
     eular_criteria = models.JSONField("2019 EULAR/ACR criteria present", null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_activity = models.DateTimeField(auto_now_add=True, db_index=True)
-    history = HistoricalRecords(excluded_fields=["last_activity"])
+    history = audit_history(excluded_fields=["last_activity"])
     value_labels = {"eular_criteria": {code: c.label for code, c in vocab.EULAR_CRITERIA.items()}}
 
     objects = PatientQuerySet.as_manager()
@@ -119,7 +121,7 @@ class Assessment(PatientRecord):
     csledai_high = models.PositiveSmallIntegerField(editable=False, default=0)
     pga = models.DecimalField("PGA (0–3)", max_digits=2, decimal_places=1, null=True, blank=True)
     bilag = models.JSONField("BILAG-2004 grades", default=dict, blank=True)
-    history = HistoricalRecords()
+    history = audit_history()
     value_labels = {
         "sledai_present": {code: i.label for code, i in vocab.SLEDAI_ITEMS.items()},
         "sledai_not_assessed": {code: i.label for code, i in vocab.SLEDAI_ITEMS.items()},
@@ -157,7 +159,7 @@ class DamageIndex(PatientRecord):
 
     items = models.JSONField(default=dict, blank=True)
     score = models.PositiveSmallIntegerField(editable=False, default=0)
-    history = HistoricalRecords()
+    history = audit_history()
     value_labels = {"items": {code: i.label for code, i in vocab.SDI_ITEMS.items()}}
 
     class Meta(PatientRecord.Meta):
@@ -183,7 +185,7 @@ class Manifestation(PatientRecord):
         blank=True,
         choices=[(c, f"Class {c}") for c in vocab.LN_CLASSES],
     )
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta(PatientRecord.Meta):
         constraints = [
@@ -207,7 +209,7 @@ class Observation(PatientRecord):
     code = models.CharField(max_length=32, choices=[(c, o.label) for c, o in vocab.OBSERVATIONS.items()])
     value = models.DecimalField(max_digits=12, decimal_places=4)
     uln = models.DecimalField("upper limit of normal", max_digits=12, decimal_places=4, null=True, blank=True)
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta(PatientRecord.Meta):
         constraints = [
@@ -241,7 +243,7 @@ class TreatmentCourse(VersionedModel):
     stop_reason = models.CharField(max_length=24, null=True, blank=True, choices=_choices(vocab.STOP_REASONS))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["-start", "-pk"]
@@ -272,7 +274,7 @@ class Condition(PatientRecord):
 
     code = models.CharField(max_length=32, choices=_choices(vocab.CONDITION_CODES))
     status = models.CharField(max_length=7, choices=[("present", "Present"), ("absent", "Absent")])
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta(PatientRecord.Meta):
         constraints = [
@@ -293,3 +295,54 @@ RECORD_MODELS: tuple[type[models.Model], ...] = (
     TreatmentCourse,
     Condition,
 )
+
+
+class AccessKind(models.TextChoices):
+    """What of a patient's record someone opened (one row per request to a page that shows it)."""
+
+    PATIENT_PAGE = "patient_page", "patient page"
+    DETAILS_FORM = "details_form", "details form"
+    DIAGNOSIS_FORM = "diagnosis_form", "diagnosis basis form"
+    RECORD_FORM = "record_form", "record form"
+    DELETE_FORM = "delete_form", "record deletion form"
+    HISTORY = "history", "history"
+    CASE_EXPORT = "case_export", "case file export"
+    REFERRAL_PAGE = "referral_page", "referral page"
+    REFERRAL_PRINTOUT = "referral_printout", "referral printout"
+    ACCESS_LOG = "access_log", "access log"
+    ACCESS_LOG_EXPORT = "access_log_export", "access log export"
+
+
+class PatientAccess(AppendOnlyModel):
+    """One opening of a patient's record: who (named as they were), which patient, what, when, from where.
+
+    Append-only: written by the pages that show a patient (``patients.access_log.log_access``), read by
+    privacy officers per patient.
+    """
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="accesses")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    user_name = models.CharField(max_length=NAME_LENGTH, help_text="The user's name when they opened the record.")
+    username = models.CharField(max_length=150)
+    role = models.CharField(max_length=20, help_text="The user's role when they opened the record.")
+    what = models.CharField(max_length=20, choices=AccessKind.choices)
+    path = models.CharField(max_length=300, help_text="The address opened.")
+    method = models.CharField(max_length=8)
+    ip = models.GenericIPAddressField("IP address", null=True, blank=True)
+    at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-at", "-pk"]
+        verbose_name = "patient record access"
+        verbose_name_plural = "patient record accesses"
+        indexes = [models.Index(fields=["patient", "-at", "-id"], name="access_patient_latest")]
+        constraints = [
+            models.CheckConstraint(condition=Q(what__in=AccessKind.values), name="access_what_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} opened {self.get_what_display()} of {self.patient_id} at {self.at:%Y-%m-%d %H:%M}"
+
+    @property
+    def role_label(self) -> str:
+        return str(dict(Role.choices).get(self.role, self.role))

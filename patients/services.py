@@ -4,6 +4,9 @@ Every write runs inside ``transaction.atomic()``, records the acting user and
 the reason in the audit trail (django-simple-history) in the same transaction,
 touches the patient's last activity and, once the transaction commits, sends
 ``record_changed`` with the acting user (the clinic app re-screens the patient).
+A change to an existing row (edit, delete, import over a patient) needs a
+reason, refused here when blank whatever the form did (``RecordError`` on
+``reason``, nothing written); a new row without one is kept as "recorded".
 A change to an existing row (patient or record, edit or delete) first claims it
 at the version the user saw (``accounts.locking.claim``): if someone else
 changed it since, or no version was given, ``Conflict`` is raised and nothing
@@ -35,6 +38,7 @@ from patients.models import (
 from patients.signals import record_changed
 
 __all__ = [
+    "NEW_RECORD_REASON",
     "Conflict",
     "RecordError",
     "compute_derived",
@@ -54,6 +58,19 @@ class RecordError(Exception):
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+
+
+NEW_RECORD_REASON = "recorded"
+
+
+def _reason(row: Any, reason: str) -> str:
+    """The reason the history keeps: required for a change to an existing row; "recorded" for a new one."""
+    reason = (reason or "").strip()
+    if reason:
+        return reason
+    if row.pk is None:
+        return NEW_RECORD_REASON
+    raise RecordError("reason", "Say why: a change to the clinical record needs a reason, kept in its history.")
 
 
 def _after_change(patient_id: int, actor: User | None) -> None:
@@ -79,7 +96,7 @@ def compute_derived(record: models.Model) -> None:
 
 def _audited(instance: models.Model, actor: User | None, reason: str) -> None:
     instance._history_user = actor  # type: ignore[attr-defined]
-    instance._change_reason = reason or None  # type: ignore[attr-defined]
+    instance._change_reason = reason  # type: ignore[attr-defined]
 
 
 def _claim(row: Any, seen_version: int | None) -> None:
@@ -92,8 +109,9 @@ def _claim(row: Any, seen_version: int | None) -> None:
 def save_patient(*, actor: User | None, patient: Patient, seen_version: int | None = None, reason: str = "") -> Patient:
     """Create or update a patient's own fields (demographics, diagnosis basis).
 
-    An update needs ``seen_version``, the patient's version when the form was opened.
+    An update needs ``seen_version``, the patient's version when the form was opened, and a reason.
     """
+    reason = _reason(patient, reason)
     _claim(patient, seen_version)
     _audited(patient, actor, reason)
     patient.save()
@@ -105,8 +123,9 @@ def save_patient(*, actor: User | None, patient: Patient, seen_version: int | No
 def save_record(*, actor: User | None, record: Any, seen_version: int | None = None, reason: str = "") -> Any:
     """Create or update one dated record of a patient's history.
 
-    An update needs ``seen_version``, the record's version when the form was opened.
+    An update needs ``seen_version``, the record's version when the form was opened, and a reason.
     """
+    reason = _reason(record, reason)
     _claim(record, seen_version)
     compute_derived(record)
     _audited(record, actor, reason)
@@ -118,7 +137,9 @@ def save_record(*, actor: User | None, record: Any, seen_version: int | None = N
 
 @transaction.atomic
 def delete_record(*, actor: User | None, record: Any, seen_version: int | None, reason: str) -> None:
-    """Delete a record seen at ``seen_version``; the audit trail keeps what it held, who deleted it and why."""
+    """Delete a record seen at ``seen_version``; the audit trail keeps what it held, who deleted it and why
+    (``reason``, required)."""
+    reason = _reason(record, reason)
     _claim(record, seen_version)
     patient_id = record.patient_id
     _audited(record, actor, reason)
@@ -172,7 +193,10 @@ def egfr_from_creatinine(patient: Patient, creatinine: Decimal, on: date) -> Dec
 def replace_patient_record(
     *, actor: User | None, site: Site, case: dict[str, Any], reason: str
 ) -> tuple[Patient, bool]:
-    """Create or update a patient from a validated case file, replacing their records."""
+    """Create or update a patient from a validated case file, replacing their records (``reason`` required)."""
+    if not (reason or "").strip():
+        raise RecordError("reason", "An import needs a reason, kept in the patient's history.")
+    reason = reason.strip()
     data = case["patient"]
     patient = Patient.objects.select_for_update().filter(site=site, identifier=case["case_id"]).first()
     created = patient is None

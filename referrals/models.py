@@ -15,9 +15,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from accounts.append_only import AppendOnlyModel
+from accounts.audit import NamedActor, audit_history
 from accounts.locking import VersionedModel
 
 
@@ -112,7 +112,7 @@ class Referral(VersionedModel):
     reasons = models.JSONField(default=list, blank=True)
     cautions = models.JSONField(default=list, blank=True)
     has_contraindication = models.BooleanField(default=False)
-    history = HistoricalRecords(excluded_fields=["latest_result", "reasons", "cautions", "has_contraindication"])
+    history = audit_history(excluded_fields=["latest_result", "reasons", "cautions", "has_contraindication"])
 
     objects = ReferralQuerySet.as_manager()
 
@@ -180,10 +180,11 @@ class Referral(VersionedModel):
         return self.state == ReferralState.DEFERRED and self.review_on is not None and self.review_on <= today
 
 
-class ReferralEvent(AppendOnlyModel):
+class ReferralEvent(NamedActor, AppendOnlyModel):
     """One change to a referral: opened, state changed, assigned, note, flag withdrawn or restored.
 
-    Append-only: saving an existing event or deleting one raises. ``version`` is
+    Append-only: saving an existing event or deleting one raises. ``actor_name`` keeps the actor's
+    name as it was (``who`` shows it). ``version`` is
     the referral's version after the change, so "what changed since I looked"
     is the events with a higher version than the one the user saw.
     """
@@ -215,7 +216,3 @@ class ReferralEvent(AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} v{self.version} of referral {self.referral_id}"
-
-    @property
-    def actor_name(self) -> str:
-        return str(self.actor) if self.actor_id else "Candidacy (automatic)"

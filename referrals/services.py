@@ -52,11 +52,7 @@ __all__ = [
 
 
 def _events_since(referral_id: int, version: int) -> list[ReferralEvent]:
-    return list(
-        ReferralEvent.objects.filter(referral_id=referral_id, version__gt=version)
-        .select_related("actor")
-        .order_by("version")
-    )
+    return list(ReferralEvent.objects.filter(referral_id=referral_id, version__gt=version).order_by("version"))
 
 
 def _claim(referral_id: int, seen_version: int | None, *, check: bool = True) -> Referral:

@@ -1,4 +1,8 @@
-"""The referral screens: queue, CSV export, referral page and its actions, printable summary, dashboard."""
+"""The referral screens: queue, CSV export, referral page and its actions, printable summary, dashboard.
+
+The referral page (however it is rendered) and the printout log the opening of the patient's record
+(``patients.access_log``).
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,15 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import readers, role_required
 from accounts.models import Role
+from patients.access_log import log_access
+from patients.models import AccessKind
 from patients.summary import build_summary
 from referrals import queue as q
 from referrals.access import get_referral
 from referrals.dashboard import build_dashboard
 from referrals.export import csv_lines
 from referrals.forms import TARGET_FIELDS, AssignForm, NoteForm, TransitionForm
-from referrals.models import Referral, ReferralState
+from referrals.models import EventKind, Referral, ReferralState
 from referrals.printout import (
     citations,
     failed_treatments,
@@ -92,6 +98,10 @@ def queue_export(request: HttpRequest) -> StreamingHttpResponse:
     return response
 
 
+# the later results' columns on the referral page (who caused each, named as they were then)
+LATER_COLUMNS = ("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "actor_name", "rule_set__version")
+
+
 def _pathway_panel(referral: Referral, result: ScreeningResult | None) -> Any:
     view = read_result(result).pathway(referral.pathway) if result is not None else None
     return pathway_panel(referral.patient, view) if view is not None else None
@@ -105,6 +115,7 @@ def _render_detail(
     conflict: ReferralError | None = None,
     status: int = 200,
 ) -> HttpResponse:
+    log_access(request=request, patient_id=referral.patient_id, what=AccessKind.REFERRAL_PAGE)
     today = timezone.localdate()
     bound = bound or {}
     summary = build_summary(referral.patient, today)
@@ -112,11 +123,12 @@ def _render_detail(
     later = list(
         ScreeningResult.objects.filter(patient_id=referral.patient_id, pk__gt=referral.raised_on_id)
         .order_by("-pk")
-        .values("pk", "computed_at", "as_of", "outcomes", "change_cause", "trigger", "rule_set__version")[:20]
+        .values(*LATER_COLUMNS)[:20]
     )
     for row in later:
         outcome = read_outcomes(row["outcomes"]).get(referral.pathway)
         row["outcome"] = OUTCOME_LABEL[outcome] if outcome is not None else "not screened"
+    events = list(referral.events.order_by("-version"))
     acting = can_act(request.user) and referral.is_open
     actions = [
         (
@@ -140,7 +152,8 @@ def _render_detail(
             "latest": latest if latest and latest.pk != referral.raised_on_id else None,
             "latest_panel": _pathway_panel(referral, latest) if latest and latest.pk != referral.raised_on_id else None,
             "later": later,
-            "events": list(referral.events.select_related("actor").order_by("-version")),
+            "events": events,
+            "decided_by": _decided_by(referral, events),
             "actions": actions,
             "can_act": can_act(request.user),
             "due": referral.is_due(today),
@@ -160,6 +173,16 @@ def _render_detail(
         },
         status=status,
     )
+
+
+def _decided_by(referral: Referral, events: list[Any]) -> str:
+    """Who recorded the decision, named as they were then (the latest transition to the state it is in)."""
+    if referral.decided_at is None:
+        return ""
+    for event in events:  # newest first
+        if event.kind == EventKind.TRANSITION and event.to_state == referral.state:
+            return str(event.who)
+    return str(referral.decided_by or "—")
 
 
 @readers
@@ -265,6 +288,7 @@ def referral_note(request: HttpRequest, pk: int) -> HttpResponse:
 def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
     """One page for the evaluating centre: diagnosis, activity, failed treatments, labs, reasons, cautions."""
     referral = get_referral(request, pk)
+    log_access(request=request, patient_id=referral.patient_id, what=AccessKind.REFERRAL_PRINTOUT)
     today = timezone.localdate()
     summary = build_summary(referral.patient, today)
     latest = ScreeningResult.objects.latest_for(referral.patient_id)

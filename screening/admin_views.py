@@ -100,7 +100,7 @@ def admin_home(request: HttpRequest) -> HttpResponse:
 def ruleset_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """One version: its tree with edit actions (drafts), cautions, drugs, jobs and audit trail."""
     rule_set = get_rule_set(pk)
-    events = list(rule_set.events.select_related("actor"))
+    events = list(rule_set.events.all())
     jobs = list(rule_set.jobs.order_by("-pk")[:10])
     authors = {e.actor_id for e in events if e.kind in AUTHORING_EVENTS and e.actor_id} | {rule_set.created_by_id}
     preview = next(
@@ -588,7 +588,7 @@ def testcase_add(request: HttpRequest) -> HttpResponse:
 def testcase_detail(request: HttpRequest, pk: int) -> HttpResponse:
     """A test case: its file's summary, what is expected, and every change of the expectation with why."""
     case = get_test_case(pk)
-    history = list(case.history.select_related("history_user").order_by("-history_date", "-history_id"))
+    history = list(case.history.order_by("-history_date", "-history_id"))
     return render(
         request,
         "screening/manage/test_case.html",

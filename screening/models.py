@@ -9,9 +9,9 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
-from simple_history.models import HistoricalRecords
 
 from accounts.append_only import AppendOnly, AppendOnlyModel  # noqa: F401  (AppendOnly is part of this module's API)
+from accounts.audit import NamedActor, audit_history
 
 
 class RuleSetStatus(models.TextChoices):
@@ -64,7 +64,7 @@ class RuleSet(models.Model):
         help_text="The second rules admin who signed the draft off (cleared by any later edit).",
     )
     reviewed_at = models.DateTimeField(null=True, blank=True)
-    history = HistoricalRecords()
+    history = audit_history()
 
     objects = RuleSetQuerySet.as_manager()
 
@@ -136,8 +136,8 @@ AUTHORING_EVENTS = (
 )
 
 
-class RuleSetEvent(AppendOnlyModel):
-    """One step in a rule set's life, append-only: who, when, what changed and why."""
+class RuleSetEvent(NamedActor, AppendOnlyModel):
+    """One step in a rule set's life, append-only: who (named as they were), when, what changed and why."""
 
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="events")
     kind = models.CharField(max_length=20, choices=EventKind.choices)
@@ -169,7 +169,7 @@ class RuleCase(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
-    history = HistoricalRecords()
+    history = audit_history()
 
     class Meta:
         ordering = ["name"]
@@ -280,8 +280,9 @@ class ScreeningResultQuerySet(models.QuerySet["ScreeningResult"]):
         return self.filter(patient_id=patient_id).select_related("rule_set").order_by("-pk").first()
 
 
-class ScreeningResult(models.Model):
-    """One evaluation: the rule set version, as-of date, facts used, outcomes and full trace."""
+class ScreeningResult(NamedActor):
+    """One evaluation: the rule set version, as-of date, facts used, outcomes and full trace; who caused it
+    (``actor``, named as they were then)."""
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="screening_results")
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="results")

@@ -17,7 +17,7 @@ worker=$!
 trap 'kill $worker 2>/dev/null || true' EXIT
 echo
 echo "Candidacy is running: log in at http://127.0.0.1:$PORT/login/"
-echo "  demo logins: specialist, staff, rulesadmin, rulesadmin2 — password candidacy-demo"
+echo "  demo logins: specialist, staff, rulesadmin, rulesadmin2, privacy — password candidacy-demo"
 echo "  (rules admins set up two-factor sign-in with an authenticator app at their first login)"
 echo "  background worker log: worker.log"
 echo

@@ -77,6 +77,16 @@ def rules_admin(site_a: Site) -> User:
 
 
 @pytest.fixture
+def privacy_officer(site_a: Site) -> User:
+    return make_user("privacy_a", Role.PRIVACY_OFFICER, site_a)
+
+
+@pytest.fixture
+def privacy_officer_b(site_b: Site) -> User:
+    return make_user("privacy_b", Role.PRIVACY_OFFICER, site_b)
+
+
+@pytest.fixture
 def patient(site_a: Site) -> Patient:
     return Patient.objects.create(
         site=site_a,

@@ -2,6 +2,10 @@
 
 anonymous → login redirect; another site's record → 404; wrong role → 403.
 A second test fails when a URL pattern of the project is missing here.
+
+Privacy officers (of the patient's site and of another) are asked every URL too;
+they see nothing clinical, so every URL answers them 403 unless PRIVACY_OFFICER
+says otherwise.
 """
 
 from __future__ import annotations
@@ -31,6 +35,27 @@ RECORD_FACTORIES = {
     "conditions": ConditionFactory,
 }
 
+# Privacy officers: (of the patient's site, of another site) for the URLs that do not answer them 403.
+PRIVACY_ROLES = ("privacy_officer", "privacy_officer_other_site")
+PRIVACY_OFFICER: dict[str, tuple[Any, Any]] = {
+    "home": (302, 302),
+    "login": (302, 302),
+    "logout": (302, 302),
+    "admin:index": (302, 302),
+    "screening:rules": (200, 200),
+    "privacy:patients": (200, 200),
+    "privacy:patient_log": (200, 404),
+    "privacy:patient_log_export": (200, 404),
+    # their own security pages, like every signed-in user without an authenticator app
+    "accounts:security": (200, 200),
+    "accounts:password_change": (200, 200),
+    "accounts:password_change_done": (200, 200),
+    "accounts:two_factor_setup": (200, 200),
+    "accounts:two_factor_verify": (302, 302),
+    "accounts:recovery_codes": (302, 302),
+    "accounts:two_factor_remove": (200, 200),
+}
+
 LOGIN = "login"
 # Expected status per role, in ROLES order. "login" = redirect to the login page.
 PATIENT_READ = (LOGIN, 200, 404, 200, 403)
@@ -53,6 +78,9 @@ TABLE: list[tuple[str, str, str, tuple[Any, ...]]] = [
     ("patients:rescreen", "POST", "patient", (LOGIN, 302, 404, 302, 403)),
     ("patients:classification", "GET", "patient", PATIENT_WRITE),
     ("screening:rules", "GET", "", (LOGIN, 200, 200, 200, 200)),
+    ("privacy:patients", "GET", "", (LOGIN, 403, 403, 403, 403)),
+    ("privacy:patient_log", "GET", "patient", (LOGIN, 403, 403, 403, 403)),
+    ("privacy:patient_log_export", "GET", "patient", (LOGIN, 403, 403, 403, 403)),
 ]
 for kind in RECORD_FACTORIES:
     TABLE += [
@@ -87,7 +115,7 @@ def _kwargs(spec: Any, patient: Any, request: Any) -> dict[str, Any]:
     return {"pk": patient.pk, "kind": kind, "rid": record.pk}
 
 
-@pytest.mark.parametrize("role_index,role", list(enumerate(ROLES)))
+@pytest.mark.parametrize("role_index,role", list(enumerate(ROLES + PRIVACY_ROLES)))
 @pytest.mark.parametrize(
     "name,method,spec,expected", TABLE, ids=[f"{t[0]}-{getattr(t[2], '__name__', t[2])}" for t in TABLE]
 )
@@ -100,11 +128,16 @@ def test_access_table(request, name, method, spec, expected, role_index, role, p
         "specialist_other_site": request.getfixturevalue("specialist_b"),
         "staff": request.getfixturevalue("staff"),
         "rules_admin": request.getfixturevalue("rules_admin"),
+        "privacy_officer": request.getfixturevalue("privacy_officer"),
+        "privacy_officer_other_site": request.getfixturevalue("privacy_officer_b"),
     }
     url = reverse(name, kwargs=_kwargs(spec, patient, request))
     client = client_for(users[role])
     response = client.post(url) if method == "POST" else client.get(url)
-    want = expected[role_index]
+    if role in PRIVACY_ROLES:
+        want = PRIVACY_OFFICER.get(name, (403, 403))[PRIVACY_ROLES.index(role)]
+    else:
+        want = expected[role_index]
     if want == LOGIN:
         assert response.status_code == 302 and response["Location"].startswith("/login/"), response.status_code
     else:
@@ -128,6 +161,10 @@ def test_every_url_is_in_the_access_table() -> None:
     listed = {row[0] for row in TABLE}
     missing = _all_names() - listed
     assert not missing, f"URLs missing from the access table: {sorted(missing)}"
+
+
+def test_the_privacy_officers_exceptions_are_urls_of_the_table() -> None:
+    assert set(PRIVACY_OFFICER) <= {row[0] for row in TABLE}
 
 
 def test_every_record_kind_is_in_the_access_table() -> None:

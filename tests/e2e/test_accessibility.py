@@ -68,3 +68,18 @@ def test_main_pages_have_no_serious_violations(page, live_server, flagged_patien
 def test_login_page(page, live_server) -> None:
     page.goto(live_server.url + "/login/")
     assert not violations(page)
+
+
+def test_privacy_officer_pages_have_no_serious_violations(page, live_server, flagged_patient) -> None:
+    from accounts.models import Role
+
+    make_user("a11y_privacy", Role.PRIVACY_OFFICER, flagged_patient.site)
+    page.set_default_timeout(10_000)
+    login(page, live_server, "a11y_privacy", PASSWORD)
+    problems = {}
+    for path in ["/privacy/patients/", f"/privacy/patients/{flagged_patient.pk}/"]:
+        page.goto(live_server.url + path)
+        found = violations(page)
+        if found:
+            problems[path] = found
+    assert not problems, problems

@@ -150,7 +150,13 @@ def test_seed_demo_is_safe_to_run_twice() -> None:
     assert Patient.objects.filter(site__code="demo").count() == 12
     from accounts.models import User
 
-    assert sorted(User.objects.values_list("role", flat=True)) == ["rules_admin", "rules_admin", "specialist", "staff"]
+    assert sorted(User.objects.values_list("role", flat=True)) == [
+        "privacy_officer",
+        "rules_admin",
+        "rules_admin",
+        "specialist",
+        "staff",
+    ]
 
 
 @pytest.mark.django_db

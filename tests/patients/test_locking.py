@@ -73,7 +73,7 @@ SUBJECTS: dict[str, Subject] = {
         lambda p: AssessmentFactory(patient=p, date=DAY, sledai_present=["arthritis"]),
         _set(sledai_present=list),
         lambda r: sorted(r.sledai_present),
-        lambda r, v: sledai_post(DAY.isoformat(), present=v),
+        lambda r, v: sledai_post(DAY.isoformat(), present=v, reason="re-read the notes"),
         ["arthritis", "rash"],
         ["fever", "alopecia", "pleurisy"],
     ),
@@ -82,7 +82,7 @@ SUBJECTS: dict[str, Subject] = {
         lambda p: DamageFactory(patient=p, date=DAY),
         _set(items=lambda v: dict.fromkeys(v, 1)),
         lambda r: sorted(r.items),
-        lambda r, v: {"date": DAY.isoformat(), **{f"sdi_{c}": "1" for c in v}},
+        lambda r, v: {"date": DAY.isoformat(), "reason": "re-read the notes", **{f"sdi_{c}": "1" for c in v}},
         ["cataract", "cva"],
         ["cataract", "neuropathy"],
     ),
@@ -95,6 +95,7 @@ SUBJECTS: dict[str, Subject] = {
             "code": "lupus_nephritis",
             "date": DAY.isoformat(),
             "biopsy_class": v[1] or "",
+            "reason": "biopsy report",
             **({"active": "on"} if v[0] else {}),
         },
         [False, None],
@@ -105,7 +106,7 @@ SUBJECTS: dict[str, Subject] = {
         lambda p: ObservationFactory(patient=p, code="egfr", date=DAY, value=80),
         _set(value=Decimal),
         lambda r: r.value.normalize(),
-        lambda r, v: {"code": "egfr", "date": DAY.isoformat(), "value": v, "unit": "mL/min/1.73m²"},
+        lambda r, v: {"code": "egfr", "date": DAY.isoformat(), "value": v, "unit": "mL/min/1.73m²", "reason": "typo"},
         "72",
         "55",
     ),
@@ -114,7 +115,13 @@ SUBJECTS: dict[str, Subject] = {
         lambda p: TreatmentFactory(patient=p, drug="azathioprine", dose=100, dose_unit="mg/day", start=DAY),
         _set(dose=Decimal),
         lambda r: r.dose.normalize(),
-        lambda r, v: {"drug": "azathioprine", "start": DAY.isoformat(), "dose": v, "dose_unit": "mg/day"},
+        lambda r, v: {
+            "drug": "azathioprine",
+            "start": DAY.isoformat(),
+            "dose": v,
+            "dose_unit": "mg/day",
+            "reason": "dose changed",
+        },
         "125",
         "150",
     ),
@@ -123,7 +130,12 @@ SUBJECTS: dict[str, Subject] = {
         lambda p: ConditionFactory(patient=p, code="hiv", status="absent", date=DAY),
         _set(status=lambda v: v[0], date=lambda v: DAY - timedelta(days=v[1])),
         lambda r: [r.status, (DAY - r.date).days],
-        lambda r, v: {"code": "hiv", "status": v[0], "date": (DAY - timedelta(days=v[1])).isoformat()},
+        lambda r, v: {
+            "code": "hiv",
+            "status": v[0],
+            "date": (DAY - timedelta(days=v[1])).isoformat(),
+            "reason": "lab result",
+        },
         ["present", 0],
         ["absent", 3],
     ),
@@ -150,6 +162,7 @@ SUBJECTS: dict[str, Subject] = {
         lambda r: [r.ana_titre, r.eular_criteria],
         lambda r, v: {
             "ana_titre": str(v[0]),
+            "reason": "letter from the referring clinic",
             **({"criteria_assessed": "on", "criteria": v[1]} if v[1] is not None else {}),
         },
         [320, ["joint_involvement", "low_c3_or_low_c4"]],
@@ -161,7 +174,7 @@ KINDS = list(SUBJECTS)
 RECORD_KINDS = [k for k in KINDS if SUBJECTS[k].model is not Patient]
 
 
-def save(kind: str, row: Any, actor: Any, seen: int | None, reason: str = "") -> Any:
+def save(kind: str, row: Any, actor: Any, seen: int | None, reason: str = "corrected") -> Any:
     if SUBJECTS[kind].model is Patient:
         return services.save_patient(actor=actor, patient=row, seen_version=seen, reason=reason)
     return services.save_record(actor=actor, record=row, seen_version=seen, reason=reason)

@@ -251,6 +251,7 @@ def test_classification_is_computed_not_typed(spec_client, patient) -> None:
             "ana_titre": "160",
             "criteria_assessed": "on",
             "criteria": ["joint_involvement", "anti_dsdna_or_anti_sm", "low_c3_or_low_c4"],
+            "reason": "clinic letter",
             "version": patient.version,
         },
     )
@@ -264,10 +265,10 @@ def test_classification_is_computed_not_typed(spec_client, patient) -> None:
 @pytest.mark.django_db
 def test_criteria_not_assessed_is_kept_apart_from_none_present(spec_client, patient) -> None:
     url = reverse("patients:classification", kwargs={"pk": patient.pk})
-    spec_client.post(url, {"ana_titre": "160", "version": 1})
+    spec_client.post(url, {"ana_titre": "160", "reason": "not assessed yet", "version": 1})
     patient.refresh_from_db()
     assert patient.eular_criteria is None
-    spec_client.post(url, {"ana_titre": "160", "criteria_assessed": "on", "version": 2})
+    spec_client.post(url, {"ana_titre": "160", "criteria_assessed": "on", "reason": "assessed", "version": 2})
     patient.refresh_from_db()
     assert patient.eular_criteria == []
 
@@ -344,7 +345,15 @@ def test_a_record_changed_by_someone_else_is_not_overwritten(spec_client, specia
     theirs.dose = 125
     save_record(actor=specialist, record=theirs, seen_version=seen, reason="their change")
     r = spec_client.post(
-        edit, {"drug": "azathioprine", "start": "2025-01-01", "dose": "150", "dose_unit": "mg/day", "version": seen}
+        edit,
+        {
+            "drug": "azathioprine",
+            "start": "2025-01-01",
+            "dose": "150",
+            "dose_unit": "mg/day",
+            "reason": "dose changed",
+            "version": seen,
+        },
     )
     assert r.status_code == 409 and "Someone else changed this treatment course" in r.content.decode()
     course.refresh_from_db()

@@ -190,9 +190,9 @@ def test_detail_query_budget_does_not_grow_with_history(site_a, staff, specialis
             assert client.get(detail(referral)).status_code == 200
         return len(ctx.captured_queries)
 
-    # session, user, referral (+patient, site, assignee, result, rule set), 6 record tables, latest result,
-    # later results, events (+actor), people to assign to
-    assert count(small) == count(big) == 13
+    # session, user, referral (+patient, site, assignee, result, rule set), access-log row (INSERT),
+    # 6 record tables, latest result, later results, events, people to assign to
+    assert count(small) == count(big) == 14
 
 
 def test_print_query_budget_does_not_grow_with_the_record(site_a, staff) -> None:
@@ -208,8 +208,9 @@ def test_print_query_budget_does_not_grow_with_the_record(site_a, staff) -> None
             assert client.get(action("print", referral)).status_code == 200
         return len(ctx.captured_queries)
 
-    # session, user, referral (+patient, site, assignee, result, rule set), 6 record tables, latest result
-    assert count(make_referral(small)) == count(make_referral(big)) == 10
+    # session, user, referral (+patient, site, assignee, result, rule set), access-log row (INSERT),
+    # 6 record tables, latest result
+    assert count(make_referral(small)) == count(make_referral(big)) == 11
 
 
 def test_printable_summary(flagged, staff) -> None:

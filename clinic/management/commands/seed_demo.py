@@ -21,6 +21,7 @@ DEMO_USERS = (
     ("staff", Role.STAFF, "Kim", "Staff"),
     ("rulesadmin", Role.RULES_ADMIN, "Ada", "Rules"),
     ("rulesadmin2", Role.RULES_ADMIN, "Ben", "Reviewer"),
+    ("privacy", Role.PRIVACY_OFFICER, "Pat", "Privacy"),
 )
 
 
