@@ -58,7 +58,11 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
         text = f"active {_codes(kind, p, 'codes')}"
         if "lupus_nephritis" in p["codes"]:
             classes = ", ".join(p["ln_classes"]) or "none"
-            text += f" (lupus nephritis counts with a biopsy of class {classes} {_within(p['biopsy_max_age_days'])})"
+            text += f" (lupus nephritis counts with a biopsy of class {classes} {_within(p['biopsy_max_age_days'])}"
+            if p.get("ln_unconfirmed", "not_met") == "unknown":  # files before 2026.2 lack it: not_met
+                older = "" if p["biopsy_max_age_days"] is None else ", or only an older biopsy"
+                text += f"; with no biopsy class recorded{older}, it is unknown until a biopsy is recorded"
+            text += ")"
         return text
     if kind == "failed_agents_at_least":
         intol = (
