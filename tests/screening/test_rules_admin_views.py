@@ -9,11 +9,11 @@ import re
 import pytest
 from django.urls import reverse
 
-from screening import rulesets, testcases
+from screening import editing, rulesets, testcases
 from screening.models import EventKind, Job, RuleCase, RuleSet
 from tests.conftest import client_for
 from tests.screening.conftest import AS_OF, case_file
-from tests.shipped import case_paths
+from tests.shipped import case_paths, earlier_rules_path
 
 FORBIDDEN = re.compile(r"\b(eligible|eligibility|approved|candidate)\b", re.IGNORECASE)
 
@@ -420,3 +420,58 @@ def test_impact_rows_name_only_patients_of_the_admins_sites(rules_admin, site_a,
     )
     page = client_for(rules_admin).get(reverse("screening:job_detail", kwargs={"pk": job.pk})).content.decode()
     assert "MINE-1" in page and "THEIRS-1" not in page and "another site" in page
+
+
+def selected(text: str, name: str) -> str:
+    """The value a <select> of the page has selected."""
+    select = re.search(rf'<select name="{name}".*?</select>', text, re.S)
+    assert select is not None, name
+    [value] = re.findall(r'<option value="([^"]*)"[^>]*\bselected\b', select.group())
+    return value
+
+
+@pytest.mark.django_db
+def test_the_criterion_form_offers_ln_unconfirmed(rules_admin, draft) -> None:
+    client = client_for(rules_admin)
+    add = url("node_add", pk=draft.pk, node_id="hsct.severe_activity") + "?type=manifestation_active"
+    form = page(client, add)
+    assert "Lupus nephritis of unconfirmed class (ln_unconfirmed)" in form
+    assert selected(form, "ln_unconfirmed") == "unknown"  # a new criterion asks for the biopsy
+    edit = url("node_edit", pk=draft.pk, node_id="hsct.severe_activity.major_organ")
+    assert selected(page(client, edit), "ln_unconfirmed") == "unknown"  # as 2026.2 sets it
+    assert selected(page(client, url("node_edit", pk=draft.pk, node_id="active_cns_lupus")), "ln_unconfirmed") == (
+        "not_met"
+    )
+    major = {
+        "codes": ["lupus_nephritis", "neuropsychiatric"],
+        "ln_classes": ["III", "IV"],
+        "biopsy_max_age_days": 365,
+        "source": "S20",
+        "reason": "back to not met",
+    }
+    response = client.post(edit, {**major, "ln_unconfirmed": "maybe"})
+    assert "Lupus nephritis of unconfirmed class (ln_unconfirmed): maybe is not one of the choices." in (
+        response.content.decode()
+    )
+    assert client.post(edit, {**major, "ln_unconfirmed": "not_met"}).status_code == 302
+    draft.refresh_from_db()
+    assert (
+        editing.locate(draft.content, "hsct.severe_activity.major_organ").node["params"]["ln_unconfirmed"] == "not_met"
+    )
+    assert "ln_unconfirmed unknown → not_met" in page(client, url("ruleset_detail", pk=draft.pk))
+
+
+@pytest.mark.django_db
+def test_a_draft_of_2026_1_shows_what_its_file_reads_and_an_edit_does_not_list_it(rules_admin) -> None:
+    content = json.loads(earlier_rules_path("2026.1").read_text())
+    old = RuleSet.objects.create(name=content["name"], version="2026.1", status="retired", content=content)
+    draft = rulesets.create_draft(actor=rules_admin, source=old, version="2026.1-fix", reason="a wider window")
+    client = client_for(rules_admin)
+    edit = url("node_edit", pk=draft.pk, node_id="hsct.severe_activity.major_organ")
+    form = page(client, edit)
+    assert selected(form, "ln_unconfirmed") == "not_met"  # the file has no such key: it reads not_met
+    params = editing.locate(content, "hsct.severe_activity.major_organ").node["params"]
+    data = {**params, "biopsy_max_age_days": 400, "ln_unconfirmed": "not_met", "source": "S20, S21", "reason": "wider"}
+    assert client.post(edit, data).status_code == 302
+    event = draft.events.get(kind=EventKind.EDITED)
+    assert event.summary == "hsct.severe_activity.major_organ: biopsy_max_age_days 365 → 400"
