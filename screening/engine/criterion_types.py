@@ -84,9 +84,8 @@ class Param:
     vocabulary: str | None = None  # code and codes kinds: a VOCABULARIES key
     choices: tuple[str, ...] = ()  # choice kind
     allow_empty: bool = False  # codes kind: may the list be empty
-    if_absent: ParamValue | _Unset = (
-        UNSET  # what a file without the key reads (a parameter added later); UNSET: required
-    )
+    # what a file without the key reads (a parameter added after files were written); UNSET: the key is required
+    if_absent: ParamValue | _Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
