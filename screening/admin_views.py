@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
+from django.db.models import Exists, OuterRef
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
@@ -40,7 +41,16 @@ from screening.forms import (
     TestCaseForm,
 )
 from screening.impact import DIRECTIONS
-from screening.models import AUTHORING_EVENTS, JobKind, JobStatus, RuleCase, RuleSet, RuleSetEvent, RuleSetStatus
+from screening.models import (
+    AUTHORING_EVENTS,
+    EventKind,
+    JobKind,
+    JobStatus,
+    RuleCase,
+    RuleSet,
+    RuleSetEvent,
+    RuleSetStatus,
+)
 from screening.testcases import OUTCOMES
 
 
@@ -81,8 +91,11 @@ def _agents(content: dict[str, Any]) -> list[str]:
 @rules_admins
 def admin_home(request: HttpRequest) -> HttpResponse:
     """The published rule set, the history of versions (who published each and why) and the drafts."""
+    shipped = RuleSetEvent.objects.filter(rule_set=OuterRef("pk"), kind=EventKind.SHIPPED)
     rule_sets = list(
-        RuleSet.objects.select_related("created_by", "published_by", "reviewed_by").defer("content", "disabled_nodes")
+        RuleSet.objects.select_related("created_by", "published_by", "reviewed_by")
+        .defer("content", "disabled_nodes")
+        .annotate(shipped=Exists(shipped))
     )
     history = sorted((r for r in rule_sets if r.was_published), key=lambda r: r.published_at, reverse=True)
     return render(
@@ -124,6 +137,7 @@ def ruleset_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "can_edit": rule_set.is_draft,
             "is_author": request.user.pk in authors,
             "can_roll_back": rule_set.status == RuleSetStatus.RETIRED and rule_set.was_published,
+            "shipped": any(e.kind == EventKind.SHIPPED for e in events),
         },
     )
 
@@ -502,7 +516,8 @@ def _release_checks(draft: RuleSet, user: Any) -> dict[str, Any]:
 @rules_admins
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     draft = get_rule_set(pk, draft=True)
-    form = PublishForm(request.POST or None)
+    # offered: the draft's own change note (a shipped update comes with one), to be read and edited
+    form = PublishForm(request.POST or None, initial={"change_note": draft.change_note})
     if request.method == "POST" and form.is_valid():
         try:
             job = rulesets.publish_rule_set(

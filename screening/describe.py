@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from clinical import vocab
-from screening.engine import CRITERION_TYPES
+from screening.engine import CRITERION_TYPES, ParamSpec
 from screening.engine.criterion_types import VOCABULARIES
 
 
@@ -25,10 +25,13 @@ def _list(codes: list[str], labels: dict[str, str] | None = None) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
 
 
+def _spec(kind: str, name: str) -> ParamSpec:
+    return next(s for s in CRITERION_TYPES[kind].params if s.name == name)
+
+
 def _codes(kind: str, p: dict[str, Any], name: str) -> str:
     """A code-list parameter in words, each code by its vocabulary's label."""
-    spec = next(s for s in CRITERION_TYPES[kind].params if s.name == name)
-    return _list(p[name], dict(VOCABULARIES[spec.vocabulary or ""].labels))
+    return _list(p[name], dict(VOCABULARIES[_spec(kind, name).vocabulary or ""].labels))
 
 
 def _window(days: int | None) -> str:
@@ -58,7 +61,11 @@ def describe_criterion(kind: str, p: dict[str, Any]) -> str:
         text = f"active {_codes(kind, p, 'codes')}"
         if "lupus_nephritis" in p["codes"]:
             classes = ", ".join(p["ln_classes"]) or "none"
-            text += f" (lupus nephritis counts with a biopsy of class {classes} {_within(p['biopsy_max_age_days'])})"
+            text += f" (lupus nephritis counts with a biopsy of class {classes} {_within(p['biopsy_max_age_days'])}"
+            if p.get("ln_unconfirmed", _spec(kind, "ln_unconfirmed").if_absent) == "unknown":
+                older = "" if p["biopsy_max_age_days"] is None else ", or only an older biopsy"
+                text += f"; with no biopsy class recorded{older}, it is unknown until a biopsy is recorded"
+            text += ")"
         return text
     if kind == "failed_agents_at_least":
         intol = (

@@ -15,6 +15,7 @@ from typing import Any
 from screening.describe import describe_criterion
 from screening.editing import DRUG_THRESHOLDS, children, is_group, iter_nodes, op_of
 from screening.engine import CRITERION_TYPES
+from screening.engine.criterion_types import UNSET
 
 NOT_APPLICABLE = "not applicable"
 
@@ -74,14 +75,17 @@ def _criterion_changes(section: str, old: Mapping[str, Any], new: Mapping[str, A
     if old["type"] != new["type"]:
         return [Change(section, node_id, "type", old["type"], new["type"])]
     out: list[Change] = []
-    spec_order = [spec.name for spec in CRITERION_TYPES[new["type"]].params] if new["type"] in CRITERION_TYPES else []
-    names = list(dict.fromkeys([*spec_order, *new["params"]]))
-    changed = [k for k in names if k in new["params"] and old["params"].get(k) != new["params"][k]]
+    specs = CRITERION_TYPES[new["type"]].params if new["type"] in CRITERION_TYPES else ()
+    # A parameter a file may leave out (ln_unconfirmed before 2026.2) reads as its declared value there.
+    absent = {spec.name: spec.if_absent for spec in specs if spec.if_absent is not UNSET}
+    old_params, new_params = {**absent, **old["params"]}, {**absent, **new["params"]}
+    names = list(dict.fromkeys([*(spec.name for spec in specs), *new_params]))
+    changed = [k for k in names if k in new_params and old_params.get(k) != new_params[k]]
     if new["type"] == "age_between" and changed:
-        detail = ", ".join(f"{k} {fmt(old['params'].get(k))} → {fmt(new['params'][k])}" for k in changed)
-        out.append(Change(section, node_id, "age range", _age(old["params"]), _age(new["params"]), detail))
+        detail = ", ".join(f"{k} {fmt(old_params.get(k))} → {fmt(new_params[k])}" for k in changed)
+        out.append(Change(section, node_id, "age range", _age(old_params), _age(new_params), detail))
     else:
-        out += [Change(section, node_id, k, fmt(old["params"].get(k)), fmt(new["params"][k])) for k in changed]
+        out += [Change(section, node_id, k, fmt(old_params.get(k)), fmt(new_params[k])) for k in changed]
     if old.get("source") != new.get("source"):
         out.append(Change(section, node_id, "source", fmt(old.get("source")), fmt(new.get("source"))))
     return out

@@ -21,7 +21,7 @@ from django import forms
 from clinical import vocab
 from screening.editing import DRUG_THRESHOLDS
 from screening.engine import CRITERION_TYPES, CriterionType, ParamSpec
-from screening.engine.criterion_types import AGENT_VOCABULARY, VOCABULARIES
+from screening.engine.criterion_types import AGENT_VOCABULARY, UNSET, VOCABULARIES
 from screening.testcases import OUTCOMES
 
 SHORT_UNIT = 20  # longer units go in the help text rather than beside the input
@@ -157,7 +157,9 @@ class CriterionForm(ReasonForm):
         initial = kwargs.setdefault("initial", {})
         for spec in ctype.params:
             if params is not None:
-                initial.setdefault(spec.name, to_form_value(spec, params.get(spec.name)))
+                # a parameter the file leaves out (ln_unconfirmed before 2026.2) shows what the file reads
+                absent = None if spec.if_absent is UNSET else spec.if_absent
+                initial.setdefault(spec.name, to_form_value(spec, params.get(spec.name, absent)))
             elif spec.has_default:
                 initial.setdefault(spec.name, to_form_value(spec, spec.default))
         super().__init__(*args, **kwargs)

@@ -111,6 +111,7 @@ class RuleSet(models.Model):
 
 class EventKind(models.TextChoices):
     CREATED = "created", "draft created"
+    SHIPPED = "shipped", "shipped update delivered with Candidacy"
     IMPORTED = "imported", "imported from a rule-set file"
     EDITED = "edited", "parameters edited"
     ADDED = "added", "criterion added"

@@ -48,7 +48,8 @@ as-of are not read.
 How to read the parameter tables:
 
 - In a rule-set file every parameter of a criterion is present; it is null
-  only where the table allows it.
+  only where the table allows it. A parameter added after files were
+  written may be left out; the table says what a file without it reads.
 - A window of N days runs from N days before as-of to as-of, both days
   included. A null window means {WINDOW_NULL}.
 - "Offered" is the value the form fills in for a new criterion; "—" means the
@@ -114,7 +115,10 @@ def _allowed(spec: ParamSpec) -> str:
 def _param_row(spec: ParamSpec, ctype: CriterionType) -> str:
     null = f"allowed: {spec.null_means}" if spec.nullable else "no"
     offered = "—" if spec.default is UNSET else _value(spec.default)
-    return f"| {_code(spec.name)} ({spec.label}) | {_prose(spec.help, ctype)} | {_allowed(spec)} | {null} | {offered} |"
+    allowed = _allowed(spec)
+    if spec.if_absent is not UNSET:
+        allowed += f"; a file without it reads {_value(spec.if_absent)}"
+    return f"| {_code(spec.name)} ({spec.label}) | {_prose(spec.help, ctype)} | {allowed} | {null} | {offered} |"
 
 
 def _section(ctype: CriterionType) -> str:

@@ -261,11 +261,17 @@ def sledai_at_least(p: SledaiAtLeastParams, ctx: Context) -> Leaf:
 
 
 def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
-    """A listed manifestation active per its latest entry; lupus nephritis also needs a listed, recent biopsy class."""
+    """A listed manifestation active per its latest entry; lupus nephritis also needs a listed, recent biopsy class.
+
+    Active lupus nephritis whose class is unconfirmed (no biopsy class, or the latest biopsy older than the
+    window, whatever its class) is unknown, asking for the biopsy, when ``ln_unconfirmed`` is unknown; not met
+    otherwise (rule sets before 2026.2)."""
     met: list[str] = []
     not_met: list[str] = []
     unrecorded: list[str] = []
     refs: list[str] = []
+    unconfirmed = False
+    asks_biopsy = p.ln_unconfirmed == "unknown"
     biopsy_since = window_start(ctx.as_of, p.biopsy_max_age_days)
     for code in p.codes:
         latest = ctx.latest_manifestation(code)
@@ -284,20 +290,32 @@ def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
         biopsy = ctx.latest_biopsy(code)
         if biopsy is None:
             not_met.append(f"{active} but no biopsy class recorded")
+            unconfirmed = asks_biopsy
             continue
         refs.append(biopsy.ref)
         biopsy_text = f"class {biopsy.biopsy_class} biopsy of {biopsy.date.isoformat()}"
-        if biopsy.biopsy_class not in p.ln_classes:
+        old = biopsy_since is not None and biopsy.date < biopsy_since
+        if biopsy.biopsy_class not in p.ln_classes and not (old and asks_biopsy):
             admitted = ", ".join(p.ln_classes) or "none"
             not_met.append(f"{active} with {biopsy_text}, class not among {admitted}")
-        elif biopsy_since is not None and biopsy.date < biopsy_since:
+        elif old:
+            # whatever its class: a new biopsy could show another
             not_met.append(f"{active} with {biopsy_text}, older than {p.biopsy_max_age_days} days")
+            unconfirmed = asks_biopsy
         else:
             met.append(f"{active} with {biopsy_text}")
     if met:
         return _leaf(MET, "; ".join(met), refs)
     if unrecorded:
         not_met.append(f"not recorded: {', '.join(unrecorded)}")
+    if unconfirmed:
+        when = "" if biopsy_since is None else f", dated on or after {biopsy_since.isoformat()}"
+        lack = _lack(
+            RecordKind.MANIFESTATION,
+            f"a kidney biopsy class of the active lupus nephritis{when}",
+            code="lupus_nephritis",
+        )
+        return _leaf(UNKNOWN, "none active with a confirmed class; " + "; ".join(not_met), refs, [lack])
     return _leaf(NOT_MET, "none active; " + "; ".join(not_met), refs)
 
 

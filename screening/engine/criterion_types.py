@@ -30,6 +30,7 @@ ParamKind: TypeAlias = Literal["integer", "number", "boolean", "codes", "code", 
 
 OPERATORS: Final[tuple[str, ...]] = ("<", "<=", ">", ">=")
 IF_UNRECORDED: Final[tuple[str, ...]] = ("unknown", "absent")
+LN_UNCONFIRMED: Final[tuple[str, ...]] = ("not_met", "unknown")
 SLEDAI_MAX: Final = sum(item.weight for item in vocab.SLEDAI_ITEMS.values())
 WINDOW_NULL: Final = "any date on or before as-of"
 
@@ -83,6 +84,8 @@ class Param:
     vocabulary: str | None = None  # code and codes kinds: a VOCABULARIES key
     choices: tuple[str, ...] = ()  # choice kind
     allow_empty: bool = False  # codes kind: may the list be empty
+    # what a file without the key reads (a parameter added after files were written); UNSET: the key is required
+    if_absent: ParamValue | _Unset = UNSET
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -313,9 +316,15 @@ class SledaiAtLeastParams:
     met_when="the latest entry of a listed manifestation is active (lupus nephritis also needs a recent biopsy of a listed class)",
     not_met_when=(
         "no listed manifestation is active by its latest entry: one never recorded counts as absent, and active "
-        "lupus nephritis does not count without a biopsy class, with a class not listed, or with a biopsy older "
-        "than the biopsy window"
+        "lupus nephritis does not count with a biopsy class not listed, nor, while ln_unconfirmed is not_met, "
+        "without a biopsy class or with a biopsy older than the biopsy window"
     ),
+    unknown_when=(
+        "ln_unconfirmed is unknown, no listed manifestation meets it, and lupus nephritis is listed and active "
+        "with its class unconfirmed: no biopsy class recorded, or the latest biopsy older than the biopsy window "
+        "(whatever its class: a new biopsy could show another)"
+    ),
+    missing="a kidney biopsy class of the lupus nephritis, dated within the biopsy window",
     notes=("The biopsy is the latest lupus nephritis entry that has a class; a later entry without a class keeps it.",),
 )
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -338,6 +347,19 @@ class ManifestationActiveParams:
         ),
     ]
     biopsy_max_age_days: Annotated[int | None, window("Biopsy window", "how old the lupus nephritis biopsy may be")]
+    ln_unconfirmed: Annotated[
+        str,
+        Param(
+            label="Lupus nephritis of unconfirmed class",
+            help=(
+                "what active lupus nephritis reads when no biopsy class is recorded or the latest biopsy is older "
+                "than the biopsy window: unknown (asking for the biopsy) or not met"
+            ),
+            choices=LN_UNCONFIRMED,
+            default="unknown",
+            if_absent="not_met",
+        ),
+    ]
 
 
 @criterion_type(

@@ -22,6 +22,7 @@ from clinical import vocab
 from screening.engine.criterion_types import (
     AGENT_VOCABULARY,
     CRITERION_TYPES,
+    UNSET,
     VOCABULARIES,
     CriterionParams,
     ParamSpec,
@@ -295,13 +296,17 @@ class _Parser:
             raise RuleSetError(node_id, "params", "must be an object")
         names = [spec.name for spec in ctype.params]
         for spec in ctype.params:
-            if spec.name not in params:
+            if spec.name not in params and spec.if_absent is UNSET:
                 raise RuleSetError(node_id, f"params.{spec.name}", "missing")
         for key in params:
             if key not in names:
                 raise RuleSetError(node_id, f"params.{key}", f"not a parameter of {type_name}")
-        # Checked against the spec one by one, so the typed params class can take them as they are.
-        values: dict[str, Any] = {spec.name: self.param(spec, params[spec.name], node_id) for spec in ctype.params}
+        # Checked against the spec one by one, so the typed params class can take them as they are. A parameter
+        # added after files were written reads its if_absent value where a file lacks it (ln_unconfirmed, added
+        # in 2026.2: a 2026.1 file reads not_met, which is how 2026.1 judged).
+        values: dict[str, Any] = {
+            spec.name: self.param(spec, params.get(spec.name, spec.if_absent), node_id) for spec in ctype.params
+        }
         for spec in ctype.params:
             _check_at_least(spec, values, node_id)
         source = raw.get("source")

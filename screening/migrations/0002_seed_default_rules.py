@@ -1,4 +1,8 @@
-"""Seed the default rule set (screening/data/default-rules.json) as the published version."""
+"""Seed the default rule set of this release, 2026.1 (screening/data/rules/default-2026.1.json), as the published version.
+
+The file is the frozen copy of 2026.1, not the current default: later defaults arrive through later migrations
+(ship_default_rules_2026_2 ships 2026.2), so a fresh install and an upgraded one go through the same steps.
+"""
 
 import json
 from pathlib import Path
@@ -6,7 +10,7 @@ from pathlib import Path
 from django.db import migrations
 from django.utils import timezone
 
-DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "default-rules.json"
+DEFAULT_RULES = Path(__file__).resolve().parent.parent / "data" / "rules" / "default-2026.1.json"
 
 
 def seed(apps, schema_editor):

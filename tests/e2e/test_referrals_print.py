@@ -47,7 +47,7 @@ def test_print_the_referral_summary(page, live_server, referral) -> None:
         "Key labs",
         "eGFR",
         "Why the screening flagged this patient",
-        "2026.1",
+        "2026.2",
         "[S19]",
         "Cautions",
         "Missing work-up",

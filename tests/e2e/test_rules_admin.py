@@ -8,16 +8,16 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from django.apps import apps
 from django.utils import timezone
 from playwright.sync_api import expect
 
 from tests.conftest import PASSWORD, make_user
 from tests.e2e.conftest import login, with_authenticator
-from tests.shipped import CASES
+from tests.shipped import CASES, case_paths
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+CASES_SHIPPED = len(case_paths())
 
 
 def shifted(value, days: int):
@@ -31,6 +31,21 @@ def shifted(value, days: int):
     return value
 
 
+def seed_shipped_test_cases() -> None:
+    """The test cases are data-migration rows: put them back after the previous flush, as the migrations seed them
+    (0005: the cases of 2026.1; the migration shipping 2026.2: its new case and expectations)."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    loader = MigrationExecutor(connection).loader
+    state = loader.project_state().apps
+    importlib.import_module("screening.migrations.0005_seed_test_cases").seed(state, None)
+    [ship] = [
+        name for app, name in loader.graph.nodes if app == "screening" and name.endswith("_ship_default_rules_2026_2")
+    ]
+    importlib.import_module(f"screening.migrations.{ship}").ship(state, None)
+
+
 @pytest.fixture
 def older_patient(db):
     from accounts.models import Role, Site
@@ -39,8 +54,7 @@ def older_patient(db):
     from patients.models import Patient
     from screening.catalogue import drug_units
 
-    # the test cases are data-migration rows: put them back after the previous flush
-    importlib.import_module("screening.migrations.0005_seed_test_cases").seed(apps, None)
+    seed_shipped_test_cases()
     site = Site.objects.create(code="e2e-rules", name="Rules clinic")
     make_user("rules_spec", Role.SPECIALIST, site)
     make_user("admin_1", Role.RULES_ADMIN, site)
@@ -73,7 +87,7 @@ def test_raise_the_age_limit_preview_sign_off_publish_and_see_the_flag(page, liv
     login(page, live_server, "admin_1", PASSWORD, keys["admin_1"])
     page.get_by_role("link", name="Manage rules").click()
     page.get_by_role("link", name="Create a draft from it").click()
-    expect(page.get_by_label("Version of the new draft")).to_have_value("2026.2")
+    expect(page.get_by_label("Version of the new draft")).to_have_value("2026.3")
     page.get_by_label("Why").fill("LIST protocol admits patients up to 65")
     page.get_by_role("button", name="Create draft").click()
     expect(page.locator("#status")).to_have_text("draft")
@@ -92,22 +106,22 @@ def test_raise_the_age_limit_preview_sign_off_publish_and_see_the_flag(page, liv
     expect(page.locator("#impact-counts tr[data-pathway=hsct] td[data-direction=newly_flagged]")).to_have_text("1")
 
     # the shipped older-patient test case now fails; admin_1 updates its expectation with a reason
-    page.get_by_role("link", name=re.compile("Default rules 2026.2")).click()
+    page.get_by_role("link", name=re.compile("Default rules 2026.3")).click()
     page.get_by_role("link", name="Run test cases").click()
-    expect(page.locator("#test-summary")).to_contain_text("1 of 9 test cases failing")
+    expect(page.locator("#test-summary")).to_contain_text(f"1 of {CASES_SHIPPED} test cases failing")
     page.locator("[data-case=older-patient]").get_by_role("link", name="Update the expected outcome…").click()
     expect(page.get_by_label("Expected for HSCT")).to_have_value("flagged")
     page.get_by_label("Why").fill("63-year-olds are flagged under the new limit")
     page.get_by_role("button", name="Update expectation").click()
-    expect(page.locator("#test-summary")).to_contain_text("All 9 test cases pass.")
+    expect(page.locator("#test-summary")).to_contain_text(f"All {CASES_SHIPPED} test cases pass.")
     page.context.clear_cookies()
 
     # admin_2 reviews, signs off and publishes
     login(page, live_server, "admin_2", PASSWORD, keys["admin_2"])
     page.get_by_role("link", name="Manage rules").click()
-    page.get_by_role("link", name="2026.2", exact=True).click()
+    page.get_by_role("link", name="2026.3", exact=True).click()
     page.get_by_role("link", name="Review and sign off").click()
-    expect(page.locator("#release-checks")).to_contain_text("all 9 pass")
+    expect(page.locator("#release-checks")).to_contain_text(f"all {CASES_SHIPPED} pass")
     page.get_by_label("Review note").fill("Checked the preview: one patient newly flagged")
     page.get_by_role("button", name="Sign off").click()
     expect(page.locator("#sign-off-state")).to_contain_text("signed off by admin_2")

@@ -23,7 +23,7 @@ def _draft(request: Any) -> Any:
     from screening.models import RuleSet
 
     admin = request.getfixturevalue("rules_admin")
-    return rulesets.create_draft(actor=admin, source=RuleSet.objects.published(), version="2026.2", reason="access")
+    return rulesets.create_draft(actor=admin, source=RuleSet.objects.published(), version="2026.3", reason="access")
 
 
 def draft(request: Any, patient: Any) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def admin_2(site_a: Site) -> User:
 def draft(rules_admin: User) -> RuleSet:
     """A draft of the published rules by admin_1."""
     return rulesets.create_draft(
-        actor=rules_admin, source=RuleSet.objects.published(), version="2026.2", reason="review of the age limits"
+        actor=rules_admin, source=RuleSet.objects.published(), version="2026.3", reason="review of the age limits"
     )
 
 
@@ -60,7 +60,7 @@ def older_draft(draft: RuleSet, rules_admin: User) -> RuleSet:
 
 @pytest.fixture
 def cohort(site_a: Site) -> None:
-    """The nine shipped cases plus older-patient without its damage index ("older-no-damage")."""
+    """The shipped cases plus older-patient without its damage index ("older-no-damage")."""
     no_damage = copy.deepcopy(case_file("older-patient"))
     no_damage["case_id"] = "older-no-damage"
     no_damage.pop("damage")

@@ -8,7 +8,7 @@ import pytest
 
 from screening.models import RuleSet
 from tests.patients.test_case_import_export import run
-from tests.shipped import CASES, EXPECTED_PATH, RULES_PATH
+from tests.shipped import CASES, EXPECTATIONS, EXPECTED_PATH, RULES_PATH, earlier_rules_path, earlier_versions
 
 EXPECTED = json.loads(EXPECTED_PATH.read_text())
 DEFAULT_RULES = json.loads(RULES_PATH.read_text())
@@ -26,7 +26,29 @@ def test_screen_case_prints_json_lines_in_order() -> None:
             got = line["pathways"][pathway]
             assert got["outcome"] == expected["outcome"]
             assert {c["id"]: c["status"] for c in got["cautions"]} == expected["cautions"]
-        assert line["rule_set"] == {"name": "Default rules", "version": "2026.1"} and line["as_of"] == "2026-11-01"
+        assert line["rule_set"] == {"name": "Default rules", "version": "2026.2"} and line["as_of"] == "2026-11-01"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("version", earlier_versions())
+def test_screen_case_with_an_earlier_default_rules_file_gives_its_expectations(version) -> None:
+    """2026.1 stays reproducible: its shipped file, given as --rules, gives expectations/2026.1.json exactly."""
+    expected = json.loads((EXPECTATIONS / f"{version}.json").read_text())
+    names = sorted(expected)
+    code, out, err = run(
+        "screen_case", "--rules", str(earlier_rules_path(version)), *[str(CASES / f"{n}.json") for n in names]
+    )
+    assert code == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["case_id"] for line in lines] == names
+    for line in lines:
+        got = {
+            pathway: {"outcome": value["outcome"], "cautions": {c["id"]: c["status"] for c in value["cautions"]}}
+            for pathway, value in line["pathways"].items()
+        }
+        assert got == expected[line["case_id"]]
+        assert line["rule_set"] == {"name": "Default rules", "version": version}
+    assert any(expected[name] != EXPECTED[name] for name in names)  # so the file given is the one that screened
 
 
 @pytest.mark.django_db
@@ -62,8 +84,10 @@ def test_screen_case_bad_input(args, needle) -> None:
 def test_export_rules_on_a_fresh_install_gives_the_default_rules() -> None:
     code, out, _ = run("export_rules")
     assert code == 0 and json.loads(out) == DEFAULT_RULES
-    code, out, _ = run("export_rules", "--version", "2026.1")
+    code, out, _ = run("export_rules", "--version", "2026.2")
     assert json.loads(out) == DEFAULT_RULES
+    code, _, err = run("export_rules", "--version", "2026.1")  # a fresh install never stored 2026.1
+    assert code == 2 and "2026.1" in err
     code, _, err = run("export_rules", "--version", "1999")
     assert code == 2 and "--version" in err
 
@@ -78,7 +102,7 @@ def test_import_rules_stores_a_draft(tmp_path) -> None:
     assert code == 0, err
     draft = RuleSet.objects.get(version="2027.1")
     assert draft.status == "draft" and draft.content == rules
-    assert RuleSet.objects.published().version == "2026.1"
+    assert RuleSet.objects.published().version == "2026.2"
     code, _, err = run("import_rules", str(path))
     assert code == 2 and "version" in err and "already exists" in err
 

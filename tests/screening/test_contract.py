@@ -107,7 +107,7 @@ def test_the_stored_trace_is_the_screen_case_output_plus_the_extras() -> None:
 def test_a_flagged_result_reads_as_typed_views() -> None:
     view = read_trace(stored(patient_facts(treatments=patient_facts().treatments + FAILED, assessments=ACTIVE)))
     assert (view.schema_version, view.case_id, view.as_of) == (2, "C-1", AS_OF)
-    assert (view.rule_set_name, view.rule_set_version) == ("Default rules", "2026.1")
+    assert (view.rule_set_name, view.rule_set_version) == ("Default rules", "2026.2")
     hsct = view.pathway("hsct")
     assert hsct is not None and hsct.outcome is Outcome.FLAGGED and hsct.flagged
     assert hsct.label == rules().pathways[0].label and hsct.outcome_label == "flagged"

@@ -75,3 +75,21 @@ def test_null_windows_say_any_date() -> None:
     assert describe_criterion("recent_drug", BASE_PARAMS["recent_drug"]) == (
         "rituximab or obinutuzumab given within the last 180 days"
     )
+
+
+def test_unconfirmed_lupus_nephritis_reads_in_words_only_where_it_asks_for_the_biopsy() -> None:
+    params = BASE_PARAMS["manifestation_active"]
+    before = "active lupus nephritis or neuropsychiatric lupus (lupus nephritis counts with a biopsy of class III, IV, III+V, IV+V within 365 days)"
+    assert describe_criterion("manifestation_active", params) == before
+    without = {k: v for k, v in params.items() if k != "ln_unconfirmed"}  # a file before 2026.2
+    assert describe_criterion("manifestation_active", without) == before
+    asks = {**params, "ln_unconfirmed": "unknown"}
+    assert describe_criterion("manifestation_active", asks) == before.removesuffix(")") + (
+        "; with no biopsy class recorded, or only an older biopsy, it is unknown until a biopsy is recorded)"
+    )
+    assert describe_criterion("manifestation_active", {**asks, "biopsy_max_age_days": None}).endswith(
+        "at any date; with no biopsy class recorded, it is unknown until a biopsy is recorded)"
+    )
+    # Without lupus nephritis among the codes the parameter has nothing to say.
+    cns = {**asks, "codes": ["neuropsychiatric"]}
+    assert describe_criterion("manifestation_active", cns) == "active neuropsychiatric lupus"

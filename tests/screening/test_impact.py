@@ -16,6 +16,7 @@ from screening.impact import compare, direction
 from screening.models import EventKind, Job, JobStatus, RuleSet
 from tests.patients.factories import PatientFactory
 from tests.screening.conftest import AS_OF
+from tests.shipped import case_paths
 
 SLEDAI_30 = {"min_score": 30, "max_age_days": 30, "clinical_only": False}
 
@@ -68,9 +69,10 @@ def test_preview_figures_on_a_constructed_cohort(
     )
     older_draft.refresh_from_db()
     job = preview(older_draft, rules_admin, django_capture_on_commit_callbacks)
-    assert (job.status, job.done, job.total, job.as_of) == (JobStatus.DONE, 10, 10, AS_OF)
+    size = len(case_paths()) + 1  # the shipped cases and older-no-damage
+    assert (job.status, job.done, job.total, job.as_of) == (JobStatus.DONE, size, size, AS_OF)
     result = job.result
-    assert (result["patients"], result["changed_patients"], result["skipped"]) == (10, 4, 0)
+    assert (result["patients"], result["changed_patients"], result["skipped"]) == (size, 4, 0)
     assert result["counts"]["hsct"] == {
         "newly_flagged": 1,
         "no_longer_flagged": 1,
@@ -217,4 +219,4 @@ def test_a_rescreen_of_a_version_no_longer_published_stops(older_draft, site_a, 
     jobs.run_job(job.pk)
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.done == 2
-    assert job.result == {"screened": 2, "changed": 2, "failed": [], "superseded_by": "2026.2"}
+    assert job.result == {"screened": 2, "changed": 2, "failed": [], "superseded_by": "2026.3"}

@@ -126,7 +126,7 @@ def test_job_page_is_constant(rules_admin, draft) -> None:
 @pytest.mark.django_db
 def test_compare_is_constant(rules_admin, draft) -> None:
     client = client_for(rules_admin)
-    address = reverse("screening:compare") + "?a=2026.1&b=2026.2"
+    address = reverse("screening:compare") + "?a=2026.2&b=2026.3"
     one = count(client, address)
     drafts(rules_admin, 49)
     # session, user, the second factor's device, version names, the two versions

@@ -20,6 +20,7 @@ from screening.models import (
     ScreeningResult,
 )
 from tests.screening.conftest import AGE_65, AS_OF
+from tests.shipped import case_paths
 
 
 def kinds(rule_set: RuleSet) -> list[str]:
@@ -46,15 +47,15 @@ def prepare(draft: RuleSet, author: User, reviewer: User, capture) -> RuleSet:
 def test_a_draft_copies_any_version_and_records_who_and_why(draft, rules_admin) -> None:
     published = RuleSet.objects.published()
     assert draft.status == "draft" and draft.based_on == published and draft.created_by == rules_admin
-    assert draft.content == {**published.content, "version": "2026.2"}
+    assert draft.content == {**published.content, "version": "2026.3"}
     [event] = draft.events.all()
     assert (event.kind, event.actor, event.reason) == (EventKind.CREATED, rules_admin, "review of the age limits")
-    assert event.summary == "draft 2026.2 created from 2026.1"
+    assert event.summary == "draft 2026.3 created from 2026.2"
     assert draft.history.get().history_user == rules_admin
     with pytest.raises(RuleSetRefused) as err:
-        rulesets.create_draft(actor=rules_admin, source=draft, version="2026.1", reason="again")
+        rulesets.create_draft(actor=rules_admin, source=draft, version="2026.2", reason="again")
     assert err.value.field == "version" and "already exists" in err.value.message
-    assert rulesets.suggest_version(published) == "2026.3"
+    assert rulesets.suggest_version(published) == "2026.4"
 
 
 @pytest.mark.django_db
@@ -210,7 +211,7 @@ def test_publishing_is_blocked_by_a_failing_test_case_until_the_expectation_is_u
     rulesets.sign_off_rule_set(rule_set=older_draft, actor=admin_2)
     runs = testcases.run_test_cases(older_draft.content)
     [bad] = testcases.failing(runs)
-    assert bad.case.name == "older-patient" and len(runs) == 9
+    assert bad.case.name == "older-patient" and len(runs) == len(case_paths())
     assert [(c.pathway, c.expected, c.actual) for c in bad.checks if not c.passed] == [
         ("hsct", "not_flagged", "flagged")
     ]
@@ -218,7 +219,7 @@ def test_publishing_is_blocked_by_a_failing_test_case_until_the_expectation_is_u
     with pytest.raises(RuleSetRefused, match="1 test case\\(s\\) fail: older-patient"):
         rulesets.publish_rule_set(rule_set=older_draft, actor=admin_2, change_note="HSCT up to 65")
     older_draft.refresh_from_db()
-    assert older_draft.status == "draft" and RuleSet.objects.published().version == "2026.1"
+    assert older_draft.status == "draft" and RuleSet.objects.published().version == "2026.2"
 
     with pytest.raises(RuleSetRefused, match="say why"):
         testcases.update_expectation(
@@ -283,15 +284,16 @@ def test_publish_retires_the_previous_version_and_rescreens_everyone(
     assert (older_draft.status, previous.status) == ("published", "retired")
     assert older_draft.published_by == rules_admin and older_draft.change_note == "HSCT up to 65"
     job.refresh_from_db()
-    assert (job.kind, job.status, job.done, job.total) == (JobKind.RESCREEN, JobStatus.DONE, 10, 10)
-    assert job.result == {"screened": 10, "changed": 10, "failed": []}  # first screening of each patient
-    assert len(stored) == 10 and {r.rule_set_id for r in stored} == {older_draft.pk}
+    cohort_size = len(case_paths()) + 1  # the shipped cases and older-no-damage
+    assert (job.kind, job.status, job.done, job.total) == (JobKind.RESCREEN, JobStatus.DONE, cohort_size, cohort_size)
+    assert job.result == {"screened": cohort_size, "changed": cohort_size, "failed": []}  # each one's first screening
+    assert len(stored) == cohort_size and {r.rule_set_id for r in stored} == {older_draft.pk}
     assert {r.actor for r in stored} == {rules_admin}  # attributed to who published
     older = ScreeningResult.objects.latest_for(Patient.objects.get(identifier="older-patient").pk)
     assert older.outcomes["hsct"] == "flagged" and older.trigger == "rules" and older.as_of == AS_OF
     assert kinds(previous)[-1] == EventKind.RETIRED
     published = older_draft.events.get(kind=EventKind.PUBLISHED)
-    assert published.reason == "HSCT up to 65" and published.data["replaced"] == "2026.1"
+    assert published.reason == "HSCT up to 65" and published.data["replaced"] == "2026.2"
     assert published.data["reviewed_by"] == "admin_2"
 
 
@@ -304,19 +306,19 @@ def test_rollback_publishes_an_earlier_version_again_as_a_new_version(
     with django_capture_on_commit_callbacks(execute=True):
         rulesets.publish_rule_set(rule_set=older_draft, actor=rules_admin, change_note="65", as_of=AS_OF)
     with pytest.raises(RuleSetRefused, match="only a retired version"):
-        rulesets.roll_back_to(source=older_draft, actor=admin_2, version="2026.3", reason="x")
+        rulesets.roll_back_to(source=older_draft, actor=admin_2, version="2026.4", reason="x")
     original.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         new, job = rulesets.roll_back_to(
-            source=original, actor=admin_2, version="2026.3", reason="too many referrals", as_of=AS_OF
+            source=original, actor=admin_2, version="2026.4", reason="too many referrals", as_of=AS_OF
         )
     older_draft.refresh_from_db()
     assert new.status == "published" and older_draft.status == "retired"
-    assert new.content == {**original.content, "version": "2026.3"} and new.based_on == original
-    assert new.change_note == "Rollback to version 2026.1: too many referrals"
+    assert new.content == {**original.content, "version": "2026.4"} and new.based_on == original
+    assert new.change_note == "Rollback to version 2026.2: too many referrals"
     event = new.events.get()
     assert (event.kind, event.actor, event.reason) == (EventKind.ROLLED_BACK, admin_2, "too many referrals")
-    assert event.summary == "version 2026.1 published again as 2026.3, replacing 2026.2"
+    assert event.summary == "version 2026.2 published again as 2026.4, replacing 2026.3"
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.result["changed"] == 2  # both 63-year-olds back to not flagged
     older = ScreeningResult.objects.latest_for(Patient.objects.get(identifier="older-patient").pk)
@@ -332,7 +334,7 @@ def test_the_audit_trail_has_an_entry_for_each_step(
     with django_capture_on_commit_callbacks(execute=True):
         rulesets.publish_rule_set(rule_set=older_draft, actor=rules_admin, change_note="65", as_of=AS_OF)
         original.refresh_from_db()
-        new, _ = rulesets.roll_back_to(source=original, actor=admin_2, version="2026.3", reason="undo", as_of=AS_OF)
+        new, _ = rulesets.roll_back_to(source=original, actor=admin_2, version="2026.4", reason="undo", as_of=AS_OF)
     assert kinds(older_draft) == [
         EventKind.CREATED,
         EventKind.EDITED,
@@ -357,7 +359,7 @@ def test_audit_events_are_append_only(draft) -> None:
         event.save()
     with pytest.raises(AppendOnly):
         event.delete()
-    assert RuleSetEvent.objects.get(pk=event.pk).summary == "draft 2026.2 created from 2026.1"
+    assert RuleSetEvent.objects.get(pk=event.pk).summary == "draft 2026.3 created from 2026.2"
 
 
 @pytest.mark.django_db

@@ -9,10 +9,11 @@ import re
 import pytest
 from django.urls import reverse
 
-from screening import rulesets, testcases
+from screening import editing, rulesets, testcases
 from screening.models import EventKind, Job, RuleCase, RuleSet
 from tests.conftest import client_for
 from tests.screening.conftest import AS_OF, case_file
+from tests.shipped import case_paths, earlier_rules_path
 
 FORBIDDEN = re.compile(r"\b(eligible|eligibility|approved|candidate)\b", re.IGNORECASE)
 
@@ -32,8 +33,8 @@ def page(client, address: str) -> str:
 @pytest.mark.django_db
 def test_home_shows_the_published_set_its_history_and_the_drafts(rules_admin, older_draft) -> None:
     text = page(client_for(rules_admin), url("admin_home"))
-    assert "Default rules 2026.1" in text and "Default shipped with Candidacy"[:7] in text
-    assert "Default rule set shipped with Candidacy" in text  # why 2026.1 was published
+    assert "Default rules 2026.2" in text and "Default shipped with Candidacy"[:7] in text
+    assert "Default rule set shipped with Candidacy" in text  # why 2026.2 was published
     assert url("ruleset_detail", pk=older_draft.pk) in text and "waiting" in text
     assert url("draft_create", pk=RuleSet.objects.published().pk) in text
 
@@ -42,12 +43,12 @@ def test_home_shows_the_published_set_its_history_and_the_drafts(rules_admin, ol
 def test_create_a_draft_from_a_version(rules_admin) -> None:
     client = client_for(rules_admin)
     published = RuleSet.objects.published()
-    assert 'value="2026.2"' in page(client, url("draft_create", pk=published.pk))
-    response = client.post(url("draft_create", pk=published.pk), {"version": "2026.2", "name": "", "reason": "age"})
-    draft = RuleSet.objects.get(version="2026.2")
+    assert 'value="2026.3"' in page(client, url("draft_create", pk=published.pk))
+    response = client.post(url("draft_create", pk=published.pk), {"version": "2026.3", "name": "", "reason": "age"})
+    draft = RuleSet.objects.get(version="2026.3")
     assert response.status_code == 302 and response["Location"] == url("ruleset_detail", pk=draft.pk)
-    response = client.post(url("draft_create", pk=published.pk), {"version": "2026.2", "reason": "again"})
-    assert "2026.2 already exists" in response.content.decode()
+    response = client.post(url("draft_create", pk=published.pk), {"version": "2026.3", "reason": "again"})
+    assert "2026.3 already exists" in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -188,7 +189,7 @@ def test_export_and_import_a_rule_set_file(rules_admin) -> None:
     client = client_for(rules_admin)
     published = RuleSet.objects.published()
     response = client.get(url("ruleset_export", pk=published.pk))
-    assert response["Content-Disposition"] == 'attachment; filename="rules-2026.1.json"'
+    assert response["Content-Disposition"] == 'attachment; filename="rules-2026.2.json"'
     content = json.loads(response.content)
     assert content == published.content
     content["version"] = "2026.5"
@@ -208,21 +209,21 @@ def test_export_and_import_a_rule_set_file(rules_admin) -> None:
 
 @pytest.mark.django_db
 def test_compare_two_versions_side_by_side(rules_admin, older_draft) -> None:
-    text = page(client_for(rules_admin), url("compare") + "?a=2026.1&b=2026.2")
+    text = page(client_for(rules_admin), url("compare") + "?a=2026.2&b=2026.3")
     assert "hsct.age: 18–60 → 18–65 (max_years 60 → 65)" in text
     assert "<td>18–60</td><td>18–65</td>" in text.replace("\n", "").replace("    ", "")
 
 
 @pytest.mark.django_db
 def test_plain_language_view_of_a_draft(rules_admin, older_draft) -> None:
-    assert "Age 18 to 65 years" in page(client_for(rules_admin), reverse("screening:rules") + "?version=2026.2")
+    assert "Age 18 to 65 years" in page(client_for(rules_admin), reverse("screening:rules") + "?version=2026.3")
 
 
 @pytest.mark.django_db
 def test_tests_page_shows_failing_case_with_trace_and_the_expectation_can_be_updated(rules_admin, older_draft) -> None:
     client = client_for(rules_admin)
     text = page(client, url("ruleset_tests", pk=older_draft.pk))
-    assert "1 of 9 test cases failing" in text
+    assert f"1 of {len(case_paths())} test cases failing" in text
     assert 'data-case="older-patient" data-passed="no"' in text and "hsct.age" in text
     case = RuleCase.objects.get(name="older-patient")
     expect = url("testcase_expect", pk=case.pk) + f"?draft={older_draft.pk}"
@@ -232,7 +233,7 @@ def test_tests_page_shows_failing_case_with_trace_and_the_expectation_can_be_upd
     assert "Why: say why you make this change." in response.content.decode()
     response = client.post(expect, {"expected_hsct": "flagged", "expected_msc": "flagged", "reason": "65 now"})
     assert response["Location"] == url("ruleset_tests", pk=older_draft.pk)
-    assert "All 9 test cases pass." in page(client, url("ruleset_tests", pk=older_draft.pk))
+    assert f"All {len(case_paths())} test cases pass." in page(client, url("ruleset_tests", pk=older_draft.pk))
     assert "65 now" in page(client, url("testcase_detail", pk=case.pk))
 
 
@@ -309,8 +310,8 @@ def test_publish_through_the_page_is_blocked_then_done(
         response = client.post(address, {"change_note": "HSCT up to 65"})
     job = Job.objects.get(kind="rescreen")
     assert response["Location"] == url("job_detail", pk=job.pk)
-    assert "10 patients re-screened" in page(client, response["Location"])
-    assert RuleSet.objects.published().version == "2026.2"
+    assert f"{len(case_paths()) + 1} patients re-screened" in page(client, response["Location"])  # the cohort
+    assert RuleSet.objects.published().version == "2026.3"
     history = page(client, url("admin_home"))
     assert "HSCT up to 65" in history and "admin_2" in history
 
@@ -334,11 +335,11 @@ def test_publish_a_retired_version_again_in_one_action(
     client = client_for(admin_2)
     address = url("rollback", pk=original.pk)
     text = page(client, address)
-    assert 'value="2026.3"' in text and "<td>18–65</td><td>18–60</td>" in text.replace("\n", "").replace("    ", "")
+    assert 'value="2026.4"' in text and "<td>18–65</td><td>18–60</td>" in text.replace("\n", "").replace("    ", "")
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(address, {"version": "2026.3", "reason": "undo"})
+        response = client.post(address, {"version": "2026.4", "reason": "undo"})
     assert response.status_code == 302
-    assert RuleSet.objects.published().version == "2026.3"
+    assert RuleSet.objects.published().version == "2026.4"
     assert client.get(url("rollback", pk=RuleSet.objects.published().pk)).status_code == 404
 
 
@@ -419,3 +420,58 @@ def test_impact_rows_name_only_patients_of_the_admins_sites(rules_admin, site_a,
     )
     page = client_for(rules_admin).get(reverse("screening:job_detail", kwargs={"pk": job.pk})).content.decode()
     assert "MINE-1" in page and "THEIRS-1" not in page and "another site" in page
+
+
+def selected(text: str, name: str) -> str:
+    """The value a <select> of the page has selected."""
+    select = re.search(rf'<select name="{name}".*?</select>', text, re.S)
+    assert select is not None, name
+    [value] = re.findall(r'<option value="([^"]*)"[^>]*\bselected\b', select.group())
+    return value
+
+
+@pytest.mark.django_db
+def test_the_criterion_form_offers_ln_unconfirmed(rules_admin, draft) -> None:
+    client = client_for(rules_admin)
+    add = url("node_add", pk=draft.pk, node_id="hsct.severe_activity") + "?type=manifestation_active"
+    form = page(client, add)
+    assert "Lupus nephritis of unconfirmed class (ln_unconfirmed)" in form
+    assert selected(form, "ln_unconfirmed") == "unknown"  # a new criterion asks for the biopsy
+    edit = url("node_edit", pk=draft.pk, node_id="hsct.severe_activity.major_organ")
+    assert selected(page(client, edit), "ln_unconfirmed") == "unknown"  # as 2026.2 sets it
+    assert selected(page(client, url("node_edit", pk=draft.pk, node_id="active_cns_lupus")), "ln_unconfirmed") == (
+        "not_met"
+    )
+    major = {
+        "codes": ["lupus_nephritis", "neuropsychiatric"],
+        "ln_classes": ["III", "IV"],
+        "biopsy_max_age_days": 365,
+        "source": "S20",
+        "reason": "back to not met",
+    }
+    response = client.post(edit, {**major, "ln_unconfirmed": "maybe"})
+    assert "Lupus nephritis of unconfirmed class (ln_unconfirmed): maybe is not one of the choices." in (
+        response.content.decode()
+    )
+    assert client.post(edit, {**major, "ln_unconfirmed": "not_met"}).status_code == 302
+    draft.refresh_from_db()
+    assert (
+        editing.locate(draft.content, "hsct.severe_activity.major_organ").node["params"]["ln_unconfirmed"] == "not_met"
+    )
+    assert "ln_unconfirmed unknown → not_met" in page(client, url("ruleset_detail", pk=draft.pk))
+
+
+@pytest.mark.django_db
+def test_a_draft_of_2026_1_shows_what_its_file_reads_and_an_edit_does_not_list_it(rules_admin) -> None:
+    content = json.loads(earlier_rules_path("2026.1").read_text())
+    old = RuleSet.objects.create(name=content["name"], version="2026.1", status="retired", content=content)
+    draft = rulesets.create_draft(actor=rules_admin, source=old, version="2026.1-fix", reason="a wider window")
+    client = client_for(rules_admin)
+    edit = url("node_edit", pk=draft.pk, node_id="hsct.severe_activity.major_organ")
+    form = page(client, edit)
+    assert selected(form, "ln_unconfirmed") == "not_met"  # the file has no such key: it reads not_met
+    params = editing.locate(content, "hsct.severe_activity.major_organ").node["params"]
+    data = {**params, "biopsy_max_age_days": 400, "ln_unconfirmed": "not_met", "source": "S20, S21", "reason": "wider"}
+    assert client.post(edit, data).status_code == 302
+    event = draft.events.get(kind=EventKind.EDITED)
+    assert event.summary == "hsct.severe_activity.major_organ: biopsy_max_age_days 365 → 400"

@@ -24,7 +24,7 @@ from screening.services import parsed_rules, screen_patient
 from tests.clock import TODAY
 from tests.conftest import client_for
 from tests.patients.factories import AssessmentFactory, ObservationFactory, TreatmentFactory
-from tests.shipped import CASES, EXPECTED_PATH
+from tests.shipped import CASES, EXPECTATIONS, EXPECTED_PATH, earlier_rules_path, earlier_versions
 
 EXPECTED = json.loads(EXPECTED_PATH.read_text())
 FORBIDDEN = re.compile(r"\b(eligible|eligibility|approved|candidate)\b", re.IGNORECASE)
@@ -34,18 +34,29 @@ def load(name: str) -> dict:
     return validate_case(json.loads((CASES / f"{name}.json").read_text()), drugs=drug_units())
 
 
+VERSIONED = [(version, name) for version in ["2026.2", *earlier_versions()] for name in sorted(EXPECTED)]
+
+
 @pytest.mark.django_db
-@pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_shipped_cases_screen_the_same_from_the_database(site_a, name) -> None:
+@pytest.mark.parametrize(("version", "name"), VERSIONED, ids=[f"{v}-{n}" for v, n in VERSIONED])
+def test_shipped_cases_screen_the_same_from_the_database(site_a, version, name) -> None:
+    """Under the published 2026.2, and under each earlier default stored beside it, as their expectations say."""
+    expected_outcomes = EXPECTED if version == "2026.2" else json.loads((EXPECTATIONS / f"{version}.json").read_text())
+    rule_set = RuleSet.objects.published()
+    if version != rule_set.version:
+        content = json.loads(earlier_rules_path(version).read_text())
+        rule_set = RuleSet.objects.create(name=content["name"], version=version, status="retired", content=content)
     case = load(name)
     import_cases(actor=None, site=site_a, cases=[case])
     patient = Patient.objects.get(identifier=case["case_id"])
-    result = screen_patient(patient=patient, trigger="manual", as_of=date.fromisoformat(case["as_of"]))
-    for pathway, expected in EXPECTED[name].items():
+    result = screen_patient(
+        patient=patient, trigger="manual", as_of=date.fromisoformat(case["as_of"]), rule_set=rule_set
+    )
+    for pathway, expected in expected_outcomes[name].items():
         assert result.outcomes[pathway] == expected["outcome"]
         statuses = {c["id"]: c["status"] for c in result.trace["pathways"][pathway]["cautions"]}
         assert statuses == expected["cautions"]
-    assert result.rule_set.version == "2026.1" and result.facts["birth_date"] == case["patient"]["birth_date"]
+    assert result.rule_set.version == version and result.facts["birth_date"] == case["patient"]["birth_date"]
 
 
 @pytest.mark.django_db
@@ -88,7 +99,7 @@ def test_history_says_whether_new_data_or_new_rules_changed_the_outcome(site_a) 
     assert not again.changed and again.change_cause == ""
     # New rules: raise the HSCT upper age limit.
     content = json.loads(json.dumps(RuleSet.objects.published().content))
-    content["version"] = "2026.2"
+    content["version"] = "2026.3"
     content["pathways"][0]["inclusion"]["all"][1]["params"]["max_years"] = 70
     draft = import_rule_set(actor=None, content=parse_rules_text(json.dumps(content)))
     by_rules = screen_patient(patient=patient, trigger="rules", as_of=as_of, rule_set=draft)

@@ -36,6 +36,7 @@ BASE_PARAMS: dict[str, dict[str, Any]] = {
         "codes": ["lupus_nephritis", "neuropsychiatric"],
         "ln_classes": ["III", "IV", "III+V", "IV+V"],
         "biopsy_max_age_days": 365,
+        "ln_unconfirmed": "not_met",
     },
     "failed_agents_at_least": {
         "min_count": 1,

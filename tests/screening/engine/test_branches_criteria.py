@@ -156,7 +156,8 @@ def test_glucocorticoid_period_longer_than_the_calendar_is_not_met(days: int) ->
 
 
 def test_active_lupus_nephritis_never_biopsied_is_not_met_and_says_so() -> None:
-    """Lupus nephritis also needs the latest biopsy's class; with none recorded it is not met (never unknown)."""
+    """Lupus nephritis also needs the latest biopsy's class; with none recorded and ln_unconfirmed not_met (how
+    every file before 2026.2 reads), it is not met, never unknown."""
     ln = facts(manifestations=(manifestation("lupus_nephritis", days_before(20), True),))
     r = run("manifestation_active", ln, codes=["lupus_nephritis"])
     assert r.result is NOT_MET and r.missing == ()

@@ -1,4 +1,8 @@
-"""The shipped case files give exactly expected.json; the output has the documented shape and wording."""
+"""The shipped case files give exactly expected.json, and under each earlier default exactly its expectations file.
+
+The output has the documented shape and wording. The earlier defaults stay reproducible: 2026.1's shipped file
+gives test_cases/expectations/2026.1.json, case by case, outcome and caution statuses alike.
+"""
 
 from __future__ import annotations
 
@@ -16,40 +20,93 @@ from screening.engine import (
     STANDING_NOTE,
     EngineError,
     Outcome,
+    RuleSet,
     case_as_of,
     facts_from_case,
     outcome_sentence,
+    parse_rule_set,
     result_to_dict,
     screen,
     why_not,
 )
-from tests.screening.engine.helpers import default_rules, facts, load_case
-from tests.shipped import CASES, case_paths
+from tests.screening.engine.helpers import default_rules, default_rules_json, facts, load_case
+from tests.shipped import CASES, EXPECTATIONS, EXPECTED_PATH, case_paths, earlier_rules_path, earlier_versions
 
-EXPECTED: dict[str, Any] = json.loads((CASES / "expected.json").read_text(encoding="utf-8"))
+EXPECTED: dict[str, Any] = json.loads(EXPECTED_PATH.read_text(encoding="utf-8"))
+CURRENT: str = default_rules_json()["version"]
 FORBIDDEN = re.compile(r"eligib|approved|candidate", re.IGNORECASE)
 
 
-def screen_case(path: Path) -> dict[str, Any]:
+def rules_of(version: str) -> RuleSet:
+    """The shipped default rule set of a version: the current default, or an earlier one kept in rules/."""
+    if version == CURRENT:
+        return default_rules()
+    return parse_rule_set(json.loads(earlier_rules_path(version).read_text(encoding="utf-8")))
+
+
+def expectations_of(version: str) -> dict[str, Any]:
+    path = EXPECTED_PATH if version == CURRENT else EXPECTATIONS / f"{version}.json"
+    expected: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return expected
+
+
+def screen_case(path: Path, rules: RuleSet | None = None) -> dict[str, Any]:
     case = load_case(path)
     as_of = case_as_of(case)
     assert as_of is not None
-    return result_to_dict(screen(facts_from_case(case), default_rules(), as_of), case_id=case["case_id"])
+    return result_to_dict(screen(facts_from_case(case), rules or default_rules(), as_of), case_id=case["case_id"])
 
 
 def test_every_expected_case_has_a_file() -> None:
     assert sorted(EXPECTED) == sorted(load_case(p)["case_id"] for p in case_paths())
 
 
-@pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
-def test_case_gives_expected_outcomes_and_caution_statuses(path: Path) -> None:
-    output = screen_case(path)
-    expected = EXPECTED[output["case_id"]]
+def test_every_earlier_default_has_its_rules_and_expectations_for_every_case() -> None:
+    assert earlier_versions() == ["2026.1"]  # every file in expectations/ is read below
+    for version in earlier_versions():
+        assert rules_of(version).version == version != CURRENT
+        assert sorted(expectations_of(version)) == sorted(EXPECTED)
+
+
+VERSIONED_CASES = [(version, path) for version in [CURRENT, *earlier_versions()] for path in case_paths()]
+
+
+@pytest.mark.parametrize(("version", "path"), VERSIONED_CASES, ids=[f"{v}-{p.stem}" for v, p in VERSIONED_CASES])
+def test_case_gives_expected_outcomes_and_caution_statuses(version: str, path: Path) -> None:
+    output = screen_case(path, rules_of(version))
+    assert output["rule_set"] == {"name": "Default rules", "version": version}
+    expected = expectations_of(version)[output["case_id"]]
     got = {
         pid: {"outcome": pw["outcome"], "cautions": {c["id"]: c["status"] for c in pw["cautions"]}}
         for pid, pw in output["pathways"].items()
     }
     assert got == expected
+
+
+def major_organ(pathway: dict[str, Any]) -> dict[str, Any]:
+    activity = next(c for c in pathway["criteria"] if c["id"] == "hsct.severe_activity")
+    return next(c for c in activity["children"] if c["id"] == "hsct.severe_activity.major_organ")  # type: ignore[no-any-return]
+
+
+def test_the_unbiopsied_nephritis_case_is_what_2026_2_changes() -> None:
+    """Its HSCT outcome is the one outcome that differs between 2026.1 and 2026.2, and for the documented reason."""
+    path = CASES / "nephritis-unbiopsied.json"
+    differ = {
+        (name, pid)
+        for name, pathways in EXPECTED.items()
+        for pid, value in pathways.items()
+        if expectations_of("2026.1")[name][pid] != value
+    }
+    assert differ == {("nephritis-unbiopsied", "hsct")}
+    old = screen_case(path, rules_of("2026.1"))["pathways"]["hsct"]
+    new = screen_case(path, rules_of(CURRENT))["pathways"]["hsct"]
+    old_major, new_major = (major_organ(pathway) for pathway in (old, new))
+    assert (old["outcome"], old_major["result"], old["missing"]) == ("not_flagged", "not_met", [])
+    assert (new["outcome"], new_major["result"]) == ("insufficient_data", "unknown")
+    assert new["missing"] == ["a kidney biopsy class of the active lupus nephritis, dated on or after 2025-11-01"]
+    assert old_major["explanation"] == new_major["explanation"].replace(
+        "none active with a confirmed class", "none active"
+    )
 
 
 @pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
@@ -58,7 +115,7 @@ def test_output_shape(path: Path) -> None:
     json.dumps(output)  # plain JSON
     assert list(output) == ["case_id", "as_of", "rule_set", "pathways"]
     assert output["as_of"] == "2026-11-01"
-    assert output["rule_set"] == {"name": "Default rules", "version": "2026.1"}
+    assert output["rule_set"] == {"name": "Default rules", "version": "2026.2"}
     rules = default_rules()
     assert list(output["pathways"]) == [p.id for p in rules.pathways]
     for pathway in rules.pathways:

@@ -216,9 +216,13 @@ def test_manifestation_later_inactive_entry_means_resolved() -> None:
     assert run("manifestation_active", facts(manifestations=later)).result is MET
 
 
-def test_manifestation_is_never_unknown() -> None:
-    assert run("manifestation_active", EMPTY).result is NOT_MET
-    assert not CRITERION_TYPES["manifestation_active"].can_be_unknown
+def test_manifestation_is_never_unknown_while_unconfirmed_nephritis_reads_not_met() -> None:
+    unbiopsied = facts(manifestations=(manifestation("lupus_nephritis", days_before(20), True),))
+    old_biopsy = facts(manifestations=(manifestation("lupus_nephritis", days_before(400), True, "IV"),))
+    for case in (EMPTY, unbiopsied, old_biopsy):
+        assert run("manifestation_active", case, ln_unconfirmed="not_met").result is NOT_MET
+    # With ln_unconfirmed unknown (2026.2) the type can be unknown: see test_branches_criteria.
+    assert CRITERION_TYPES["manifestation_active"].can_be_unknown
 
 
 # ---------------------------------------------------------------- failed_agents_at_least

@@ -107,8 +107,8 @@ def test_catalogue_defaults_are_those_of_section_3() -> None:
     assert defaults("glucocorticoid_dependent") == {"above_mg_per_day": Decimal("7.5"), "min_days": 180}
     assert defaults("observation_compare") == {"times_uln": False}
     assert defaults("condition_present") == {"max_age_days": None, "sex": None, "if_unrecorded": "unknown"}
+    assert defaults("manifestation_active") == {"ln_unconfirmed": "unknown"}  # a new criterion asks for the biopsy
     assert {t for t, c in CRITERION_TYPES.items() if not c.can_be_unknown} == {
-        "manifestation_active",
         "drug_tried",
         "exposure_days_at_least",
         "recent_drug",
