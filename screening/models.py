@@ -11,6 +11,7 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from accounts.append_only import AppendOnly, AppendOnlyModel  # noqa: F401  (AppendOnly is part of this module's API)
+from clinical import limits
 
 
 class RuleSetStatus(models.TextChoices):
@@ -27,8 +28,8 @@ class RuleSetQuerySet(models.QuerySet["RuleSet"]):
 class RuleSet(models.Model):
     """One version of the screening rules, stored as a rule-set file (sle-screening-rules/1)."""
 
-    name = models.CharField(max_length=200)
-    version = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=limits.RULE_SET_NAME)
+    version = models.CharField(max_length=limits.RULE_SET_VERSION, unique=True)
     status = models.CharField(max_length=10, choices=RuleSetStatus.choices, default=RuleSetStatus.DRAFT)
     content = models.JSONField(help_text="The rule set in the rule-set file format.")
     change_note = models.TextField(blank=True)
@@ -159,7 +160,7 @@ class RuleSetEvent(AppendOnlyModel):
 class RuleCase(models.Model):
     """A test case: a case file (sle-screening-case/1) and the outcome expected per pathway."""
 
-    name = models.CharField(max_length=100, unique=True, help_text="The case file's case_id.")
+    name = models.CharField(max_length=limits.TEST_CASE_NAME, unique=True, help_text="The case file's case_id.")
     case = models.JSONField(help_text="The case file as uploaded; it has a fixed as_of date.")
     expected = models.JSONField(help_text="pathway id → flagged / not_flagged / insufficient_data")
     note = models.TextField(blank=True, help_text="What the case is for.")
