@@ -79,22 +79,39 @@ class RuleSet(models.Model):
         return f"{self.name} {self.version}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # Every write validates the parameters per criterion type, whatever path it comes by.
-        self.clean()
+        # Every write of a new content validates it (parameters per criterion type, the limits the app
+        # can store), whatever path it comes by. A status change of a row stored before today's limits
+        # (retiring it, say) writes no new content and is not refused for it.
+        if self.pk is None or getattr(self, "_stored", None) is None or self._written() != self._stored:
+            self.clean()
         super().save(*args, **kwargs)
+        self._stored = self._written()
 
     def clean(self) -> None:
-        """The content must be a valid rule-set file whose name and version match the row."""
+        """The content must be a valid, storable rule-set file whose name and version match the row."""
         from django.core.exceptions import ValidationError
 
-        from screening.engine import RuleSetError, parse_rule_set
+        from screening.engine import RuleSetError, check_storable, parse_rule_set
 
         try:
             parsed = parse_rule_set(self.content)
+            check_storable(parsed)
         except RuleSetError as err:
             raise ValidationError({"content": str(err)}) from err
         if (parsed.name, parsed.version) != (self.name, self.version):
             raise ValidationError({"content": "name and version must match the rule set's own"})
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> RuleSet:
+        row = super().from_db(db, field_names, values)
+        row._stored = row._written()  # what the database holds, to tell a new content from a status change
+        return row
+
+    def _written(self) -> tuple[Any, ...] | None:
+        deferred = self.get_deferred_fields()
+        if deferred & {"name", "version", "content"}:
+            return None
+        return (self.name, self.version, self.content)
 
     @property
     def drugs(self) -> dict[str, dict[str, Any]]:
