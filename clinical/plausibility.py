@@ -69,13 +69,13 @@ def _not_future(value: date, today: date | None) -> str | None:
 
 def birth_date(value: date, *, today: date | None = None) -> str | None:
     """A birth date: a calendar date, not after today (when today is given)."""
-    return calendar_date(value) or _not_future(value, today)
+    return _not_future(value, today) or calendar_date(value)
 
 
 def record_date(value: date, *, born: date | None = None, today: date | None = None) -> str | None:
     """The date of a record (visit, lab, course, status): a calendar date, not before the patient's
     birth date (when recorded), not after today (when today is given: a stored record)."""
-    problem = calendar_date(value) or _not_future(value, today)
+    problem = _not_future(value, today) or calendar_date(value)
     if problem is None and born is not None and value < born:
         problem = f"must not be before the birth date ({born.isoformat()})"
     return problem
@@ -83,7 +83,7 @@ def record_date(value: date, *, born: date | None = None, today: date | None = N
 
 def referral_sent(value: date, *, opened: date, today: date) -> str | None:
     """The day a referral was sent: not before the referral was opened on its flag, not after today."""
-    problem = calendar_date(value) or _not_future(value, today)
+    problem = _not_future(value, today) or calendar_date(value)
     if problem is None and value < opened:
         problem = f"cannot be before the referral was opened ({opened.isoformat()})"
     return problem
