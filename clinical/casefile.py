@@ -630,7 +630,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
 
     for key in ("manifestations", "observations"):
         seen_codes: set[tuple[str, date]] = set()
-        for index, entry in enumerate(data[key]):
+        for index, entry in enumerate(data.get(key) or []):
             path = (key, index)
             day = _record_date(entry["date"], path + ("date",))
             if (entry["code"], day) in seen_codes:
