@@ -30,6 +30,14 @@ LONG = "h" * 36
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def parsed_rules_forgotten(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Published rules are parsed once and cached by (pk, version): content forced here must not outlive the test."""
+    from screening import services
+
+    monkeypatch.setattr(services, "_PARSED", {})
+
+
 def long_pathway_content(version: str) -> dict[str, Any]:
     content = rename_pathway(json.loads(RULES_PATH.read_text(encoding="utf-8")), "hsct", LONG)
     content["version"] = version
@@ -190,9 +198,6 @@ def test_screen_again_with_a_published_version_stored_before_the_checks(speciali
 
     published = RuleSet.objects.published()
     force(published, long_pathway_content(published.version))
-    from screening.services import _PARSED
-
-    _PARSED.clear()
     patient = import_case(site_a, "refractory-nephritis")
     before = ScreeningResult.objects.count()
     client = client_for(specialist)
