@@ -58,6 +58,7 @@ from clinical import limits, plausibility, vocab
 from clinical.safejson import JsonRefused, load_json
 
 __all__ = [
+    "LIST_KEYS",
     "ROOT_FIELD",
     "SCHEMA_PATH",
     "CaseFileError",

@@ -63,6 +63,9 @@ RULES_MAX_NODES: Final = 1000  # criteria and groups of the whole file, cautions
 CASE_FILE_BYTES: Final = 2 * 1024 * 1024  # one case file
 CASE_FILES_PER_UPLOAD: Final = 50
 CASE_MAX_ENTRIES: Final = 2000  # entries in each list of a case file (assessments, observations, ...)
+# Entries of all the files of one import: each becomes a row and its history row, written in one
+# request (about 10 seconds for 12,000 on modest hardware): a larger import goes in batches.
+IMPORT_MAX_ENTRIES: Final = 15_000
 RULES_FILE_BYTES: Final = 1024 * 1024  # one rule-set file
 JSON_DEPTH: Final = 64  # nesting of objects and lists in any JSON a person sends
 

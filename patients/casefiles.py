@@ -15,7 +15,7 @@ from django.db import DatabaseError, transaction
 
 from accounts.models import Site, User
 from clinical import limits, plausibility, vocab
-from clinical.casefile import CaseFileError, parse_case
+from clinical.casefile import LIST_KEYS, CaseFileError, parse_case
 from patients.models import Patient
 from patients.services import replace_patient_record
 
@@ -38,6 +38,7 @@ def validate_all(named: list[tuple[str, str | bytes]], *, drugs: dict[str, str],
         )
     cases: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
+    entries = 0
     for name, text in named:
         try:
             case = parse_case(text, drugs=drugs, today=today)
@@ -48,6 +49,13 @@ def validate_all(named: list[tuple[str, str | bytes]], *, drugs: dict[str, str],
             raise CaseFileError(f"{name}: case_id", f"same case_id as {seen[case['case_id']]}")
         seen[case["case_id"]] = name
         cases.append(case)
+        entries += sum(len(case.get(key) or []) for key in LIST_KEYS)
+        if entries > limits.IMPORT_MAX_ENTRIES:
+            raise CaseFileError(
+                "files",
+                f"these files hold more than {limits.IMPORT_MAX_ENTRIES} entries together (the limit of one import, "
+                f"{name} included); import them in smaller batches",
+            )
     return cases
 
 

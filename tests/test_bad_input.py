@@ -652,6 +652,21 @@ def import_case(name: str, *contents: bytes | str, says: str | None = None) -> B
 
 
 GOOD_CASE = json.dumps(base_case())
+
+
+def big_case(case_id: str) -> dict[str, Any]:
+    """A case file within every per-file limit holding 8000 entries (2000 in each of four lists)."""
+    n = limits.CASE_MAX_ENTRIES
+    return {
+        **base_case(),
+        "case_id": case_id,
+        "assessments": [{"date": day(i + 1), "sledai2k": {}} for i in range(n)],
+        "damage": [{"date": day(i + 1), "items": {}} for i in range(n)],
+        "observations": [{"code": "alt", "date": day(i + 1), "value": 30} for i in range(n)],
+        "conditions": [{"code": "hiv", "status": "absent", "date": day(i + 1)} for i in range(n)],
+    }
+
+
 CASE_FILES = [
     import_case("nested-10000", '{"format": ' + deep(10_000) + "}", says="nested more than 64 levels"),
     import_case("nested-65", deep(65), says="nested more than 64 levels"),
@@ -733,6 +748,11 @@ CASE_FILES = [
             )
         ),
         says="at most 2000",
+    ),
+    import_case(
+        "16000-entries-in-one-import",
+        *[json.dumps(big_case(f"BIG-{i}")) for i in range(2)],
+        says="more than 15000 entries together",
     ),
     import_case(
         "good-then-bad",
