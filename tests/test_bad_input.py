@@ -142,6 +142,21 @@ def edit_record(kind: str, **changes: Any) -> Bad:
 
 
 PATIENT_FORMS = [
+    Bad(
+        "sledai-preview-garbage",
+        "specialist",
+        url("patients:sledai_preview"),
+        lambda w: {"sledai_seizure": LONG},
+        statuses=(200,),
+    ),
+    Bad(
+        "sledai-preview-nul",
+        "specialist",
+        url("patients:sledai_preview"),
+        lambda w: {"sledai_seizure": NUL},
+        statuses=(400,),
+    ),
+    Bad("patient-nul", "specialist", url("patients:create"), new_patient(identifier=NUL), statuses=(400,)),
     Bad("identifier-65", "specialist", url("patients:create"), new_patient(identifier="P" * 65), "identifier"),
     Bad("identifier-10000", "specialist", url("patients:create"), new_patient(identifier=LONG), "identifier"),
     Bad("identifier-newline", "specialist", url("patients:create"), new_patient(identifier="P-1\nP-2"), "identifier"),
