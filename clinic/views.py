@@ -6,6 +6,7 @@ after the patient (and record) was found for the user.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +48,7 @@ from screening.models import ScreeningResult, Trigger
 from screening.services import adequacy_by_course, latest_result_for
 
 PAGE_SIZES = (25, 50, 100)
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -243,10 +245,20 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def patient_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
     """Screen the patient again as of today (changes no clinical data; the result is stored like any other)."""
     patient = get_patient(request, pk)
-    if screen_and_apply(patient=patient, trigger=Trigger.MANUAL, actor=request.user) is None:
-        messages.error(request, "This patient cannot be screened: the birth date is after today.")
+    try:
+        stored = screen_and_apply(patient=patient, trigger=Trigger.MANUAL, actor=request.user)
+    except Exception:  # whatever fails, nothing was stored (one transaction): say so, never a server error
+        log.exception("screening patient %s again failed", patient.pk)
+        messages.error(
+            request,
+            "This patient could not be screened again: the published rules could not be applied to their "
+            "record. Nothing was changed; the result below is the previous one. Tell the rules administrators.",
+        )
     else:
-        messages.success(request, "Screened again as of today.")
+        if stored is None:
+            messages.error(request, "This patient cannot be screened: the birth date is after today.")
+        else:
+            messages.success(request, "Screened again as of today.")
     return redirect(reverse("patients:detail", kwargs={"pk": patient.pk}) + "#screening")
 
 

@@ -12,8 +12,17 @@ by the caller, because admins may edit it.
   schema cannot say) and returns a normalised copy, or raises
   :class:`CaseFileError` naming the first bad field.
 - :func:`dump_case` writes the canonical text used by export.
-- :func:`parse_case` is JSON text -> :func:`validate_case`, refusing duplicate
-  keys and NaN/Infinity, which ``json.loads`` would accept silently.
+- :func:`parse_case` is JSON text -> :func:`validate_case`, read with the
+  bounds of :mod:`clinical.safejson` (size, nesting, duplicate keys,
+  NaN/Infinity, which ``json.loads`` would accept silently).
+
+Beyond the format, every date of a case file lies from 1900-01-01 to
+2199-12-31 and each list holds at most ``limits.CASE_MAX_ENTRIES`` entries (a
+file that screens must not overflow the calendar, nor cost minutes to read).
+The plausibility rules of the record forms (no entry before the birth date or
+after today, observation values within their code's range:
+:func:`clinical.plausibility.stored_case`) apply when a case file is imported
+into the clinical record (``patients.casefiles``).
 
 Normalised form (what :func:`validate_case` returns and :func:`dump_case`
 writes): keys in the documented order; ``as_of`` filled in (from ``today``
@@ -45,9 +54,11 @@ from typing import Any, NoReturn
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from clinical import vocab
+from clinical import limits, plausibility, vocab
+from clinical.safejson import JsonRefused, load_json
 
 __all__ = [
+    "LIST_KEYS",
     "ROOT_FIELD",
     "SCHEMA_PATH",
     "CaseFileError",
@@ -64,7 +75,7 @@ ROOT_FIELD = "(top level)"  # the field named when the file as a whole is wrong
 DATE_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
 CASE_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 DRUG_CODE_PATTERN = r"^[a-z0-9_]+$"
-EARLIEST_BIRTH = date(1900, 1, 1)
+EARLIEST_BIRTH = limits.EARLIEST_DATE
 LIST_KEYS = ("assessments", "damage", "manifestations", "observations", "treatments", "conditions")
 
 # Python's ``re`` lets ``$`` match before a final newline and ``\d`` match
@@ -311,13 +322,19 @@ def case_schema() -> dict[str, Any]:
         "title": "SLE screening case file (" + vocab.CASE_FORMAT + ")",
         "description": (
             "One patient's screening-relevant record (docs/case-files.md). Also checked beyond this schema: "
-            "dates are real calendar dates; birth_date is not after as_of nor before 1900-01-01; "
+            "dates are real calendar dates from "
+            + limits.EARLIEST_DATE.isoformat()
+            + " to "
+            + limits.LATEST_DATE.isoformat()
+            + "; birth_date is not after as_of; "
             "a treatment's end is not before its start and stop_reason needs an end; the drug is in the "
             "rule set's drug catalogue and dose_unit is that drug's unit; the SLEDAI-2K lists hold no "
             "duplicates and do not overlap; criteria hold no duplicates; a damage count of 2 only for "
             + ", ".join(twice)
             + "; biopsy_class only on lupus_nephritis; no two assessments or damage entries on one date, "
-            "no two observations, manifestations or conditions with the same code and date; numbers are finite."
+            "no two observations, manifestations or conditions with the same code and date; each list holds at most "
+            + str(limits.CASE_MAX_ENTRIES)
+            + " entries; numbers are finite."
         ),
         "type": "object",
         "required": ["format", "case_id", "patient"],
@@ -530,6 +547,24 @@ def _date(value: str, path: tuple[Any, ...]) -> date:
         _fail(path, f"{value} is not a real calendar date")
 
 
+def _record_date(value: str, path: tuple[Any, ...]) -> date:
+    """An entry's date: a real date within the calendar the app reads."""
+    day = _date(value, path)
+    if problem := plausibility.calendar_date(day):
+        _fail(path, problem)
+    return day
+
+
+def _check_sizes(data: object) -> None:
+    """Each list within limits.CASE_MAX_ENTRIES, before the schema walks them (a larger file costs minutes)."""
+    if not isinstance(data, dict):
+        return
+    for key in LIST_KEYS:
+        entries = data.get(key)
+        if isinstance(entries, list) and len(entries) > limits.CASE_MAX_ENTRIES:
+            _fail((key,), f"holds {len(entries)} entries; a case file holds at most {limits.CASE_MAX_ENTRIES} per list")
+
+
 def _no_duplicate_codes(
     codes: list[str], path: tuple[Any, ...], also: set[str] | None = None, also_name: str = ""
 ) -> None:
@@ -550,6 +585,8 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
 
     if data.get("as_of") is not None:
         as_of = _date(data["as_of"], ("as_of",))
+        if problem := plausibility.calendar_date(as_of):
+            _fail(("as_of",), problem)
     elif today is not None:
         as_of = today
     else:
@@ -560,8 +597,8 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
         born = _date(birth_date, ("patient", "birth_date"))
         if born > as_of:
             _fail(("patient", "birth_date"), f"must not be after the as-of date ({as_of.isoformat()})")
-        if born < EARLIEST_BIRTH:
-            _fail(("patient", "birth_date"), f"must not be before {EARLIEST_BIRTH.isoformat()}")
+        if problem := plausibility.birth_date(born):
+            _fail(("patient", "birth_date"), problem)
 
     classification = data.get("classification") or {}
     if "criteria" in classification:
@@ -570,7 +607,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
     seen_dates: set[date] = set()
     for index, entry in enumerate(data.get("assessments") or []):
         path: tuple[Any, ...] = ("assessments", index)
-        day = _date(entry["date"], path + ("date",))
+        day = _record_date(entry["date"], path + ("date",))
         if day in seen_dates:
             _fail(path, f"duplicate: another assessment on {day.isoformat()}")
         seen_dates.add(day)
@@ -584,7 +621,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
     seen_dates = set()
     for index, entry in enumerate(data.get("damage") or []):
         path = ("damage", index)
-        day = _date(entry["date"], path + ("date",))
+        day = _record_date(entry["date"], path + ("date",))
         if day in seen_dates:
             _fail(path, f"duplicate: another damage index on {day.isoformat()}")
         seen_dates.add(day)
@@ -594,9 +631,9 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
 
     for key in ("manifestations", "observations"):
         seen_codes: set[tuple[str, date]] = set()
-        for index, entry in enumerate(data[key]):
+        for index, entry in enumerate(data.get(key) or []):
             path = (key, index)
-            day = _date(entry["date"], path + ("date",))
+            day = _record_date(entry["date"], path + ("date",))
             if (entry["code"], day) in seen_codes:
                 _fail(path, f"duplicate: another {entry['code']} on {day.isoformat()}")
             seen_codes.add((entry["code"], day))
@@ -610,9 +647,9 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
             _fail(path + ("drug",), _PATTERN_WORDS[DRUG_CODE_PATTERN])
         if drug not in drugs:
             _fail(path + ("drug",), f'"{drug}" is not a known drug')
-        start = _date(entry["start"], path + ("start",))
+        start = _record_date(entry["start"], path + ("start",))
         if entry.get("end") is not None:
-            end = _date(entry["end"], path + ("end",))
+            end = _record_date(entry["end"], path + ("end",))
             if end < start:
                 _fail(path + ("end",), "before start")
         if entry["dose_unit"] != drugs[drug]:
@@ -623,7 +660,7 @@ def _check_rules(data: dict[str, Any], drugs: Mapping[str, str], today: date | N
     seen_codes = set()
     for index, entry in enumerate(data.get("conditions") or []):
         path = ("conditions", index)
-        day = _date(entry["date"], path + ("date",))
+        day = _record_date(entry["date"], path + ("date",))
         if (entry["code"], day) in seen_codes:
             _fail(path, f"duplicate: another {entry['code']} on {day.isoformat()}")
         seen_codes.add((entry["code"], day))
@@ -753,6 +790,7 @@ def validate_case(data: object, *, drugs: Mapping[str, str], today: date | None 
     None). Raises :class:`CaseFileError` for the first problem: schema errors
     first (sorted by field path), then the other rules in document order.
     """
+    _check_sizes(data)
     _check_schema(data)
     assert isinstance(data, dict)  # the schema says so
     as_of = _check_rules(data, drugs, today)
@@ -770,28 +808,12 @@ def dump_case(case: Mapping[str, Any]) -> str:
 
 
 def parse_case(text: str | bytes, *, drugs: Mapping[str, str], today: date | None = None) -> dict[str, Any]:
-    """JSON text -> :func:`validate_case`; also refuses duplicate keys, NaN and Infinity."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            _fail((), "is not UTF-8 text")
-
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        obj: dict[str, Any] = {}
-        for key, value in items:
-            if key in obj:
-                _fail((), f'the key "{key}" appears twice in one object')
-            obj[key] = value
-        return obj
-
-    def constant(name: str) -> NoReturn:
-        _fail((), f"is not valid JSON ({name} is not a number in JSON)")
-
+    """JSON text -> :func:`validate_case`; refuses a file larger than ``limits.CASE_FILE_BYTES``, nested
+    deeper than ``limits.JSON_DEPTH``, duplicate keys, NaN and Infinity (:func:`clinical.safejson.load_json`)."""
     try:
-        data = json.loads(text, object_pairs_hook=pairs, parse_constant=constant)
-    except json.JSONDecodeError as err:
-        _fail((), f"is not valid JSON (line {err.lineno}, column {err.colno}: {err.msg})")
+        data = load_json(text, max_bytes=limits.CASE_FILE_BYTES)
+    except JsonRefused as err:
+        _fail((), err.message)
     return validate_case(data, drugs=drugs, today=today)
 
 

@@ -169,13 +169,16 @@ def manifestation_block() -> str:
 
 def observation_block() -> str:
     rows: list[tuple[object, ...]] = [
-        (_code(code), obs.label, obs.unit, obs.loinc or "—") for code, obs in vocab.OBSERVATIONS.items()
+        (_code(code), obs.label, obs.unit, obs.loinc or "—", f"{_number(obs.low)}–{_number(obs.high)}")
+        for code, obs in vocab.OBSERVATIONS.items()
     ]
     return "\n\n".join(
         [
             f"### {OBSERVATION_HEADING}",
-            "Every value is in the unit of its code (convert before writing the file).",
-            _table(("code", "test", "unit", "LOINC"), rows),
+            "Every value is in the unit of its code (convert before writing the file). On import, a value "
+            "outside its code's plausible range is refused, as the lab form refuses it; an upper limit of "
+            "normal is above 0 and at most the range's top.",
+            _table(("code", "test", "unit", "LOINC", "plausible range"), rows),
         ]
     )
 

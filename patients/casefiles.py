@@ -14,8 +14,8 @@ from typing import Any
 from django.db import DatabaseError, transaction
 
 from accounts.models import Site, User
-from clinical import vocab
-from clinical.casefile import CaseFileError, parse_case
+from clinical import limits, plausibility, vocab
+from clinical.casefile import LIST_KEYS, CaseFileError, parse_case
 from patients.models import Patient
 from patients.services import replace_patient_record
 
@@ -28,9 +28,17 @@ class ImportOutcome:
 
 
 def validate_all(named: list[tuple[str, str | bytes]], *, drugs: dict[str, str], today: date) -> list[dict[str, Any]]:
-    """Validate every file's text first; the first bad one raises naming the file and field."""
+    """Validate every file's text first; the first bad one raises naming the file and field.
+
+    At most ``limits.CASE_FILES_PER_UPLOAD`` files at once, each read within the bounds of
+    ``clinical.casefile.parse_case`` (size, nesting, entries per list)."""
+    if len(named) > limits.CASE_FILES_PER_UPLOAD:
+        raise CaseFileError(
+            "files", f"{len(named)} files at once; import at most {limits.CASE_FILES_PER_UPLOAD} at a time"
+        )
     cases: list[dict[str, Any]] = []
     seen: dict[str, str] = {}
+    entries = 0
     for name, text in named:
         try:
             case = parse_case(text, drugs=drugs, today=today)
@@ -41,6 +49,13 @@ def validate_all(named: list[tuple[str, str | bytes]], *, drugs: dict[str, str],
             raise CaseFileError(f"{name}: case_id", f"same case_id as {seen[case['case_id']]}")
         seen[case["case_id"]] = name
         cases.append(case)
+        entries += sum(len(case.get(key) or []) for key in LIST_KEYS)
+        if entries > limits.IMPORT_MAX_ENTRIES:
+            raise CaseFileError(
+                "files",
+                f"these files hold more than {limits.IMPORT_MAX_ENTRIES} entries together (the limit of one import, "
+                f"{name} included); import them in smaller batches",
+            )
     return cases
 
 
@@ -145,7 +160,6 @@ _STORABLE = {
     "uln": (Decimal("99999999.9999"), 4),
     "dose": (Decimal("9999999.999"), 3),
 }
-_MAX_TITRE = 2_147_483_647
 
 
 def _storable(value: Any, field: str) -> None:
@@ -161,16 +175,15 @@ def _storable(value: Any, field: str) -> None:
 
 
 def check_storable(case: dict[str, Any], *, today: date) -> None:
-    """Refuse what the clinical record cannot hold as given: a birth date after today, numbers
-    beyond a column's size or precision (they would be rounded, and screening would differ)."""
+    """Refuse what the clinical record cannot hold as given: what the record forms would refuse
+    (``clinical.plausibility``: a date after today or before birth, a lab value outside its range, ...),
+    and numbers beyond a column's size or precision (they would be rounded, and screening would differ)."""
+    found = plausibility.stored_case(case, today=today)
+    if found is not None:
+        raise CaseFileError(*found)
     patient = case["patient"]
-    if patient.get("birth_date") and date.fromisoformat(patient["birth_date"]) > today:
-        raise CaseFileError("patient.birth_date", f"is after today ({today.isoformat()})")
     if patient.get("weight_kg") is not None:
         _storable(patient["weight_kg"], "patient.weight_kg")
-    titre = (case.get("classification") or {}).get("ana_titre")
-    if titre is not None and titre > _MAX_TITRE:
-        raise CaseFileError("classification.ana_titre", "is too large")
     for i, a in enumerate(case.get("assessments", [])):
         if a.get("pga") is not None:
             _storable(a["pga"], f"assessments[{i}].pga")

@@ -1,8 +1,10 @@
 """Forms of the clinical record: they validate and normalise, never act.
 
 Every error names the field in plain words. Cross-field checks live in
-``clean()``; the database constraints back them up. Edit forms carry the
-version of the row they were opened at; the services check it.
+``clean()``; the database constraints back them up. What a plausible value is
+(dates, ranges) comes from ``clinical.plausibility``, the rules case-file
+import obeys too. Edit forms carry the version of the row they were opened
+at; the services check it.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from django import forms
 from django.utils import timezone
 
 from accounts.locking import VersionField
-from clinical import scoring, vocab
+from clinical import limits, plausibility, scoring, vocab
 from patients.models import (
     Assessment,
     Condition,
@@ -37,9 +39,32 @@ def today() -> date:
     return timezone.localdate()
 
 
-def not_in_future(value: date | None, what: str = "The date") -> None:
-    if value is not None and value > today():
-        raise forms.ValidationError(f"{what} is in the future ({value:%d %b %Y}); enter a date up to today.")
+def plausible(problem: str | None, subject: str) -> None:
+    """Raise the plausibility rule's problem as the field's error ("The date must not be before ...")."""
+    if problem:
+        raise forms.ValidationError(f"{subject} {problem}.")
+
+
+def not_in_future(value: date | None, what: str = "The date", *, born: date | None = None) -> None:
+    """A record's date: not after today, not before the patient's birth, not before 1900."""
+    if value is not None:
+        plausible(plausibility.record_date(value, born=born, today=today()), what)
+
+
+def earliest_record(patient: Patient) -> date | None:
+    """The date of the patient's oldest record of any kind (a birth date may not come after it)."""
+    days = [
+        model.objects.filter(patient=patient).order_by(field).values_list(field, flat=True).first()
+        for model, field in (
+            (Assessment, "date"),
+            (DamageIndex, "date"),
+            (Manifestation, "date"),
+            (Observation, "date"),
+            (TreatmentCourse, "start"),
+            (Condition, "date"),
+        )
+    ]
+    return min((d for d in days if d is not None), default=None)
 
 
 class ReasonForm(forms.Form):
@@ -95,15 +120,22 @@ class PatientForm(VersionedForm):
 
     def clean_birth_date(self) -> date | None:
         value = self.cleaned_data.get("birth_date")
-        not_in_future(value, "The birth date")
-        if value is not None and value < date(1900, 1, 1):
-            raise forms.ValidationError("The birth date must be on or after 1 January 1900.")
+        if value is None:
+            return value
+        plausible(plausibility.birth_date(value, today=today()), "The birth date")
+        if self.instance.pk and value != self.instance.birth_date:
+            first = earliest_record(self.instance)
+            if first is not None and first < value:
+                raise forms.ValidationError(
+                    f"The birth date cannot be after the patient's oldest record ({first.isoformat()}); "
+                    "correct that record first."
+                )
         return value
 
     def clean_weight_kg(self) -> Decimal | None:
         value = self.cleaned_data.get("weight_kg")
-        if value is not None and not (20 <= value <= 300):
-            raise forms.ValidationError("Weight must be between 20 and 300 kg.")
+        if value is not None:
+            plausible(plausibility.weight(value), "Weight (kg)")
         return value
 
 
@@ -137,6 +169,12 @@ class ClassificationForm(ReasonForm, VersionedForm):
         self.fields["criteria_assessed"].initial = criteria is not None
         self.fields["criteria"].initial = criteria or []
         self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
+
+    def clean_ana_titre(self) -> int | None:
+        value = self.cleaned_data.get("ana_titre")
+        if value is not None:
+            plausible(plausibility.ana_titre(value), "The ANA titre")
+        return value
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -182,7 +220,7 @@ class RecordForm(ReasonForm, VersionedForm):
 
     def clean_date(self) -> date:
         value = self.cleaned_data["date"]
-        not_in_future(value)
+        not_in_future(value, born=self.patient.birth_date)
         return value
 
 
@@ -225,8 +263,8 @@ class AssessmentForm(RecordForm):
 
     def clean_pga(self) -> Decimal | None:
         value = self.cleaned_data.get("pga")
-        if value is not None and not (0 <= value <= 3):
-            raise forms.ValidationError("PGA must be between 0.0 and 3.0.")
+        if value is not None:
+            plausible(plausibility.pga(value), "PGA")
         return value
 
     def sledai_states(self) -> dict[str, str]:
@@ -344,15 +382,10 @@ class ObservationForm(RecordForm):
         except ValueError as err:
             self.add_error("unit", str(err))
             return data
-        spec = vocab.OBSERVATIONS[code]
-        if not (Decimal(str(spec.low)) <= canonical <= Decimal(str(spec.high))):
-            self.add_error(
-                "value",
-                f"{spec.label} {canonical} {spec.unit} is outside the plausible range "
-                f"{spec.low}–{spec.high} {spec.unit}; check the value and its unit.",
-            )
-        if data.get("uln") is not None and data["uln"] <= 0:
-            self.add_error("uln", "The upper limit of normal must be above 0.")
+        if problem := plausibility.observation_value(code, canonical):
+            self.add_error("value", f"{problem}.")
+        if data.get("uln") is not None and (problem := plausibility.observation_uln(code, data["uln"])):
+            self.add_error("uln", f"The upper limit of normal {problem}.")
         data["value"] = canonical
         if data.get("add_egfr") and code != "creatinine":
             self.add_error("add_egfr", "eGFR can only be computed from a creatinine result.")
@@ -407,14 +440,16 @@ class TreatmentForm(ReasonForm, VersionedForm):
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         drug, start, end = data.get("drug"), data.get("start"), data.get("end")
-        not_in_future_field(self, "start", start, "The start date")
-        not_in_future_field(self, "end", end, "The end date")
+        not_in_future_field(self, "start", start, "The start date", born=self.patient.birth_date)
+        not_in_future_field(self, "end", end, "The end date", born=self.patient.birth_date)
         if start and end and end < start:
             self.add_error("end", f"The course cannot end ({end:%d %b %Y}) before it starts ({start:%d %b %Y}).")
         if data.get("stop_reason") and not end:
             self.add_error("stop_reason", "A stop reason needs an end date; leave it empty for an ongoing course.")
         if data.get("dose") is not None and data["dose"] < 0:
             self.add_error("dose", "The dose cannot be negative.")
+        elif data.get("dose") is not None and (problem := plausibility.dose(data["dose"])):
+            self.add_error("dose", f"The dose {problem} (in the drug's unit).")
         if drug and drug in self.drugs and data.get("dose_unit") and data["dose_unit"] != self.drugs[drug]["dose_unit"]:
             self.add_error(
                 "dose_unit",
@@ -430,9 +465,9 @@ class TreatmentForm(ReasonForm, VersionedForm):
         return data
 
 
-def not_in_future_field(form: forms.Form, field: str, value: date | None, what: str) -> None:
+def not_in_future_field(form: forms.Form, field: str, value: date | None, what: str, *, born: date | None) -> None:
     try:
-        not_in_future(value, what)
+        not_in_future(value, what, born=born)
     except forms.ValidationError as err:
         form.add_error(field, err)
 
@@ -481,3 +516,18 @@ class CaseUploadForm(forms.Form):
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fields["site"].queryset = sites
+
+    def clean_files(self) -> list[Any]:
+        """At most limits.CASE_FILES_PER_UPLOAD files, each at most limits.CASE_FILE_BYTES (checked before reading)."""
+        files = self.cleaned_data["files"]
+        if len(files) > limits.CASE_FILES_PER_UPLOAD:
+            raise forms.ValidationError(
+                f"{len(files)} files at once; import at most {limits.CASE_FILES_PER_UPLOAD} at a time."
+            )
+        for upload in files:
+            if upload.size > limits.CASE_FILE_BYTES:
+                raise forms.ValidationError(
+                    f"{upload.name} is too large ({limits.megabytes(upload.size)}); "
+                    f"a case file is at most {limits.megabytes(limits.CASE_FILE_BYTES)}."
+                )
+        return files

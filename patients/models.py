@@ -17,7 +17,7 @@ from accounts.append_only import AppendOnlyModel
 from accounts.audit import NAME_LENGTH, audit_history
 from accounts.locking import VersionedModel
 from accounts.models import Role, Site
-from clinical import vocab
+from clinical import limits, vocab
 
 
 def _choices(mapping: dict[str, str] | tuple[str, ...]) -> list[tuple[str, str]]:
@@ -40,7 +40,7 @@ class PatientQuerySet(models.QuerySet["Patient"]):
 class Patient(VersionedModel):
     site = models.ForeignKey(Site, on_delete=models.PROTECT, related_name="patients")
     identifier = models.CharField(
-        max_length=64,
+        max_length=limits.PATIENT_IDENTIFIER,
         help_text="The clinic's identifier for this patient (letters, digits, . _ -), unique within the site.",
     )
     birth_date = models.DateField(null=True, blank=True)
@@ -85,7 +85,8 @@ class Patient(VersionedModel):
             ),
             models.CheckConstraint(condition=Q(sex__isnull=True) | Q(sex__in=Sex.values), name="patient_sex_valid"),
             models.CheckConstraint(
-                condition=Q(birth_date__isnull=True) | Q(birth_date__gte="1900-01-01"), name="patient_birth_after_1900"
+                condition=Q(birth_date__isnull=True) | Q(birth_date__gte=limits.EARLIEST_DATE.isoformat()),
+                name="patient_birth_after_1900",
             ),
             models.CheckConstraint(condition=~Q(identifier=""), name="patient_identifier_not_empty"),
         ]
@@ -166,7 +167,7 @@ class DamageIndex(PatientRecord):
         verbose_name_plural = "damage indices"
         constraints = [
             models.UniqueConstraint(fields=["patient", "date"], name="damage_one_per_date"),
-            models.CheckConstraint(condition=Q(score__lte=47), name="damage_score_range"),
+            models.CheckConstraint(condition=Q(score__lte=limits.SDI_MAX), name="damage_score_range"),
         ]
 
     def __str__(self) -> str:
@@ -176,7 +177,7 @@ class DamageIndex(PatientRecord):
 class Manifestation(PatientRecord):
     """Organ involvement; for lupus nephritis, a biopsy class makes it a biopsy."""
 
-    code = models.CharField(max_length=32, choices=_choices(vocab.MANIFESTATION_CODES))
+    code = models.CharField(max_length=limits.RECORD_CODE, choices=_choices(vocab.MANIFESTATION_CODES))
     active = models.BooleanField(default=True)
     biopsy_class = models.CharField(
         "ISN/RPS biopsy class",
@@ -206,7 +207,9 @@ class Manifestation(PatientRecord):
 class Observation(PatientRecord):
     """A lab or function test, stored in the canonical unit of its code."""
 
-    code = models.CharField(max_length=32, choices=[(c, o.label) for c, o in vocab.OBSERVATIONS.items()])
+    code = models.CharField(
+        max_length=limits.RECORD_CODE, choices=[(c, o.label) for c, o in vocab.OBSERVATIONS.items()]
+    )
     value = models.DecimalField(max_digits=12, decimal_places=4)
     uln = models.DecimalField("upper limit of normal", max_digits=12, decimal_places=4, null=True, blank=True)
     history = audit_history()
@@ -235,11 +238,11 @@ class TreatmentCourse(VersionedModel):
     """A course of one drug of the catalogue: start, end (none = ongoing), dose, why it stopped."""
 
     patient = models.ForeignKey(Patient, on_delete=models.CASCADE)
-    drug = models.CharField(max_length=64)
+    drug = models.CharField(max_length=limits.DRUG_CODE)
     start = models.DateField()
     end = models.DateField(null=True, blank=True, help_text="Leave empty while the course is ongoing.")
     dose = models.DecimalField(max_digits=10, decimal_places=3, null=True, blank=True)
-    dose_unit = models.CharField(max_length=16)
+    dose_unit = models.CharField(max_length=limits.DOSE_UNIT)
     stop_reason = models.CharField(max_length=24, null=True, blank=True, choices=_choices(vocab.STOP_REASONS))
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -272,7 +275,7 @@ class TreatmentCourse(VersionedModel):
 class Condition(PatientRecord):
     """A safety work-up status (present/absent) observed on a date."""
 
-    code = models.CharField(max_length=32, choices=_choices(vocab.CONDITION_CODES))
+    code = models.CharField(max_length=limits.RECORD_CODE, choices=_choices(vocab.CONDITION_CODES))
     status = models.CharField(max_length=7, choices=[("present", "Present"), ("absent", "Absent")])
     history = audit_history()
 

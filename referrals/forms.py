@@ -9,6 +9,7 @@ from django import forms
 
 from accounts.locking import VersionField
 from accounts.models import User
+from clinical import plausibility
 from referrals.models import NotReferredReason, ReferralState
 from referrals.workflow import ACTING_ROLES
 
@@ -41,7 +42,11 @@ class DateInput(forms.DateInput):
 
 
 class TransitionForm(forms.Form):
-    """Move the referral to ``target``; only that target's fields are shown and required."""
+    """Move the referral to ``target``; only that target's fields are shown and required.
+
+    Dates follow ``clinical.plausibility``: the day the referral was sent lies between the day it was
+    opened (``opened``) and today; a review date lies after today and within five years.
+    """
 
     version = VersionField()
     centre = forms.CharField(label="Evaluating centre", max_length=200)
@@ -51,11 +56,12 @@ class TransitionForm(forms.Form):
     data_needed = forms.CharField(label="Data needed", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
 
-    def __init__(self, *args: Any, target: str, today: date, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, target: str, today: date, opened: date, **kwargs: Any) -> None:
         kwargs.setdefault("prefix", target)
         super().__init__(*args, **kwargs)
         self.target = target
         self.today = today
+        self.opened = opened
         keep = TARGET_FIELDS.get(target, ())
         for name in list(self.fields):
             if name != "version" and name not in keep:
@@ -65,19 +71,22 @@ class TransitionForm(forms.Form):
             self.fields["reason"].label, self.fields["reason"].required = label, required
         if "referred_on" in self.fields:
             self.fields["referred_on"].initial = today
+            self.fields["referred_on"].widget.attrs.update(min=opened.isoformat(), max=today.isoformat())
         if "review_on" in self.fields:
             self.fields["review_on"].widget.attrs["min"] = date.fromordinal(today.toordinal() + 1).isoformat()
 
     def clean_referred_on(self) -> date:
         value = self.cleaned_data["referred_on"]
-        if value > self.today:
-            raise forms.ValidationError("The date the referral was sent cannot be in the future.")
+        problem = plausibility.referral_sent(value, opened=self.opened, today=self.today)
+        if problem:
+            raise forms.ValidationError(f"The date the referral was sent {problem}.")
         return value
 
     def clean_review_on(self) -> date:
         value = self.cleaned_data["review_on"]
-        if value <= self.today:
-            raise forms.ValidationError("The review date must be after today.")
+        problem = plausibility.review_date(value, today=self.today)
+        if problem:
+            raise forms.ValidationError(f"The review date {problem}.")
         return value
 
     def decision(self) -> dict[str, Any]:

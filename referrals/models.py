@@ -19,6 +19,7 @@ from django.utils import timezone
 from accounts.append_only import AppendOnlyModel
 from accounts.audit import NamedActor, audit_history
 from accounts.locking import VersionedModel
+from clinical import limits
 
 
 class ReferralState(models.TextChoices):
@@ -66,8 +67,8 @@ class Referral(VersionedModel):
     """One patient's referral question for one pathway, from the flag to a recorded decision."""
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.PROTECT, related_name="referrals")
-    pathway = models.CharField(max_length=32)
-    pathway_label = models.CharField(max_length=200, blank=True)
+    pathway = models.CharField(max_length=limits.PATHWAY_ID)
+    pathway_label = models.CharField(max_length=limits.PATHWAY_LABEL, blank=True)
     state = models.CharField(max_length=12, choices=ReferralState.choices, default=ReferralState.NEW)
     raised_on = models.ForeignKey(
         "screening.ScreeningResult",
@@ -92,7 +93,7 @@ class Referral(VersionedModel):
         on_delete=models.PROTECT,
         related_name="assigned_referrals",
     )
-    centre = models.CharField("evaluating centre", max_length=200, blank=True)
+    centre = models.CharField("evaluating centre", max_length=limits.CENTRE, blank=True)
     referred_on = models.DateField(null=True, blank=True)
     not_referred_reason = models.CharField(max_length=32, blank=True, choices=NotReferredReason.choices)
     review_on = models.DateField("review again on", null=True, blank=True)
@@ -174,6 +175,12 @@ class Referral(VersionedModel):
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def opened_on(self) -> Any:
+        """The day the referral came to be (its flag's day, or the day it was opened if earlier): nothing
+        recorded on it, such as the day it was sent, can be earlier."""
+        return timezone.localdate(min(self.flagged_at, self.opened_at))
 
     def is_due(self, today: Any) -> bool:
         """A deferred referral whose review date has come is back in the queue."""

@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
 
+from clinical import limits
 from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
 from screening.contract import CautionStatus
 from screening.display import CAUTION_STYLE
@@ -53,11 +54,11 @@ class QueueFilters:
 
     @classmethod
     def from_params(cls, params: Any) -> QueueFilters:
-        """Read filters from a query string; unknown values fall back to the defaults."""
+        """Read filters from a query string; unknown or garbled values fall back to the defaults."""
         f = cls(
-            pathway=params.get("pathway", "").strip()[:32],
+            pathway=_text(params, "pathway", limits.PATHWAY_ID),
             state=params.get("state", "todo"),
-            site=params.get("site", "").strip()[:32],
+            site=_text(params, "site", 32),
             mine=params.get("mine") == "1",
             contraindication=params.get("contraindication") == "1",
             withdrawn=params.get("withdrawn") == "1",
@@ -87,6 +88,15 @@ class QueueFilters:
             if v not in ("", False, None) and (k not in defaults or v != defaults[k])
         }
         return urlencode(params)
+
+
+def _text(params: Any, name: str, limit: int) -> str:
+    """A free-text filter: trimmed; longer than its column can hold, or holding a control character
+    (no link of the app writes one), it matches nothing the queue could show, so it is dropped."""
+    value = params.get(name, "").strip()
+    if len(value) > limit or any(ord(c) < 32 or ord(c) == 127 for c in value):
+        return ""
+    return value
 
 
 def state_condition(view: str, today: date) -> Q:
@@ -185,12 +195,21 @@ def encode_cursor(row: Referral, sort: str) -> str:
     return f"{value.isoformat()}~{row.pk}"
 
 
+_MAX_ID = 2**63 - 1  # a bigint
+
+
 def decode_cursor(text: str) -> tuple[datetime, int] | None:
+    """The (time, id) a cursor names; None for anything ``encode_cursor`` does not write (the first page)."""
     value, _, pk = text.rpartition("~")
+    if len(text) > 80 or not pk.isascii() or not pk.isdigit():
+        return None
     try:
-        return datetime.fromisoformat(value), int(pk)
+        when, key = datetime.fromisoformat(value), int(pk)
     except ValueError:
         return None
+    if when.tzinfo is None or not 0 < key <= _MAX_ID:
+        return None
+    return when, key
 
 
 @dataclass

@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from accounts.locking import Conflict, bump, claim
 from accounts.models import User
+from clinical import plausibility
 from referrals.models import (
     DECIDED_STATES,
     EventKind,
@@ -233,6 +234,7 @@ def _decision(
     source: str,
     reason: str,
     today: date,
+    opened: date,
     centre: str,
     referred_on: date | None,
     not_referred_reason: str,
@@ -250,8 +252,8 @@ def _decision(
             raise ReferralError("centre", "Name the evaluating centre the referral was sent to.")
         if referred_on is None:
             raise ReferralError("referred_on", "Give the date the referral was sent.")
-        if referred_on > today:
-            raise ReferralError("referred_on", "The date the referral was sent cannot be in the future.")
+        if problem := plausibility.referral_sent(referred_on, opened=opened, today=today):
+            raise ReferralError("referred_on", f"The date the referral was sent {problem}.")
         text = f"Referred to {centre} on {referred_on.isoformat()}" + (f": {reason}" if reason else "")
         return (
             {"centre": centre, "referred_on": referred_on},
@@ -272,8 +274,8 @@ def _decision(
     if target == S.DEFERRED:
         if review_on is None:
             raise ReferralError("review_on", "Give the date to review it again.")
-        if review_on <= today:
-            raise ReferralError("review_on", "The review date must be after today.")
+        if problem := plausibility.review_date(review_on, today=today):
+            raise ReferralError("review_on", f"The review date {problem}.")
         if not reason:
             raise ReferralError("reason", "Say why the review is deferred.")
         return (
@@ -313,6 +315,7 @@ def _transition(
         source=source,
         reason=reason,
         today=today,
+        opened=current.opened_on,
         centre=centre,
         referred_on=referred_on,
         not_referred_reason=not_referred_reason,

@@ -134,7 +134,10 @@ def _render_detail(
         (
             target,
             ACTION_LABELS[target],
-            bound.get(target) or TransitionForm(target=target, today=today, initial={"version": referral.version}),
+            bound.get(target)
+            or TransitionForm(
+                target=target, today=today, opened=referral.opened_on, initial={"version": referral.version}
+            ),
         )
         for target in allowed_targets(referral.state, request.user)
     ]
@@ -222,7 +225,7 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
     referral = get_referral(request, pk)
     today = timezone.localdate()
     target = request.POST.get("to_state", "")
-    form = TransitionForm(request.POST, target=target, today=today)
+    form = TransitionForm(request.POST, target=target, today=today, opened=referral.opened_on)
     if target not in TARGET_FIELDS:
         form.add_error(None, "Choose a valid next state.")
     if not form.is_valid():
@@ -236,7 +239,7 @@ def referral_transition(request: HttpRequest, pk: int) -> HttpResponse:
             err,
             key=target,
             form=form,
-            rebuild=lambda data: TransitionForm(data, target=target, today=today),
+            rebuild=lambda data: TransitionForm(data, target=target, today=today, opened=referral.opened_on),
         )
     messages.success(request, f"Referral is now {ReferralState(target).label.lower()}.")
     return redirect(referral)

@@ -8,6 +8,7 @@ service of ``screening.rulesets`` or ``screening.testcases`` and redirects.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -374,7 +375,9 @@ def ruleset_export(request: HttpRequest, pk: int) -> HttpResponse:
         json.dumps(rule_set.content, indent=2, ensure_ascii=False) + "\n",
         content_type="application/json; charset=utf-8",
     )
-    response["Content-Disposition"] = f'attachment; filename="rules-{rule_set.version}.json"'
+    # a version stored before versions were checked may hold anything: the file name keeps what is safe
+    safe = re.sub(r"[^A-Za-z0-9._+-]", "_", rule_set.version)[:80]
+    response["Content-Disposition"] = f'attachment; filename="rules-{safe}.json"'
     return response
 
 
@@ -413,7 +416,11 @@ def compare(request: HttpRequest) -> HttpResponse:
 def ruleset_tests(request: HttpRequest, pk: int) -> HttpResponse:
     """Every test case run against this version, each passing or failing with its trace."""
     rule_set = get_rule_set(pk)
-    runs = testcases.run_test_cases(rule_set.content)
+    try:
+        runs = testcases.run_test_cases(rule_set.content)
+    except engine.RuleSetError as err:  # stored before today's checks: explain, never crash
+        messages.error(request, f"Version {rule_set.version} cannot be run: {err}.")
+        return redirect("screening:ruleset_detail", pk=pk)
     return render(
         request,
         "screening/manage/tests.html",
@@ -473,6 +480,8 @@ def _visible_rows(request: HttpRequest, rows: list[dict[str, Any]]) -> list[dict
 def sign_off(request: HttpRequest, pk: int) -> HttpResponse:
     """The second rules admin's sign-off: the changes since the base version, the tests, the preview."""
     draft = get_rule_set(pk, draft=True)
+    if refused := _unreleasable(request, draft):
+        return refused
     form = SignOffForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -490,6 +499,17 @@ def sign_off(request: HttpRequest, pk: int) -> HttpResponse:
         submit="Sign off",
         extra=_release_checks(draft, request.user),
     )
+
+
+def _unreleasable(request: HttpRequest, draft: RuleSet) -> HttpResponse | None:
+    """Back to the draft, saying why, when it can never be released as it is (a pathway id longer than the
+    referral column, say): its sign-off and publish pages are not offered, and nothing is written."""
+    try:
+        rulesets.check_releasable(draft)
+    except RuleSetRefused as err:
+        messages.error(request, err.message)
+        return redirect("screening:ruleset_detail", pk=draft.pk)
+    return None
 
 
 def _release_checks(draft: RuleSet, user: Any) -> dict[str, Any]:
@@ -516,6 +536,8 @@ def _release_checks(draft: RuleSet, user: Any) -> dict[str, Any]:
 @rules_admins
 def publish(request: HttpRequest, pk: int) -> HttpResponse:
     draft = get_rule_set(pk, draft=True)
+    if refused := _unreleasable(request, draft):
+        return refused
     # offered: the draft's own change note (a shipped update comes with one), to be read and edited
     form = PublishForm(request.POST or None, initial={"change_note": draft.change_note})
     if request.method == "POST" and form.is_valid():
@@ -621,12 +643,17 @@ def testcase_expect(request: HttpRequest, pk: int) -> HttpResponse:
     """Update a test case's expected outcomes (offered: the draft's outcomes), with a reason."""
     case = get_test_case(pk)
     draft_pk = request.GET.get("draft", "")
-    draft = get_object_or_404(RuleSet, pk=draft_pk) if draft_pk.isdigit() else None
+    draft = get_object_or_404(RuleSet, pk=draft_pk) if draft_pk.isascii() and draft_pk.isdigit() else None
+    rules = None
+    if draft is not None:
+        try:
+            rules = engine.parse_rule_set(draft.content)
+        except engine.RuleSetError:
+            raise Http404("That version cannot be run") from None
     pathways = _pathway_ids(*([draft.content] if draft else []), RuleSet.objects.published().content)
     pathways += [p for p in case.expected if p not in pathways]
     initial = {**case.expected}
-    if draft is not None:
-        rules = engine.parse_rule_set(draft.content)
+    if draft is not None and rules is not None:
         initial.update(testcases.run_case(case, rules, testcases.drug_units(draft.content)).actual)
     form = ExpectationForm(
         request.POST or None, pathways=pathways, initial={f"expected_{p}": v for p, v in initial.items()}

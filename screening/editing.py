@@ -19,9 +19,10 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from screening.engine import id_problem
+
 GROUP_OPS = ("all", "any")
 DRUG_THRESHOLDS = ("min_days", "min_dose", "min_dose_per_kg")
-_ID_RE = re.compile(r"[A-Za-z0-9_.\-]+")
 
 Content = dict[str, Any]
 Disabled = dict[str, dict[str, Any]]
@@ -137,8 +138,9 @@ def set_op(content: Content, group_id: str, op: str) -> Content:
 def add_criterion(content: Content, disabled: Mapping[str, Any], group_id: str, node: Mapping[str, Any]) -> Content:
     """A new criterion appended to a group; its id must be new in the file and its side list."""
     node_id = node.get("id", "")
-    if not isinstance(node_id, str) or not _ID_RE.fullmatch(node_id):
-        raise EditError("node_id", "use letters, digits, '_', '.' or '-' (e.g. hsct.recent_activity)")
+    problem = id_problem(node_id) if isinstance(node_id, str) else "must be text"
+    if problem:
+        raise EditError("node_id", problem)
     if node_id in used_ids(content, disabled):
         raise EditError("node_id", f"{node_id} is already used in this rule set (ids are unique)")
     new = copy.deepcopy(content)

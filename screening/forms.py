@@ -9,7 +9,6 @@ so a new type needs no new form. Every error names its field in plain words
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Any
 
@@ -18,7 +17,8 @@ from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Layout
 from django import forms
 
-from clinical import vocab
+from clinical import limits, vocab
+from clinical.safejson import JsonRefused, load_json
 from screening.editing import DRUG_THRESHOLDS
 from screening.engine import CRITERION_TYPES, CriterionType, ParamSpec
 from screening.engine.criterion_types import AGENT_VOCABULARY, UNSET, VOCABULARIES
@@ -131,7 +131,7 @@ def to_form_value(spec: ParamSpec, value: Any) -> Any:
 class ReasonForm(forms.Form):
     reason = forms.CharField(
         label="Why",
-        max_length=2000,
+        max_length=limits.REASON,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why you make this change (the evidence, a source key, a request). Kept in the audit trail.",
         error_messages={"required": "Why: say why you make this change."},
@@ -142,7 +142,10 @@ class CriterionForm(ReasonForm):
     """Parameters of one criterion, generated from its type's catalogue entry."""
 
     source = forms.CharField(
-        label="Source", required=False, max_length=200, help_text="Source keys from the clinical reference, e.g. S30."
+        label="Source",
+        required=False,
+        max_length=limits.SOURCE,
+        help_text="Source keys from the clinical reference, e.g. S30.",
     )
 
     def __init__(
@@ -169,7 +172,7 @@ class CriterionForm(ReasonForm):
             fields["node_id"] = name_errors(
                 forms.CharField(
                     label="Criterion id",
-                    max_length=100,
+                    max_length=limits.NODE_ID,
                     help_text="Unique in the rule set; results name the criterion by it, e.g. hsct.recent_activity.",
                 ),
                 "Criterion id",
@@ -248,13 +251,22 @@ class DrugThresholdForm(ReasonForm):
     min_days = forms.IntegerField(
         label="Minimum days",
         min_value=0,
+        max_value=limits.MAX_WINDOW_DAYS,
         required=False,
         help_text="Days the course must cover to be an adequate trial; empty = 0.",
     )
-    min_dose = forms.DecimalField(label="Minimum dose", min_value=0, required=False, max_digits=12, decimal_places=4)
+    min_dose = forms.DecimalField(
+        label="Minimum dose",
+        min_value=0,
+        max_value=limits.DOSE_MAX,
+        required=False,
+        max_digits=12,
+        decimal_places=4,
+    )
     min_dose_per_kg = forms.DecimalField(
         label="Minimum dose per kg",
         min_value=0,
+        max_value=1000,
         required=False,
         max_digits=12,
         decimal_places=4,
@@ -290,17 +302,19 @@ class DrugThresholdForm(ReasonForm):
 class DraftForm(ReasonForm):
     version = forms.CharField(
         label="Version of the new draft",
-        max_length=40,
+        max_length=limits.RULE_SET_VERSION,
         error_messages={"required": "Version: give the draft a version, e.g. 2026.2."},
     )
-    name = forms.CharField(label="Name", max_length=200, required=False, help_text="Leave empty to keep the name.")
+    name = forms.CharField(
+        label="Name", max_length=limits.RULE_SET_NAME, required=False, help_text="Leave empty to keep the name."
+    )
     field_order = ["version", "name", "reason"]
 
 
 class RollbackForm(ReasonForm):
     version = forms.CharField(
         label="Version to publish it as",
-        max_length=40,
+        max_length=limits.RULE_SET_VERSION,
         error_messages={"required": "Version: give the new version a name."},
     )
     field_order = ["version", "reason"]
@@ -310,7 +324,7 @@ class SignOffForm(forms.Form):
     note = forms.CharField(
         label="Review note",
         required=False,
-        max_length=2000,
+        max_length=limits.REASON,
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="What you checked (the changes, the test cases, the impact preview).",
     )
@@ -319,18 +333,23 @@ class SignOffForm(forms.Form):
 class PublishForm(forms.Form):
     change_note = forms.CharField(
         label="Change note",
-        max_length=2000,
+        max_length=limits.REASON,
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="What changes and why; shown with the version to everyone who reads the rules.",
         error_messages={"required": "Change note: say what changes and why."},
     )
 
 
-def _json_file(upload: Any, label: str) -> Any:
+def _json_file(upload: Any, label: str, max_bytes: int) -> Any:
+    """An uploaded JSON file, read within its size and nesting limits (checked before reading it whole)."""
+    if upload.size > max_bytes:
+        raise forms.ValidationError(
+            f"{label}: the file is too large ({limits.megabytes(upload.size)}; at most {limits.megabytes(max_bytes)})."
+        )
     try:
-        return json.loads(upload.read())
-    except (ValueError, UnicodeDecodeError) as err:
-        raise forms.ValidationError(f"{label}: not a JSON file ({err}).") from err
+        return load_json(upload.read(), max_bytes=max_bytes)
+    except JsonRefused as err:
+        raise forms.ValidationError(f"{label}: not a JSON file this app can read: it {err.message}.") from err
 
 
 class ImportForm(forms.Form):
@@ -341,10 +360,19 @@ class ImportForm(forms.Form):
     )
     note = forms.CharField(
         label="Why",
-        max_length=2000,
+        max_length=limits.REASON,
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Why: say where the file comes from and why."},
     )
+
+    def clean_file(self) -> Any:
+        upload = self.cleaned_data["file"]
+        if upload.size > limits.RULES_FILE_BYTES:
+            raise forms.ValidationError(
+                f"Rule-set file: the file is too large ({limits.megabytes(upload.size)}; "
+                f"at most {limits.megabytes(limits.RULES_FILE_BYTES)})."
+            )
+        return upload
 
 
 class ExpectationForm(ReasonForm):
@@ -379,8 +407,12 @@ class TestCaseForm(ExpectationForm):
         self.fields["reason"].error_messages["required"] = "What the case is for: describe the case."
         self.order_fields(["file"])
 
-    def clean_file(self) -> Any:
-        return _json_file(self.cleaned_data["file"], "Case file")
+    def clean_file(self) -> dict[str, Any]:
+        data = _json_file(self.cleaned_data["file"], "Case file", limits.CASE_FILE_BYTES)
+        if not isinstance(data, dict):
+            kind = "a list" if isinstance(data, list) else "null" if data is None else "a single value"
+            raise forms.ValidationError(f"Case file: must be a JSON object holding one case, not {kind}.")
+        return data
 
 
 class CompareForm(forms.Form):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.append_only import AppendOnly, AppendOnlyModel  # noqa: F401  (AppendOnly is part of this module's API)
 from accounts.audit import NamedActor, audit_history
+from clinical import limits
 
 
 class RuleSetStatus(models.TextChoices):
@@ -28,8 +29,8 @@ class RuleSetQuerySet(models.QuerySet["RuleSet"]):
 class RuleSet(models.Model):
     """One version of the screening rules, stored as a rule-set file (sle-screening-rules/1)."""
 
-    name = models.CharField(max_length=200)
-    version = models.CharField(max_length=40, unique=True)
+    name = models.CharField(max_length=limits.RULE_SET_NAME)
+    version = models.CharField(max_length=limits.RULE_SET_VERSION, unique=True)
     status = models.CharField(max_length=10, choices=RuleSetStatus.choices, default=RuleSetStatus.DRAFT)
     content = models.JSONField(help_text="The rule set in the rule-set file format.")
     change_note = models.TextField(blank=True)
@@ -79,22 +80,39 @@ class RuleSet(models.Model):
         return f"{self.name} {self.version}"
 
     def save(self, *args: Any, **kwargs: Any) -> None:
-        # Every write validates the parameters per criterion type, whatever path it comes by.
-        self.clean()
+        # Every write of a new content validates it (parameters per criterion type, the limits the app
+        # can store), whatever path it comes by. A status change of a row stored before today's limits
+        # (retiring it, say) writes no new content and is not refused for it.
+        if self.pk is None or getattr(self, "_stored", None) is None or self._written() != self._stored:
+            self.clean()
         super().save(*args, **kwargs)
+        self._stored = self._written()
 
     def clean(self) -> None:
-        """The content must be a valid rule-set file whose name and version match the row."""
+        """The content must be a valid, storable rule-set file whose name and version match the row."""
         from django.core.exceptions import ValidationError
 
-        from screening.engine import RuleSetError, parse_rule_set
+        from screening.engine import RuleSetError, check_storable, parse_rule_set
 
         try:
             parsed = parse_rule_set(self.content)
+            check_storable(parsed)
         except RuleSetError as err:
             raise ValidationError({"content": str(err)}) from err
         if (parsed.name, parsed.version) != (self.name, self.version):
             raise ValidationError({"content": "name and version must match the rule set's own"})
+
+    @classmethod
+    def from_db(cls, db: Any, field_names: Any, values: Any) -> RuleSet:
+        row = super().from_db(db, field_names, values)
+        row._stored = row._written()  # what the database holds, to tell a new content from a status change
+        return row
+
+    def _written(self) -> tuple[Any, ...] | None:
+        deferred = self.get_deferred_fields()
+        if deferred & {"name", "version", "content"}:
+            return None
+        return (self.name, self.version, self.content)
 
     @property
     def drugs(self) -> dict[str, dict[str, Any]]:
@@ -161,7 +179,7 @@ class RuleSetEvent(NamedActor, AppendOnlyModel):
 class RuleCase(models.Model):
     """A test case: a case file (sle-screening-case/1) and the outcome expected per pathway."""
 
-    name = models.CharField(max_length=100, unique=True, help_text="The case file's case_id.")
+    name = models.CharField(max_length=limits.TEST_CASE_NAME, unique=True, help_text="The case file's case_id.")
     case = models.JSONField(help_text="The case file as uploaded; it has a fixed as_of date.")
     expected = models.JSONField(help_text="pathway id → flagged / not_flagged / insufficient_data")
     note = models.TextField(blank=True, help_text="What the case is for.")

@@ -7,11 +7,16 @@ an append-only ``RuleSetEvent`` in the same transaction, and raises
 patients are flagged is treated like a code release: a draft is tested against
 the test cases, its impact on the cohort is previewed, a second rules admin
 signs it off, and publishing re-screens every patient in the background.
+
+What is stored must be something the app can store and apply: every rule-set
+content written here passes ``engine.parse_rule_set`` and
+``engine.check_storable`` (ids, labels and names within their columns, numbers
+the forms can edit), and sign-off and publishing check it again, so a version
+stored before these limits cannot be released either.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
 from typing import Any
 
@@ -19,6 +24,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
+from clinical import limits
+from clinical.safejson import JsonRefused, load_json
 from screening import editing, engine
 from screening.diff import Change, diff_contents
 from screening.errors import RuleSetRefused
@@ -52,27 +59,48 @@ __all__ = [
 
 
 def parse_rules_text(text: str | bytes) -> dict[str, Any]:
-    """Rule-set file text → validated content (the file's own shape), or RuleSetRefused."""
+    """Rule-set file text → validated content (the file's own shape), or RuleSetRefused.
+
+    Read within limits.RULES_FILE_BYTES and limits.JSON_DEPTH; the content must also be storable."""
     try:
-        data = json.loads(text)
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise RuleSetRefused(f"(top level): not valid JSON ({err})") from err
+        data = load_json(text, max_bytes=limits.RULES_FILE_BYTES)
+    except JsonRefused as err:
+        raise RuleSetRefused(f"(top level): {err.message}") from err
     if not isinstance(data, dict):
         raise RuleSetRefused("(top level): must be a JSON object")
     try:
-        return engine.rule_set_to_dict(engine.parse_rule_set(data))
+        parsed = engine.parse_rule_set(data)
+        engine.check_storable(parsed)
     except engine.RuleSetError as err:
         raise RuleSetRefused(str(err)) from err
+    return engine.rule_set_to_dict(parsed)
 
 
 def _validated(content: dict[str, Any]) -> dict[str, Any]:
-    """The content if the engine accepts it; RuleSetRefused naming node and parameter if not."""
+    """The content if the engine accepts it and the app can store it; RuleSetRefused naming node and
+    parameter if not."""
     try:
-        engine.parse_rule_set(content)
+        engine.check_storable(engine.parse_rule_set(content))
     except engine.RuleSetError as err:
         field = err.field.removeprefix("params.")
         raise RuleSetRefused(str(err), field=field) from err
     return content
+
+
+def check_releasable(rule_set: RuleSet) -> engine.RuleSet:
+    """The parsed rules if this version can be signed off and published; RuleSetRefused naming the node if not.
+
+    A version stored before today's limits (a 36-character pathway id, say) parses and screens, but
+    applying it would fail for every flagged patient: it is refused here, before anyone relies on it."""
+    try:
+        parsed = engine.parse_rule_set(rule_set.content)
+        engine.check_storable(parsed)
+    except engine.RuleSetError as err:
+        raise RuleSetRefused(
+            f"version {rule_set.version} cannot be released: {err}. Export it, correct the file and import it "
+            "as a new draft"
+        ) from err
+    return parsed
 
 
 def _save(rule_set: RuleSet, actor: User | None, reason: str) -> None:
@@ -93,6 +121,8 @@ def _free_version(version: str) -> str:
     version = version.strip()
     if not version:
         raise RuleSetRefused("version: give the new version a name, e.g. 2026.2", field="version")
+    if problem := engine.version_problem(version):
+        raise RuleSetRefused(f"version: {problem}", field="version")
     if RuleSet.objects.filter(version=version).exists():
         raise RuleSetRefused(f"version: {version} already exists; give the new version another one", field="version")
     return version
@@ -144,7 +174,7 @@ def create_draft(*, actor: User, source: RuleSet, version: str, name: str = "", 
         status=RuleSetStatus.DRAFT,
         based_on=source,
         created_by=actor,
-        content=editing.with_version(source.content, name=name, version=version),
+        content=_validated(editing.with_version(source.content, name=name, version=version)),
         disabled_nodes=dict(source.disabled_nodes),
     )
     _save(draft, actor, f"draft created from {source.version}: {reason}")
@@ -285,6 +315,7 @@ def authors(rule_set: RuleSet) -> set[int]:
 def sign_off_rule_set(*, rule_set: RuleSet, actor: User, note: str = "") -> RuleSetEvent:
     """The second rules admin's sign-off (four eyes): never by the draft's author or an editor."""
     draft = _locked_draft(rule_set)
+    check_releasable(draft)
     if actor.pk in authors(draft):
         raise RuleSetRefused("you created or edited this draft: a second rules admin must sign it off")
     if draft.reviewed_by_id is not None:
@@ -323,6 +354,7 @@ def start_impact_preview(*, rule_set: RuleSet, actor: User, as_of: date | None =
     """Queue the evaluation of a version against every current patient, compared with the published rules."""
     if rule_set.status == RuleSetStatus.PUBLISHED:
         raise RuleSetRefused(f"version {rule_set.version} is the published one: there is nothing to compare")
+    check_releasable(rule_set)  # a version that can never be published has no impact to preview
     as_of = as_of or timezone.localdate()
     job = Job.objects.create(
         kind=JobKind.IMPACT, rule_set=rule_set, revision=rule_set.revision, as_of=as_of, created_by=actor
@@ -383,6 +415,7 @@ def publish_rule_set(*, rule_set: RuleSet, actor: User, change_note: str, as_of:
         raise RuleSetRefused(
             "change note: say what changes and why (it is shown with the version)", field="change_note"
         )
+    check_releasable(draft)
     if draft.reviewed_by_id is None:
         raise RuleSetRefused("a second rules admin must sign this draft off before it is published")
     runs = run_test_cases(draft.content)
@@ -395,6 +428,16 @@ def publish_rule_set(*, rule_set: RuleSet, actor: User, change_note: str, as_of:
         )
     preview = latest_preview(draft)
     if preview is None:
+        failed = (
+            Job.objects.filter(rule_set=draft, kind=JobKind.IMPACT, revision=draft.revision, status=JobStatus.FAILED)
+            .order_by("-pk")
+            .first()
+        )
+        if failed is not None:
+            raise RuleSetRefused(
+                f"the impact preview of this revision failed ({failed.error or 'no reason given'}): the draft "
+                "cannot be evaluated for every patient. Change it and run the preview again"
+            )
         raise RuleSetRefused("run the impact preview of this draft's latest revision before publishing it")
     current = _lock_release()
     _retire(current, actor, draft.version)
@@ -435,7 +478,7 @@ def roll_back_to(
         status=RuleSetStatus.PUBLISHED,
         based_on=source,
         created_by=actor,
-        content=editing.with_version(source.content, name=source.name, version=version),
+        content=_validated(editing.with_version(source.content, name=source.name, version=version)),
         disabled_nodes=dict(source.disabled_nodes),
         published_by=actor,
         published_at=timezone.now(),

@@ -48,6 +48,7 @@ from screening.engine.ruleset import (
     parse_rule_set,
     rule_set_to_dict,
 )
+from screening.engine.storable import check_storable, id_problem, version_problem
 
 __all__ = [
     "CRITERION_TYPES",
@@ -86,11 +87,14 @@ __all__ = [
     "all_of",
     "any_of",
     "case_as_of",
+    "check_storable",
     "facts_from_case",
+    "id_problem",
     "outcome_sentence",
     "parse_rule_set",
     "result_to_dict",
     "rule_set_to_dict",
     "screen",
+    "version_problem",
     "why_not",
 ]

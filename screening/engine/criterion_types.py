@@ -23,7 +23,7 @@ from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Final, Literal, TypeAlias, TypeVar, get_args, get_origin, get_type_hints
 
-from clinical import vocab
+from clinical import limits, vocab
 
 ParamValue: TypeAlias = int | Decimal | bool | str | tuple[str, ...] | None
 ParamKind: TypeAlias = Literal["integer", "number", "boolean", "codes", "code", "choice"]
@@ -32,6 +32,12 @@ OPERATORS: Final[tuple[str, ...]] = ("<", "<=", ">", ">=")
 IF_UNRECORDED: Final[tuple[str, ...]] = ("unknown", "absent")
 LN_UNCONFIRMED: Final[tuple[str, ...]] = ("not_met", "unknown")
 SLEDAI_MAX: Final = sum(item.weight for item in vocab.SLEDAI_ITEMS.values())
+# The highest 2019 EULAR/ACR score: the highest weight of each domain.
+EULAR_MAX: Final = sum(
+    max(c.weight for c in vocab.EULAR_CRITERIA.values() if c.domain == domain)
+    for domain in {c.domain for c in vocab.EULAR_CRITERIA.values()}
+)
+OBSERVATION_MAX: Final = int(max(o.high for o in vocab.OBSERVATIONS.values()))  # the top of the widest plausible range
 WINDOW_NULL: Final = "any date on or before as-of"
 
 
@@ -103,7 +109,15 @@ class ParamSpec(Param):
 
 def window(label: str, help: str, *, default: int | None | _Unset = UNSET) -> Param:
     """A window in days before as-of (closed at both ends); null is any date on or before as-of."""
-    return Param(label=label, help=help, unit="days", minimum=0, null_means=WINDOW_NULL, default=default)
+    return Param(
+        label=label,
+        help=help,
+        unit="days",
+        minimum=0,
+        maximum=limits.MAX_WINDOW_DAYS,
+        null_means=WINDOW_NULL,
+        default=default,
+    )
 
 
 _KINDS: Final[Mapping[object, ParamKind]] = {
@@ -230,6 +244,7 @@ class SleDiagnosisParams:
             help="lowest ANA titre that meets the entry criterion (80 for 1:80)",
             unit="reciprocal titre",
             minimum=1,
+            maximum=limits.ANA_TITRE_MAX,
             default=80,
         ),
     ]
@@ -240,6 +255,7 @@ class SleDiagnosisParams:
             help="lowest 2019 EULAR/ACR score that classifies",
             unit="points",
             minimum=0,
+            maximum=EULAR_MAX,
             default=10,
         ),
     ]
@@ -393,6 +409,7 @@ class FailedAgentsAtLeastParams:
             help="how many distinct agents must have failed",
             unit="agents",
             minimum=1,
+            maximum=100,
         ),
     ]
     classes: Annotated[
@@ -450,6 +467,7 @@ class GlucocorticoidDependentParams:
             help="the daily dose must be strictly above this",
             unit="mg/day prednisone-equivalent",
             minimum=0,
+            maximum=10_000,
             default=Decimal("7.5"),
         ),
     ]
@@ -460,6 +478,7 @@ class GlucocorticoidDependentParams:
             help="how many days up to as-of are examined",
             unit="days",
             minimum=1,
+            maximum=limits.MAX_WINDOW_DAYS,
             default=180,
         ),
     ]
@@ -501,7 +520,16 @@ class ExposureDaysAtLeastParams:
     classes: Annotated[
         tuple[str, ...], Param(label="Drug classes", help="drug classes whose courses count", vocabulary="drug_class")
     ]
-    min_days: Annotated[int, Param(label="Minimum days", help="lowest number of covered days", unit="days", minimum=0)]
+    min_days: Annotated[
+        int,
+        Param(
+            label="Minimum days",
+            help="lowest number of covered days",
+            unit="days",
+            minimum=0,
+            maximum=limits.MAX_WINDOW_DAYS,
+        ),
+    ]
 
 
 @criterion_type(
@@ -523,6 +551,7 @@ class ObservationCompareParams:
             label="Threshold",
             help="threshold (a multiple of the upper limit of normal when times_uln)",
             unit="the code's canonical unit, or × ULN",
+            maximum=OBSERVATION_MAX,
         ),
     ]
     times_uln: Annotated[
@@ -604,7 +633,13 @@ class RecentDrugParams:
 class DamageIndexAtLeastParams:
     min_score: Annotated[
         int,
-        Param(label="Lowest score", help="lowest SLICC/ACR damage index score", unit="points", minimum=0),
+        Param(
+            label="Lowest score",
+            help="lowest SLICC/ACR damage index score",
+            unit="points",
+            minimum=0,
+            maximum=limits.SDI_MAX,
+        ),
     ]
 
 

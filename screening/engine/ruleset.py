@@ -18,7 +18,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 from typing import Any, Final, Literal, TypeAlias
 
-from clinical import vocab
+from clinical import limits, vocab
 from screening.engine.criterion_types import (
     AGENT_VOCABULARY,
     CRITERION_TYPES,
@@ -145,6 +145,12 @@ _DRUG_KEYS: Final = (
     "prednisone_factor",
 )
 _CRITERION_KEYS: Final = ("id", "type", "params", "source")
+# Upper bounds of a drug's thresholds: a dose in the drug's unit, mg/kg/day, a prednisone-equivalence factor.
+_DRUG_MAXIMA: Final[Mapping[str, int]] = {
+    "min_dose": limits.DOSE_MAX,
+    "min_dose_per_kg": 1000,
+    "prednisone_factor": 100,
+}
 
 
 def _number(value: object) -> Decimal | None:
@@ -227,15 +233,21 @@ class _Parser:
         min_days = raw["min_days"]
         if min_days is not None and (isinstance(min_days, bool) or not isinstance(min_days, int) or min_days < 0):
             raise RuleSetError(where, "min_days", "must be an integer ≥ 0 or null")
+        if min_days is not None and min_days > limits.MAX_WINDOW_DAYS:
+            raise RuleSetError(where, "min_days", f"must be an integer ≤ {limits.MAX_WINDOW_DAYS} or null")
         doses: dict[str, Decimal | None] = {}
         for key in ("min_dose", "min_dose_per_kg"):
             value = raw[key]
             number = None if value is None else _number(value)
             if value is not None and (number is None or number < 0):
                 raise RuleSetError(where, key, "must be a number ≥ 0 or null")
+            if number is not None and number > _DRUG_MAXIMA[key]:
+                raise RuleSetError(where, key, f"must be a number ≤ {_DRUG_MAXIMA[key]} or null")
             doses[key] = number
         factor_raw = raw["prednisone_factor"]
         factor = None if factor_raw is None else _number(factor_raw)
+        if factor is not None and factor > _DRUG_MAXIMA["prednisone_factor"]:
+            raise RuleSetError(where, "prednisone_factor", f"must be a number ≤ {_DRUG_MAXIMA['prednisone_factor']}")
         if drug_class == "glucocorticoid":
             if factor is None or factor <= 0:
                 raise RuleSetError(where, "prednisone_factor", "must be a number > 0 for a glucocorticoid")
@@ -343,6 +355,8 @@ class _Parser:
                 raise RuleSetError(node_id, field, f"must be a number{or_null}")
             if spec.minimum is not None and number < spec.minimum:
                 raise RuleSetError(node_id, field, f"must be a number ≥ {spec.minimum}{or_null}")
+            if spec.maximum is not None and number > spec.maximum:
+                raise RuleSetError(node_id, field, f"must be a number ≤ {spec.maximum}{or_null}")
             return number
         if spec.kind == "choice":
             if not isinstance(value, str) or value not in spec.choices:

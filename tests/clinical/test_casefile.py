@@ -16,6 +16,7 @@ from jsonschema import Draft202012Validator
 
 from clinical import vocab
 from clinical.casefile import (
+    LIST_KEYS,
     ROOT_FIELD,
     SCHEMA_PATH,
     CaseFileError,
@@ -862,3 +863,10 @@ def test_absent_lists_mean_empty() -> None:
     del data["damage"]
     case = validate_case(data, drugs=DRUGS)
     assert case["treatments"] == [] and case["damage"] == []
+
+
+def test_a_file_with_no_list_at_all_is_accepted() -> None:
+    """Every list may be left out, manifestations and observations too (they once raised a KeyError)."""
+    data = {"format": "sle-screening-case/1", "case_id": "bare", "as_of": "2026-11-01", "patient": {}}
+    case = validate_case(data, drugs=DRUGS)
+    assert all(case[key] == [] for key in LIST_KEYS)

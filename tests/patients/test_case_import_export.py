@@ -164,9 +164,10 @@ def test_seed_demo_is_safe_to_run_twice() -> None:
     "mutate,field,words",
     [
         (lambda c: c["observations"][0].update(value=-5), "observations[0].value", "at least 0"),
-        (lambda c: c["observations"][0].update(value=123456789), "observations[0].value", "too large"),
+        # beyond the column, and far beyond the code's plausible range (checked first, as the form does)
+        (lambda c: c["observations"][0].update(value=123456789), "observations[0].value", "plausible range"),
         (lambda c: c["observations"][0].update(value=29.99996), "observations[0].value", "decimal places"),
-        (lambda c: c["treatments"][0].update(dose=123456789), "treatments[0].dose", "too large"),
+        (lambda c: c["treatments"][0].update(dose=123456789), "treatments[0].dose", "between 0 and 100000"),
         (lambda c: c["patient"].update(weight_kg=64.25), "patient.weight_kg", "decimal place"),
         (lambda c: c["assessments"][0].update(pga=1.25), "assessments[0].pga", "decimal place"),
         (

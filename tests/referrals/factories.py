@@ -110,6 +110,14 @@ def stored_result(
     )
 
 
+def backdate(referral: Referral, days: int) -> Referral:
+    """The referral as if it had been flagged and opened ``days`` ago (so a decision may be dated since)."""
+    when = timezone.now() - timedelta(days=days)
+    Referral.objects.filter(pk=referral.pk).update(flagged_at=when, opened_at=when)
+    referral.refresh_from_db()
+    return referral
+
+
 def make_referral(
     patient: Patient,
     actor: User | None = None,

@@ -71,7 +71,7 @@ def test_two_sessions_on_the_referral_page(patient, staff, specialist) -> None:
         "to_state": "referred",
         "referred-version": referral.version,
         "referred-centre": "North centre",
-        "referred-referred_on": "2026-10-01",
+        "referred-referred_on": TODAY.isoformat(),
     }
     assert first.post(url, sent).status_code == 302
     response = second.post(
@@ -85,7 +85,7 @@ def test_two_sessions_on_the_referral_page(patient, staff, specialist) -> None:
     )
     assert response.status_code == 409
     page = response.content.decode()
-    assert "This referral changed since you opened it" in page and "Referred to North centre on 2026-10-01" in page
+    assert "This referral changed since you opened it" in page and f"Referred to North centre on {TODAY}" in page
     referral.refresh_from_db()
     assert referral.state == S.REFERRED and referral.not_referred_reason == ""
 
@@ -99,7 +99,7 @@ def test_a_conflict_keeps_what_the_user_typed_when_the_action_still_applies(pati
         {
             "to_state": "deferred",
             "deferred-version": referral.version,
-            "deferred-review_on": "2099-01-01",
+            "deferred-review_on": (TODAY + timedelta(days=REVIEW_AFTER_DAYS)).isoformat(),
             "deferred-reason": "my typed reason",
         },
     )
@@ -112,7 +112,8 @@ def test_a_conflict_keeps_what_the_user_typed_when_the_action_still_applies(pati
 @pytest.mark.parametrize("version", [None, "", "garbled"])
 def test_a_transition_without_the_version_is_refused_with_409_and_says_so(patient, staff, version) -> None:
     referral = make_referral(patient, staff, state=S.IN_REVIEW)
-    data = {"to_state": "deferred", "deferred-review_on": "2099-01-01", "deferred-reason": "my typed reason"}
+    review_on = (TODAY + timedelta(days=REVIEW_AFTER_DAYS)).isoformat()
+    data = {"to_state": "deferred", "deferred-review_on": review_on, "deferred-reason": "my typed reason"}
     if version is not None:
         data["deferred-version"] = version
     response = client_for(staff).post(reverse("referrals:transition", kwargs={"pk": referral.pk}), data)

@@ -81,7 +81,7 @@ def test_staff_moves_it_to_review_then_referred(flagged, staff) -> None:
             "to_state": "referred",
             "referred-version": 2,
             "referred-centre": "Evaluation centre North",
-            "referred-referred_on": (timezone.localdate() - timedelta(days=1)).isoformat(),
+            "referred-referred_on": timezone.localdate().isoformat(),
         },
     )
     assert response.status_code == 302
@@ -131,7 +131,12 @@ def test_invalid_decision_is_shown_beside_the_field(flagged, staff, data, error)
 def test_a_transition_the_workflow_refuses_is_explained(flagged, staff) -> None:
     response = client_for(staff).post(
         action("transition", flagged),
-        {"to_state": "referred", "referred-version": 1, "referred-centre": "X", "referred-referred_on": "2026-01-01"},
+        {
+            "to_state": "referred",
+            "referred-version": 1,
+            "referred-centre": "X",
+            "referred-referred_on": timezone.localdate().isoformat(),
+        },
     )
     assert response.status_code == 200 and "A referral that is new cannot become referred." in response.content.decode()
 

@@ -10,7 +10,7 @@ from referrals.models import EventKind, Referral, ReferralEvent, ReferralState
 from referrals.services import ReferralError, transition_referral
 from referrals.workflow import SYSTEM_TRANSITIONS, TRANSITIONS
 from tests.clock import TODAY
-from tests.referrals.factories import decision_fields, make_referral, move
+from tests.referrals.factories import backdate, decision_fields, make_referral, move
 
 S = ReferralState
 PAIRS = [(a, b) for a in S.values for b in S.values]
@@ -137,7 +137,7 @@ def test_not_referred_records_the_structured_reason_and_note(patient, specialist
 @pytest.mark.django_db
 def test_referred_records_centre_and_date(patient, staff) -> None:
     done = move(
-        make_referral(patient, staff, state=S.IN_REVIEW),
+        backdate(make_referral(patient, staff, state=S.IN_REVIEW), days=10),
         staff,
         S.REFERRED,
         centre="St Elsewhere",

@@ -72,6 +72,8 @@ def test_screen_case_with_a_rules_file_and_as_of(tmp_path) -> None:
     [
         (["--as-of", "31/12/2026"], "--as-of"),
         (["--as-of", "1900-01-02"], "as_of"),
+        (["--as-of", "0001-01-01"], "--as-of: must not be before 1900-01-01"),
+        (["--as-of", "9999-12-31"], "--as-of: must not be after 2199-12-31"),
         (["--rules", "/no/rules.json"], "/no/rules.json"),
     ],
 )

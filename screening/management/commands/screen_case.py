@@ -10,6 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
+from clinical import plausibility
 from clinical.casefile import CaseFileError, parse_case
 from patients.management.commands._util import fail
 from screening import engine
@@ -44,6 +45,8 @@ class Command(BaseCommand):
                 override = date.fromisoformat(as_of)
             except ValueError:
                 fail(f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)")
+            if problem := plausibility.calendar_date(override):
+                fail(f"--as-of: {problem}")  # the bounds of every date in a case file
         drugs = {d.drug: d.dose_unit for d in rule_set.drugs}
         today = timezone.localdate()
         screened = []

@@ -26,11 +26,36 @@ from tests.screening.engine.helpers import (
     facts,
     manifestation,
     observation,
+    rule_set_with,
     run,
 )
 
 MET, NOT_MET, UNKNOWN = Result.MET, Result.NOT_MET, Result.UNKNOWN
 HUGE_WINDOWS = [10**6, 10**10]  # past 0001-01-01, and past what a timedelta can hold
+
+
+def run_past_the_limits(type_name: str, patient: PatientFacts, *, params: dict[str, Any] | None = None, **huge: Any):
+    """As ``run``, with parameters beyond what a rule-set file may hold (``parse_rule_set`` refuses windows over
+    limits.MAX_WINDOW_DAYS): built in code, the engine still evaluates them without leaving the calendar."""
+    rules = rule_set_with(criterion_node("p", type_name, **(params or {})))
+    node = rules.pathways[0].inclusion
+    node = dataclasses.replace(node, params=dataclasses.replace(node.params, **huge))
+    rules = dataclasses.replace(rules, pathways=(dataclasses.replace(rules.pathways[0], inclusion=node),))
+    result = screen(patient, rules, AS_OF).pathway("p").inclusion
+    assert isinstance(result, CriterionResult)
+    return result
+
+
+@pytest.mark.parametrize(
+    "type_name,field", [("sledai_at_least", "max_age_days"), ("glucocorticoid_dependent", "min_days")]
+)
+def test_a_file_cannot_ask_for_a_window_past_the_limit(type_name: str, field: str) -> None:
+    from clinical.limits import MAX_WINDOW_DAYS
+    from screening.engine import RuleSetError
+
+    assert run(type_name, facts(), **{field: MAX_WINDOW_DAYS}).result in (MET, NOT_MET, UNKNOWN)
+    with pytest.raises(RuleSetError, match=rf"^p: params\.{field}: must be an integer ≤ {MAX_WINDOW_DAYS}"):
+        run(type_name, facts(), **{field: MAX_WINDOW_DAYS + 1})
 
 
 def rules_with_drug(drug: str, node: dict[str, Any], **changes: Any) -> RuleSet:
@@ -118,9 +143,9 @@ def test_null_window_condition_unknown_names_any_status() -> None:
 def test_overlong_window_reaches_back_to_the_first_date(days: int) -> None:
     """A window of N days is [as_of − N, as_of]; reaching before 0001-01-01 it holds every record."""
     old = facts(assessments=(assessment(date(1, 1, 1), ("seizure",)),))
-    r = run("sledai_at_least", old, max_age_days=days)
+    r = run_past_the_limits("sledai_at_least", old, max_age_days=days)
     assert r.result is MET and r.explanation == "SLEDAI-2K 8 on 0001-01-01, needs ≥ 8"
-    none = run("sledai_at_least", facts(), max_age_days=days)
+    none = run_past_the_limits("sledai_at_least", facts(), max_age_days=days)
     assert none.explanation == f"no SLEDAI-2K assessment within {days} days (since 0001-01-01), needs ≥ 8"
     assert none.missing == (f"a SLEDAI-2K assessment dated within {days} days of as-of (none since 0001-01-01)",)
 
@@ -128,10 +153,10 @@ def test_overlong_window_reaches_back_to_the_first_date(days: int) -> None:
 @pytest.mark.parametrize("days", HUGE_WINDOWS)
 def test_overlong_window_for_conditions_and_recent_drugs(days: int) -> None:
     tb = facts(conditions=(condition("tuberculosis", "present", date(1950, 6, 1)),))
-    r = run("condition_present", tb, codes=["tuberculosis"], max_age_days=days)
+    r = run_past_the_limits("condition_present", tb, params={"codes": ["tuberculosis"]}, max_age_days=days)
     assert r.result is MET and r.explanation == "Tuberculosis present (1950-06-01)"
     rtx = facts(treatments=(course("rituximab", date(1999, 1, 1), date(1999, 1, 1), 1000),))
-    recent = run("recent_drug", rtx, within_days=days)
+    recent = run_past_the_limits("recent_drug", rtx, within_days=days)
     assert recent.result is MET
     assert recent.explanation == f"rituximab 1999-01-01–1999-01-01 covers a day within {days} days (since 0001-01-01)"
 
@@ -139,14 +164,14 @@ def test_overlong_window_for_conditions_and_recent_drugs(days: int) -> None:
 @pytest.mark.parametrize("days", HUGE_WINDOWS)
 def test_glucocorticoid_period_longer_than_the_calendar_is_not_met(days: int) -> None:
     """(as_of − min_days, as_of] reaching before the first date cannot all be covered by the courses."""
-    none = run("glucocorticoid_dependent", facts(), min_days=days)
+    none = run_past_the_limits("glucocorticoid_dependent", facts(), min_days=days)
     assert none.result is NOT_MET
     assert none.explanation == (
         "no glucocorticoid course from 0001-01-01 to 2026-11-01, "
         "needs > 7.5 mg/day on every day from 0001-01-01 to 2026-11-01"
     )
     long_course = facts(treatments=(course("prednisone", date(2000, 1, 1), None, 20),))
-    r = run("glucocorticoid_dependent", long_course, min_days=days)
+    r = run_past_the_limits("glucocorticoid_dependent", long_course, min_days=days)
     assert r.result is NOT_MET
     assert r.explanation.startswith("no glucocorticoid course from 0001-01-01 to 1999-12-31, ")
     assert r.refs == ("course:prednisone:2000-01-01",)

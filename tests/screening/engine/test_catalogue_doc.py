@@ -56,8 +56,8 @@ def test_every_vocabulary_code_is_listed() -> None:
 
 
 def spec(**changes: object) -> ParamSpec:
-    base = CRITERION_TYPES["damage_index_at_least"].params[0]  # min_score: integer, at least 0, points
-    return dataclasses.replace(base, **changes)  # type: ignore[arg-type]
+    base = CRITERION_TYPES["damage_index_at_least"].params[0]  # min_score: integer, 0 to 47, points
+    return dataclasses.replace(base, **{"maximum": None, **changes})  # type: ignore[arg-type]
 
 
 def test_values_are_worded_by_kind_range_and_unit() -> None:
