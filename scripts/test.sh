@@ -20,17 +20,20 @@ step() {  # step NAME COMMAND...: run it, remember a failure, go on
   "$@" || failed+=("$name")
 }
 
-checks() {
-  set -e
-  DEBUG=true .venv/bin/python manage.py check
-  DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null
-  .venv/bin/python -m clinical.casefile --check-schema
-  .venv/bin/python -m clinical.docs --check
-  .venv/bin/ruff check .
-  .venv/bin/ruff format --check .
-  .venv/bin/lint-imports --no-cache
-  # the pure core is typed strictly: the engine, the scoring tables and the vocabularies
-  .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py clinical/vocab.py screening/contract.py
+checks() {  # every check runs; the step fails if any did (set -e does not hold inside `step … ||`)
+  local bad=0
+  DEBUG=true .venv/bin/python manage.py check || bad=1
+  DEBUG=true .venv/bin/python manage.py makemigrations --check --dry-run >/dev/null || bad=1
+  .venv/bin/python -m clinical.casefile --check-schema || bad=1
+  .venv/bin/python -m clinical.docs --check || bad=1
+  .venv/bin/python -m screening.engine.catalogue_doc --check || bad=1
+  .venv/bin/ruff check . || bad=1
+  .venv/bin/ruff format --check . || bad=1
+  .venv/bin/lint-imports --no-cache || bad=1
+  # the pure core is typed strictly: the engine, the result contract, the scoring tables and the vocabularies
+  .venv/bin/mypy --strict --python-version 3.11 screening/engine clinical/__init__.py clinical/scoring.py \
+    clinical/vocab.py screening/contract.py || bad=1
+  return $bad
 }
 
 step "checks" checks
