@@ -29,7 +29,16 @@ from typing import Any
 
 import pytest
 
-from tests.shipped import CASES, EARLIER_RULES, EXPECTATIONS, EXPECTED_PATH, ROOT, RULES_PATH, case_paths
+from tests.shipped import (
+    CASES,
+    EARLIER_RULES,
+    EXPECTATIONS,
+    EXPECTED_PATH,
+    LAPSES_PATH,
+    ROOT,
+    RULES_PATH,
+    case_paths,
+)
 
 SHARED = ROOT.parent / "shared"
 needs_shared = pytest.mark.skipif(
@@ -81,7 +90,7 @@ def test_the_shipped_expected_outcomes_are_the_normative_ones_for_the_shipped_ru
     assert shipped == {name: normative[name] for name in shipped}
 
 
-NOT_SHIPPED = {"expectations/lapses.json"}  # lapse dates: not computed yet (issue 11, part 2)
+NOT_SHIPPED: set[str] = set()
 
 
 @needs_shared
@@ -105,9 +114,18 @@ def test_every_earlier_default_rule_set_is_shipped_unchanged() -> None:
 
 def test_each_expectations_file_names_a_shipped_earlier_rule_set_and_every_case() -> None:
     for path in EXPECTATIONS.glob("*.json"):
+        if path == LAPSES_PATH:
+            continue
         rules = load(EARLIER_RULES / f"default-{path.stem}.json")
         assert rules["version"] == path.stem != SHIPPED_VERSION
         assert sorted(load(path)) == sorted(load(EXPECTED_PATH))
+
+
+def test_the_lapses_file_names_every_case_and_pathway() -> None:
+    lapses, expected = load(LAPSES_PATH), load(EXPECTED_PATH)
+    assert sorted(lapses) == sorted(expected)
+    for case, pathways in lapses.items():
+        assert sorted(pathways) == sorted(expected[case]), case
 
 
 def test_there_is_no_second_copy_of_the_shipped_data() -> None:

@@ -8,61 +8,32 @@ outcome. The same facts, rule set and as-of date always give the same result.
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import date, datetime
 
-from screening.engine.context import Context, build_context
-from screening.engine.criteria import evaluate_criterion
+from screening.engine.context import build_context
 from screening.engine.facts import PatientFacts
+from screening.engine.lapse import find_lapse
+from screening.engine.nearest import next_lines
 from screening.engine.results import (
     CAUTION_STATUS_OF,
     OUTCOME_OF,
     CautionResult,
-    CriterionResult,
-    GroupResult,
     NodeResult,
     Outcome,
     PathwayResult,
     Result,
     ScreeningResult,
-    combine,
     deciding_leaves,
     missing_lines,
 )
-from screening.engine.ruleset import Caution, Criterion, Node, RuleSet, Severity
+from screening.engine.ruleset import Caution, RuleSet, Severity
+from screening.engine.tree import evaluate_node
 
 WORKUP_INCOMPLETE = "work-up incomplete: "
-_RESULT_WORDS = ((Result.MET, "met"), (Result.NOT_MET, "not met"), (Result.UNKNOWN, "unknown"))
 
 
 class EngineError(ValueError):
     """The engine was given input it refuses (e.g. an as-of date before the birth date)."""
-
-
-def evaluate_node(node: Node, ctx: Context) -> NodeResult:
-    """A node's result: a criterion through its type's function, a group by Kleene all/any."""
-    if isinstance(node, Criterion):
-        leaf = evaluate_criterion(node.params, ctx)
-        return CriterionResult(
-            id=node.id,
-            type=node.type,
-            result=leaf.result,
-            explanation=leaf.explanation,
-            refs=leaf.refs,
-            source=node.source,
-            lacks=leaf.lacks,
-        )
-    children = tuple(evaluate_node(child, ctx) for child in node.children)
-    result = combine(node.op, (child.result for child in children))
-    counts = Counter(child.result for child in children)
-    tally = ", ".join(f"{counts[r]} {word}" for r, word in _RESULT_WORDS if counts[r])
-    return GroupResult(
-        id=node.id,
-        op=node.op,
-        result=result,
-        explanation=f"{node.op} of {len(children)}: {tally}",
-        children=children,
-    )
 
 
 def caution_explanation(node: NodeResult) -> str:
@@ -84,8 +55,12 @@ def _caution_result(caution: Caution, severity: Severity, node: NodeResult) -> C
     )
 
 
-def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date) -> ScreeningResult:
-    """Screen one patient's facts with a rule set as of a date (EngineError on bad input)."""
+def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool = True) -> ScreeningResult:
+    """Screen one patient's facts with a rule set as of a date (EngineError on bad input).
+
+    With ``outlook`` (the default), each pathway also says what would change it: the nearest ways to
+    flagged when it is not flagged, the day the flag lapses when it is. An impact preview, which
+    compares outcomes only, leaves it out."""
     if isinstance(as_of, datetime) or not isinstance(as_of, date):
         raise EngineError(f"as_of must be a date, got {as_of!r}")
     if facts.birth_date is not None and as_of < facts.birth_date:
@@ -101,6 +76,9 @@ def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date) -> ScreeningResu
     for pathway in rule_set.pathways:
         inclusion = evaluate_node(pathway.inclusion, ctx)
         outcome = OUTCOME_OF[inclusion.result]
+        lapse = None
+        if outlook and outcome is Outcome.FLAGGED:
+            lapse = find_lapse(facts, rule_set, pathway.inclusion, as_of)
         cautions = []
         for caution in rule_set.cautions:
             severity = caution.severity_for(pathway.id)
@@ -114,6 +92,9 @@ def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date) -> ScreeningResu
                 inclusion=inclusion,
                 missing=missing_lines(inclusion) if outcome is Outcome.INSUFFICIENT_DATA else (),
                 cautions=tuple(cautions),
+                next=next_lines(pathway.inclusion, inclusion, ctx) if outlook else (),
+                lapses_on=lapse.on if lapse else None,
+                lapse_reason=lapse.reason if lapse else None,
             )
         )
     return ScreeningResult(

@@ -54,6 +54,9 @@ def result_to_dict(result: ScreeningResult, *, case_id: str) -> dict[str, Any]:
                 }
                 for c in pathway.cautions
             ],
+            "next": list(pathway.next),
+            "lapses_on": pathway.lapses_on.isoformat() if pathway.lapses_on else None,
+            "lapse_reason": pathway.lapse_reason,
         }
     return {
         "case_id": case_id,

@@ -158,6 +158,9 @@ class PathwayResult:
     inclusion: NodeResult
     missing: tuple[str, ...]
     cautions: tuple[CautionResult, ...]
+    next: tuple[str, ...] = ()  # not flagged: the nearest ways to flagged, fewest facts first
+    lapses_on: date | None = None  # flagged: the first day the same facts no longer flag (within a year)
+    lapse_reason: str | None = None  # the criterion that lapses then, and why
 
     @property
     def criteria(self) -> tuple[NodeResult, ...]:
