@@ -113,6 +113,13 @@ class Referral(VersionedModel):
     reasons = models.JSONField(default=list, blank=True)
     cautions = models.JSONField(default=list, blank=True)
     has_contraindication = models.BooleanField(default=False)
+    lapses_on = models.DateField(
+        null=True,
+        blank=True,
+        db_index=True,
+        help_text="The day the flag lapses if nothing new is recorded (from the latest result; none: not within a year).",
+    )
+    lapse_reason = models.TextField(blank=True, help_text="The criterion that lapses then, and why.")
     history = audit_history(excluded_fields=["latest_result", "reasons", "cautions", "has_contraindication"])
 
     objects = ReferralQuerySet.as_manager()

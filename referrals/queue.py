@@ -13,6 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.db.models import Count, Q, QuerySet
+from django.utils import timezone
 
 from clinical import limits
 from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
@@ -21,6 +22,7 @@ from screening.display import CAUTION_STYLE
 
 S = ReferralState
 PAGE_SIZES = (25, 50, 100)
+LAPSE_SOON_DAYS = 14  # "lapses within 14 days": flags about to lapse if nothing new is recorded
 AGES = {"7": "flagged over 7 days ago", "30": "flagged over 30 days ago", "90": "flagged over 90 days ago"}
 # state filter → label (conditions in state_condition); "todo" is the working queue, which a deferred
 # referral joins again on its review date.
@@ -48,6 +50,7 @@ class QueueFilters:
     mine: bool = False
     contraindication: bool = False
     withdrawn: bool = False
+    lapsing: bool = False
     age: str = ""
     sort: str = "oldest"
     per_page: int = 50
@@ -62,6 +65,7 @@ class QueueFilters:
             mine=params.get("mine") == "1",
             contraindication=params.get("contraindication") == "1",
             withdrawn=params.get("withdrawn") == "1",
+            lapsing=params.get("lapsing") == "1",
             age=params.get("age", ""),
             sort=params.get("sort", "oldest"),
         )
@@ -121,6 +125,9 @@ def filtered(user: Any, f: QueueFilters, *, now: datetime) -> QuerySet[Referral]
         qs = qs.filter(has_contraindication=True)
     if f.withdrawn:
         qs = qs.filter(flag_withdrawn=True)
+    if f.lapsing:
+        soon = timezone.localdate(now) + timedelta(days=LAPSE_SOON_DAYS)
+        qs = qs.filter(flag_withdrawn=False, lapses_on__isnull=False, lapses_on__lte=soon)
     if f.age:
         qs = qs.filter(flagged_at__lt=now - timedelta(days=int(f.age)))
     return qs

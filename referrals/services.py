@@ -115,6 +115,8 @@ def glance(pathway: PathwayView) -> dict[str, Any]:
         "reasons": reasons,
         "cautions": [{"id": c.id, "label": c.label, "severity": c.severity, "status": c.status.value} for c in shown],
         "has_contraindication": any(c.is_contraindication and c.present for c in pathway.cautions),
+        "lapses_on": pathway.lapses_on,
+        "lapse_reason": pathway.lapse_reason or "",
     }
 
 

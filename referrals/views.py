@@ -7,6 +7,7 @@ The referral page (however it is rendered) and the printout log the opening of t
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -62,6 +63,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     for r in page.rows:
         r.due = r.is_due(today)  # type: ignore[attr-defined]
         r.caution_badges = q.caution_badges(r)  # type: ignore[attr-defined]
+        r.lapses_soon = r.lapses_on is not None and r.lapses_on <= today + timedelta(days=q.LAPSE_SOON_DAYS)  # type: ignore[attr-defined]
     return render(
         request,
         "referrals/queue.html",
@@ -78,6 +80,7 @@ def queue(request: HttpRequest) -> HttpResponse:
             "prev_query": f.query(before=page.prev_cursor) if page.prev_cursor else "",
             "sites": list(request.user.sites.all()),  # type: ignore[union-attr]
             "ages": q.AGES,
+            "lapse_soon_days": q.LAPSE_SOON_DAYS,
             "sorts": [(k, v[2]) for k, v in q.SORTS.items()],
             "page_sizes": q.PAGE_SIZES,
             "now": timezone.now(),

@@ -13,7 +13,9 @@ words (tests/screening/test_contract.py checks this).
 Version history: 1 had no ``schema_version`` key (absent means 1): checklist items named
 only the criterion type, and an unknown caution its criterion types (``settle``).
 2 adds ``schema_version`` and ``needs`` (record kind, code, ref, text, form) on checklist
-items and cautions. A reader for each version stays: results are never rewritten.
+items and cautions; results stored from December 2026 on also carry, per pathway, ``next``,
+``lapses_on`` and ``lapse_reason`` (read as empty where absent). A reader for each version
+stays: results are never rewritten.
 """
 
 from __future__ import annotations
@@ -241,6 +243,9 @@ class PathwayView:
     criteria: tuple[CriterionView, ...]  # the top-level criteria of the inclusion tree
     missing: tuple[MissingItem, ...]  # empty unless the outcome is insufficient data
     cautions: tuple[CautionView, ...]
+    next: tuple[str, ...] = ()  # not flagged: the nearest ways to flagged, fewest facts first
+    lapses_on: date | None = None  # flagged: the day the same facts stop flagging (within a year)
+    lapse_reason: str | None = None
 
     @property
     def flagged(self) -> bool:
@@ -428,6 +433,9 @@ def _pathway(pathway_id: str, data: Mapping[str, Any], version: int) -> PathwayV
         criteria=tuple(_criterion(node) for node in data.get("criteria", ())),
         missing=missing if outcome is Outcome.INSUFFICIENT_DATA else (),
         cautions=tuple(_caution(c, version) for c in data.get("cautions", ())),
+        next=tuple(data.get("next") or ()),
+        lapses_on=date.fromisoformat(data["lapses_on"]) if data.get("lapses_on") else None,
+        lapse_reason=data.get("lapse_reason") or None,
     )
 
 

@@ -116,5 +116,10 @@ def test_the_documented_screening_output_is_part_of_the_real_output() -> None:
         actual = real["pathways"][pathway]
         assert shown.keys() == actual.keys()
         assert (shown["outcome"], shown["missing"]) == (actual["outcome"], actual["missing"])
+        assert (shown["next"], shown["lapses_on"], shown["lapse_reason"]) == (
+            actual["next"],
+            actual["lapses_on"],
+            actual["lapse_reason"],
+        )
         for key in ("criteria", "cautions"):
             assert shown[key] and all(item in actual[key] for item in shown[key]), key

@@ -120,7 +120,12 @@ def test_output_shape(path: Path) -> None:
     assert list(output["pathways"]) == [p.id for p in rules.pathways]
     for pathway in rules.pathways:
         pw = output["pathways"][pathway.id]
-        assert list(pw) == ["outcome", "criteria", "missing", "cautions"]
+        assert list(pw) == ["outcome", "criteria", "missing", "cautions", "next", "lapses_on", "lapse_reason"]
+        flagged = pw["outcome"] == "flagged"
+        assert all(isinstance(line, str) and line for line in pw["next"])
+        assert not (flagged and pw["next"])
+        assert (pw["lapses_on"] is None) == (pw["lapse_reason"] is None)
+        assert flagged or pw["lapses_on"] is None
         assert pw["outcome"] in {"flagged", "not_flagged", "insufficient_data"}
         # Criteria: the top-level children of the inclusion root, in rule-set order.
         assert [c["id"] for c in pw["criteria"]] == [c.id for c in pathway.inclusion.children]  # type: ignore[union-attr]
