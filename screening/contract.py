@@ -13,7 +13,9 @@ words (tests/screening/test_contract.py checks this).
 Version history: 1 had no ``schema_version`` key (absent means 1): checklist items named
 only the criterion type, and an unknown caution its criterion types (``settle``).
 2 adds ``schema_version`` and ``needs`` (record kind, code, ref, text, form) on checklist
-items and cautions. A reader for each version stays: results are never rewritten.
+items and cautions; later version-2 rows also carry ``refs`` on each caution (an optional key,
+read as empty when absent, so no new version). A reader for each version stays: results are
+never rewritten.
 """
 
 from __future__ import annotations
@@ -209,6 +211,7 @@ class CautionView:
     explanation: str
     source: str
     needs: tuple[NeedView, ...] = ()  # what would settle it, when unknown
+    refs: tuple[str, ...] = ()  # the records its criteria read; empty in results stored before refs were
 
     @property
     def label(self) -> str:
@@ -413,6 +416,7 @@ def _caution(data: Mapping[str, Any], version: int) -> CautionView:
         explanation=explanation,
         source=data.get("source") or "",
         needs=needs,
+        refs=tuple(data.get("refs", ())),
     )
 
 

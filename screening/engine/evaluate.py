@@ -27,6 +27,7 @@ from screening.engine.results import (
     ScreeningResult,
     combine,
     deciding_leaves,
+    leaf_refs,
     missing_lines,
 )
 from screening.engine.ruleset import Caution, Criterion, Node, RuleSet, Severity
@@ -81,6 +82,7 @@ def _caution_result(caution: Caution, severity: Severity, node: NodeResult) -> C
         explanation=caution_explanation(node),
         source=caution.source,
         node=node,
+        refs=leaf_refs(node),
     )
 
 

@@ -139,7 +139,7 @@ def test_output_shape(path: Path) -> None:
         applicable = [c.id for c in rules.cautions if c.severity_for(pathway.id) is not None]
         assert [c["id"] for c in pw["cautions"]] == applicable
         for caution in pw["cautions"]:
-            assert list(caution) == ["id", "severity", "status", "explanation", "source"]
+            assert list(caution) == ["id", "severity", "status", "explanation", "source", "refs"]
             assert caution["severity"] in {"contraindication", "caution"}
             assert "\n" not in caution["explanation"]
             assert caution["explanation"].startswith("work-up incomplete: ") == (caution["status"] == "unknown")
