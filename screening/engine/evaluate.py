@@ -71,7 +71,8 @@ def caution_explanation(node: NodeResult) -> str:
     if node.result is Result.UNKNOWN:
         lines = missing_lines(node) or (node.explanation,)
         return WORKUP_INCOMPLETE + "; ".join(lines)
-    return "; ".join(leaf.explanation for leaf in deciding_leaves(node, node.result))
+    # Leaves that read the same data say the same (e.g. the sex check of two conditions): once each.
+    return "; ".join(dict.fromkeys(leaf.explanation for leaf in deciding_leaves(node, node.result)))
 
 
 def _caution_result(caution: Caution, severity: Severity, node: NodeResult) -> CautionResult:
