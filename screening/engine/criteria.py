@@ -744,7 +744,9 @@ def condition_present(p: ConditionPresentParams, ctx: Context) -> Leaf:
         if facts.sex is not None and facts.sex != p.sex:
             return _leaf(NOT_MET, f"patient's sex is {facts.sex}; applies to {p.sex} patients only", refs)
     # An entry outside the window is not read: "not recorded" says within which window.
-    unrecorded = "not recorded" if p.max_age_days is None else f"not recorded {window_phrase(ctx.as_of, p.max_age_days)}"
+    unrecorded = (
+        "not recorded" if p.max_age_days is None else f"not recorded {window_phrase(ctx.as_of, p.max_age_days)}"
+    )
     present: list[str] = []
     states: list[str] = []
     missing: list[Missing] = []
