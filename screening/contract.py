@@ -13,9 +13,9 @@ words (tests/screening/test_contract.py checks this).
 Version history: 1 had no ``schema_version`` key (absent means 1): checklist items named
 only the criterion type, and an unknown caution its criterion types (``settle``).
 2 adds ``schema_version`` and ``needs`` (record kind, code, ref, text, form) on checklist
-items and cautions; results stored from December 2026 on also carry, per pathway, ``next``,
-``lapses_on`` and ``lapse_reason`` (read as empty where absent). A reader for each version
-stays: results are never rewritten.
+items and cautions; later version-2 rows also carry optional keys, read as empty when absent
+(so no new version): ``refs`` on each caution, and per pathway ``next``, ``lapses_on`` and
+``lapse_reason``. A reader for each version stays: results are never rewritten.
 """
 
 from __future__ import annotations
@@ -211,6 +211,7 @@ class CautionView:
     explanation: str
     source: str
     needs: tuple[NeedView, ...] = ()  # what would settle it, when unknown
+    refs: tuple[str, ...] = ()  # the records its criteria read; empty in results stored before refs were
 
     @property
     def label(self) -> str:
@@ -418,6 +419,7 @@ def _caution(data: Mapping[str, Any], version: int) -> CautionView:
         explanation=explanation,
         source=data.get("source") or "",
         needs=needs,
+        refs=tuple(data.get("refs", ())),
     )
 
 

@@ -16,9 +16,7 @@ def course_adequacy(facts: PatientFacts, rule_set: RuleSet, as_of: date) -> dict
     ctx = build_context(facts, rule_set, as_of)
     out: dict[str, tuple[Result, str]] = {}
     for course in ctx.courses:
+        # An unknown verdict's text says what is missing ("adequacy unknown: no dose recorded").
         verdict = judge_adequacy(course, ctx)
-        text = verdict.text
-        if verdict.lacks:
-            text += " (needs " + ", ".join(lack.text for lack in verdict.lacks) + ")"
-        out[course.ref] = (verdict.result, text)
+        out[course.ref] = (verdict.result, verdict.text)
     return out

@@ -42,6 +42,12 @@ def window_phrase(as_of: date, days: int | None) -> str:
     return f"within {days} days (since {start.isoformat()})"
 
 
+def drug_name(code: str) -> str:
+    """A drug code as written in explanations: "mycophenolate_mofetil" → "mycophenolate mofetil",
+    "cyclophosphamide_iv" → "cyclophosphamide IV"."""
+    return " ".join("IV" if word == "iv" else word for word in code.split("_"))
+
+
 def dedupe(items: Iterable[str]) -> tuple[str, ...]:
     """Items in first-seen order, without repeats."""
     return tuple(dict.fromkeys(items))
@@ -90,9 +96,14 @@ class Course:
         return "dose"
 
     @property
+    def name(self) -> str:
+        """The drug as written in explanations."""
+        return drug_name(self.drug.drug)
+
+    @property
     def label(self) -> str:
         end = "ongoing" if self.end is None else self.end.isoformat()
-        return f"{self.drug.drug} {self.start.isoformat()}–{end}"
+        return f"{self.name} {self.start.isoformat()}–{end}"
 
 
 def _course(record: TreatmentCourse, drug: Drug, as_of: date) -> Course:

@@ -110,8 +110,8 @@ def _needed_window(as_of: date, days: int | None) -> str:
     """Where a missing dated record would have to fall."""
     start = window_start(as_of, days)
     if start is None:
-        return f"on or before as-of (none recorded by {as_of.isoformat()})"
-    return f"within {days} days of as-of (none since {start.isoformat()})"
+        return f"on or before {as_of.isoformat()} (none recorded)"
+    return f"on or after {start.isoformat()} (none in the last {days} days)"
 
 
 def _observation_label(code: str) -> str:
@@ -128,6 +128,16 @@ def _observation_value(code: str, value: Decimal) -> str:
 # SLEDAI-2K reading, shared by sledai_at_least and failed_agents_at_least
 
 
+# Up to this many not-assessed items are named; more are counted.
+_NAMED_ITEMS = 5
+
+
+def _sledai_item(code: str) -> str:
+    """A SLEDAI-2K item's label inside a sentence ("Low complement" → "low complement"; "CVA" stays)."""
+    label = vocab.SLEDAI_ITEMS[code].label
+    return label if label[:2].isupper() else label[0].lower() + label[1:]
+
+
 @dataclass(frozen=True, slots=True)
 class SledaiReading:
     result: Result
@@ -138,36 +148,78 @@ class SledaiReading:
     label: str
     min_score: int
     days: int | None
+    clinical_only: bool = False
 
-    def text(self, as_of: date) -> str:
-        """The score as read, e.g. "SLEDAI-2K 6–10 on 2026-10-15 (2 items not assessed)"."""
+    @property
+    def scored(self) -> tuple[str, ...]:
+        """The present items that count, in form order."""
         if self.assessment is None:
-            return f"no {self.label} assessment {window_phrase(as_of, self.days)}"
+            return ()
+        present = set(self.assessment.sledai_present)
+        if self.clinical_only:
+            present -= vocab.SLEDAI_SEROLOGICAL
+        return tuple(code for code in vocab.SLEDAI_ITEMS if code in present)
+
+    @property
+    def unscored(self) -> bool:
+        """An assessment none of whose counted items was assessed: no score at all."""
+        counted = len(vocab.SLEDAI_ITEMS) - (len(vocab.SLEDAI_SEROLOGICAL) if self.clinical_only else 0)
+        return self.assessment is not None and len(self.not_assessed) == counted
+
+    def _not_assessed_text(self) -> str:
+        if len(self.not_assessed) > _NAMED_ITEMS:
+            return f"{len(self.not_assessed)} items not assessed"
+        return "not assessed: " + ", ".join(_sledai_item(code) for code in self.not_assessed)
+
+    def text(self, as_of: date, *, items: bool = True) -> str:
+        """The score as read, e.g. "SLEDAI-2K 6–8 on 2026-10-15 (proteinuria 4, rash 2; not assessed: fever)".
+
+        ``items`` False leaves out the items that scored (for a line that only needs the score).
+        """
+        if self.assessment is None:
+            return f"no SLEDAI-2K assessment {window_phrase(as_of, self.days)}"
         when = self.assessment.date.isoformat()
+        if self.unscored:
+            return f"{self.label} not scored on {when}"
+        details: list[str] = []
+        if items:
+            weights = [f"{_sledai_item(code)} {vocab.SLEDAI_ITEMS[code].weight}" for code in self.scored]
+            details.append(", ".join(weights) or "no item present")
+        if self.not_assessed:
+            details.append(self._not_assessed_text())
         if not self.not_assessed:
-            return f"{self.label} {self.low} on {when}"
-        items = _plural(len(self.not_assessed), "item") + " not assessed"
-        if self.result is MET:
-            return f"{self.label} at least {self.low} on {when} ({items})"
-        if self.result is NOT_MET:
-            return f"{self.label} at most {self.high} on {when} ({items})"
-        return f"{self.label} {self.low}–{self.high} on {when} ({items})"
+            score = str(self.low)
+        elif self.result is MET:
+            score = f"at least {self.low}"
+        elif self.result is NOT_MET:
+            score = f"at most {self.high}"
+        else:
+            score = f"{self.low}–{self.high}"
+        text = f"{self.label} {score} on {when}"
+        return f"{text} ({'; '.join(details)})" if details else text
 
     def lack(self, as_of: date) -> Need:
         """The data that would settle an unknown reading: a new assessment, or this one's unassessed items."""
         if self.assessment is None:
-            text = f"a {self.label} assessment dated {_needed_window(as_of, self.days)}"
+            text = f"a SLEDAI-2K assessment dated {_needed_window(as_of, self.days)}"
             return Need(record=RecordKind.ASSESSMENT, text=text)
-        text = f"{self.label} items not assessed on {self.assessment.date.isoformat()}: {', '.join(self.not_assessed)}"
+        when = self.assessment.date.isoformat()
+        if self.unscored:
+            text = f"the SLEDAI-2K items of {when} (none assessed), or a new scored SLEDAI-2K assessment"
+        elif len(self.not_assessed) > _NAMED_ITEMS:
+            text = f"the {len(self.not_assessed)} SLEDAI-2K items not assessed on {when}, or a new scored SLEDAI-2K assessment"
+        else:
+            named = ", ".join(_sledai_item(code) for code in self.not_assessed)
+            text = f"SLEDAI-2K items not assessed on {when}: {named}"
         return Need(record=RecordKind.ASSESSMENT, text=text, ref=self.assessment.ref)
 
 
 def read_sledai(ctx: Context, min_score: int, days: int | None, clinical_only: bool) -> SledaiReading:
     """Latest assessment in the window against a minimum, on the score's low and high bounds."""
-    label = "cSLEDAI-2K" if clinical_only else "SLEDAI-2K"
+    label = "clinical SLEDAI-2K (serology excluded)" if clinical_only else "SLEDAI-2K"
     assessment = ctx.latest_assessment(days)
     if assessment is None:
-        return SledaiReading(UNKNOWN, None, 0, 0, (), label, min_score, days)
+        return SledaiReading(UNKNOWN, None, 0, 0, (), label, min_score, days, clinical_only)
     low, high = scoring.sledai_bounds(
         assessment.sledai_present, assessment.sledai_not_assessed, clinical_only=clinical_only
     )
@@ -181,7 +233,7 @@ def read_sledai(ctx: Context, min_score: int, days: int | None, clinical_only: b
         result = NOT_MET
     else:
         result = UNKNOWN
-    return SledaiReading(result, assessment, low, high, not_assessed, label, min_score, days)
+    return SledaiReading(result, assessment, low, high, not_assessed, label, min_score, days, clinical_only)
 
 
 # --------------------------------------------------------------------------
@@ -198,7 +250,7 @@ def sle_diagnosis(p: SleDiagnosisParams, ctx: Context) -> Leaf:
     if ana is None:
         return _leaf(
             UNKNOWN,
-            "not attested; ANA titre not recorded",
+            "not attested by a specialist; ANA titre not recorded",
             read,
             [
                 _lack(
@@ -210,16 +262,20 @@ def sle_diagnosis(p: SleDiagnosisParams, ctx: Context) -> Leaf:
             ],
         )
     if ana < p.ana_min_titre:
-        return _leaf(NOT_MET, f"not attested; ANA {_titre(ana)}, needs ≥ {_titre(p.ana_min_titre)}", read)
+        return _leaf(
+            NOT_MET, f"not attested by a specialist; ANA {_titre(ana)}, needs ≥ {_titre(p.ana_min_titre)}", read
+        )
     if facts.criteria is None:
         return _leaf(
             UNKNOWN,
-            f"not attested; ANA {_titre(ana)} meets the entry criterion but the 2019 EULAR/ACR criteria are not recorded",
+            f"not attested by a specialist; ANA {_titre(ana)} meets the entry criterion, "
+            "but the 2019 EULAR/ACR classification criteria are not recorded",
             read,
             [
                 _lack(
                     RecordKind.CLASSIFICATION,
-                    "the 2019 EULAR/ACR classification criteria (assessed list; empty if none present)",
+                    "the 2019 EULAR/ACR classification criteria present "
+                    "(or a specialist's attestation of the SLE diagnosis)",
                     code="criteria",
                     ref=refs.criteria,
                 )
@@ -227,12 +283,14 @@ def sle_diagnosis(p: SleDiagnosisParams, ctx: Context) -> Leaf:
         )
     read.append(refs.criteria)
     eular = scoring.eular_acr(ana, facts.criteria, ana_min_titre=p.ana_min_titre, min_score=p.classification_min_score)
-    head = f"ANA {_titre(ana)}; 2019 EULAR/ACR score {eular.score}"
+    head = f"ANA {_titre(ana)}, 2019 EULAR/ACR score {eular.score}"
+    needs = f"needs ≥ {p.classification_min_score}"
     if eular.classified:
-        return _leaf(MET, f"{head} with a clinical criterion (needs ≥ {p.classification_min_score})", read)
+        text = f"classified by the 2019 EULAR/ACR criteria: ANA {_titre(ana)}, score {eular.score} with a clinical criterion"
+        return _leaf(MET, f"{text} ({needs})", read)
     if eular.score < p.classification_min_score:
-        return _leaf(NOT_MET, f"not attested; {head}, needs ≥ {p.classification_min_score}", read)
-    return _leaf(NOT_MET, f"not attested; {head} but no clinical criterion, needs ≥ 1", read)
+        return _leaf(NOT_MET, f"not attested by a specialist; {head}, {needs}", read)
+    return _leaf(NOT_MET, f"not attested by a specialist; {head} but no clinical criterion (needs at least one)", read)
 
 
 def age_between(p: AgeBetweenParams, ctx: Context) -> Leaf:
@@ -260,28 +318,37 @@ def sledai_at_least(p: SledaiAtLeastParams, ctx: Context) -> Leaf:
     )
 
 
+def _or_list(items: Sequence[str]) -> str:
+    """ "a", "a or b", "a, b or c"."""
+    if len(items) <= 1:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} or {items[-1]}"
+
+
 def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
     """A listed manifestation active per its latest entry; lupus nephritis also needs a listed, recent biopsy class.
 
     Active lupus nephritis whose class is unconfirmed (no biopsy class, or the latest biopsy older than the
     window, whatever its class) is unknown, asking for the biopsy, when ``ln_unconfirmed`` is unknown; not met
-    otherwise (rule sets before 2026.2)."""
+    otherwise (rule sets before 2026.2). The explanation names what is active first, with why it does not
+    count when it does not; "none active" only when nothing listed is active."""
     met: list[str] = []
-    not_met: list[str] = []
+    unconfirmed_active: list[str] = []  # active, but its class does not confirm it
+    inactive: list[str] = []
     unrecorded: list[str] = []
     refs: list[str] = []
     unconfirmed = False
     asks_biopsy = p.ln_unconfirmed == "unknown"
     biopsy_since = window_start(ctx.as_of, p.biopsy_max_age_days)
     for code in p.codes:
+        label = vocab.MANIFESTATION_CODES[code]
         latest = ctx.latest_manifestation(code)
         if latest is None:
-            unrecorded.append(code)
+            unrecorded.append(label)
             continue
         refs.append(latest.ref)
-        label = vocab.MANIFESTATION_CODES[code]
         if not latest.active:
-            not_met.append(f"{label} not active ({latest.date.isoformat()})")
+            inactive.append(f"{label} not active ({latest.date.isoformat()})")
             continue
         active = f"{label} active ({latest.date.isoformat()})"
         if code != "lupus_nephritis":
@@ -289,25 +356,27 @@ def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
             continue
         biopsy = ctx.latest_biopsy(code)
         if biopsy is None:
-            not_met.append(f"{active} but no biopsy class recorded")
+            unconfirmed_active.append(f"{active}, but no biopsy class recorded")
             unconfirmed = asks_biopsy
             continue
         refs.append(biopsy.ref)
         biopsy_text = f"class {biopsy.biopsy_class} biopsy of {biopsy.date.isoformat()}"
         old = biopsy_since is not None and biopsy.date < biopsy_since
         if biopsy.biopsy_class not in p.ln_classes and not (old and asks_biopsy):
-            admitted = ", ".join(p.ln_classes) or "none"
-            not_met.append(f"{active} with {biopsy_text}, class not among {admitted}")
+            counted = f"not class {_or_list(p.ln_classes)}" if p.ln_classes else "not a class these rules count"
+            unconfirmed_active.append(f"{active}, but its {biopsy_text} is {counted}")
         elif old:
             # whatever its class: a new biopsy could show another
-            not_met.append(f"{active} with {biopsy_text}, older than {p.biopsy_max_age_days} days")
+            unconfirmed_active.append(f"{active}, but its {biopsy_text} is older than {p.biopsy_max_age_days} days")
             unconfirmed = asks_biopsy
         else:
             met.append(f"{active} with {biopsy_text}")
     if met:
         return _leaf(MET, "; ".join(met), refs)
+    parts = unconfirmed_active + inactive
     if unrecorded:
-        not_met.append(f"not recorded: {', '.join(unrecorded)}")
+        parts.append(f"not recorded: {', '.join(unrecorded)}")
+    text = "; ".join(parts) if unconfirmed_active else "; ".join(["none active", *parts])
     if unconfirmed:
         when = "" if biopsy_since is None else f", dated on or after {biopsy_since.isoformat()}"
         lack = _lack(
@@ -315,8 +384,8 @@ def manifestation_active(p: ManifestationActiveParams, ctx: Context) -> Leaf:
             f"a kidney biopsy class of the active lupus nephritis{when}",
             code="lupus_nephritis",
         )
-        return _leaf(UNKNOWN, "none active with a confirmed class; " + "; ".join(not_met), refs, [lack])
-    return _leaf(NOT_MET, "none active; " + "; ".join(not_met), refs)
+        return _leaf(UNKNOWN, text, refs, [lack])
+    return _leaf(NOT_MET, text, refs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -327,27 +396,41 @@ class Adequacy:
     refs: tuple[str, ...]
 
 
+def _dose_gap(course: Course) -> str:
+    """Why a course's dose cannot be compared with its drug's threshold (``course.dose`` is None)."""
+    record = course.record
+    if record.dose is not None:
+        return f"dose recorded in {record.dose_unit}, not {course.drug.dose_unit}"
+    return "no dose recorded"
+
+
 def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
-    """Kleene AND of days covered ≥ min_days and the drug's dose conditions (section 2)."""
+    """Kleene AND of days covered ≥ min_days and the drug's dose conditions (section 2).
+
+    The text says why: "adequate: 200 days", "not adequate: 30 of 90 days", "adequacy unknown: no dose
+    recorded" (each thing missing named once)."""
     drug = course.drug
     min_days = drug.min_days or 0
     days = course.days_covered
     parts = [from_bool(days >= min_days)]
     shortfalls: list[str] = []
+    gaps: list[str] = []
     lacks: list[Need] = []
     refs: list[str] = []
     dose_lack = Need(record=RecordKind.TREATMENT, text=course.dose_lack, code=drug.drug, ref=course.ref)
     if days < min_days:
         shortfalls.append(f"{days} of {min_days} days")
     dose = course.dose
+    unit = drug.dose_unit
     if drug.min_dose is not None:
         if dose is None:
             parts.append(UNKNOWN)
             lacks.append(dose_lack)
+            gaps.append(_dose_gap(course))
         else:
             parts.append(from_bool(dose >= drug.min_dose))
             if dose < drug.min_dose:
-                shortfalls.append(f"{num(dose)} < {num(drug.min_dose)} {drug.dose_unit}")
+                shortfalls.append(f"dose {num(dose)} {unit} < {num(drug.min_dose)} {unit}")
     if drug.min_dose_per_kg is not None:
         weight = ctx.facts.weight_kg
         refs.append(ctx.facts.refs.weight_kg)
@@ -355,22 +438,25 @@ def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
             parts.append(UNKNOWN)
             if dose is None:
                 lacks.append(dose_lack)
+                gaps.append(_dose_gap(course))
             if weight is None:
                 lacks.append(
                     Need(
                         record=RecordKind.PATIENT,
-                        text=f"the patient's weight ({drug.drug} dose threshold is per kg)",
+                        text=f"the patient's weight ({course.name} dose threshold is per kg)",
                         code="weight_kg",
                         ref=ctx.facts.refs.weight_kg,
                     )
                 )
+                gaps.append("the patient's weight is not recorded (the dose threshold is per kg)")
         else:
             # dose ÷ weight ≥ threshold, multiplied out to stay exact in Decimal.
-            enough = dose >= drug.min_dose_per_kg * weight
+            needed = drug.min_dose_per_kg * weight
+            enough = dose >= needed
             parts.append(from_bool(enough))
             if not enough:
                 shortfalls.append(
-                    f"{num(dose)} {drug.dose_unit} < {num(drug.min_dose_per_kg)} mg/kg × {num(weight)} kg"
+                    f"dose {num(dose)} {unit} < {num(drug.min_dose_per_kg)} mg/kg × {num(weight)} kg = {num(needed)} {unit}"
                 )
     result = all_of(parts)
     if result is MET:
@@ -378,8 +464,8 @@ def judge_adequacy(course: Course, ctx: Context) -> Adequacy:
     elif result is NOT_MET:
         text = "not adequate: " + ", ".join(shortfalls)
     else:
-        text = "adequacy unknown"
-    # A drug may set both dose conditions: a missing dose is still one thing lacking.
+        # A drug may set both dose conditions: a missing dose is still one thing lacking.
+        text = "adequacy unknown: " + "; ".join(dict.fromkeys(gaps))
     return Adequacy(result, text, _unique(lacks) if result is UNKNOWN else (), tuple(refs))
 
 
@@ -407,7 +493,8 @@ def _judge_course(course: Course, p: FailedAgentsAtLeastParams, ctx: Context) ->
             lacks += adequacy.lacks
             if reading.result is UNKNOWN:
                 lacks.append(reading.lack(ctx.as_of))
-        text = f"ongoing, {adequacy.text}, {reading.text(ctx.as_of)} vs ≥ {p.ongoing_active_sledai_min}"
+        activity = reading.text(ctx.as_of, items=False)
+        text = f"ongoing, {adequacy.text}, {activity}, failed if ≥ {p.ongoing_active_sledai_min}"
         return _Judgement(course, result, text, tuple(lacks), tuple(refs))
     reason = course.stop_reason
     if reason is None:
@@ -455,7 +542,7 @@ def failed_agents_at_least(p: FailedAgentsAtLeastParams, ctx: Context) -> Leaf:
     # Section 1: one line per course whose failure is unknown, naming the course and what it lacks.
     missing = [
         Missing(
-            line=f"{j.course.drug.drug} course started {j.course.start.isoformat()} needs: "
+            line=f"{j.course.name} course started {j.course.start.isoformat()} needs: "
             + "; ".join(n.text for n in j.lacks),
             needs=j.lacks,
         )
@@ -464,6 +551,29 @@ def failed_agents_at_least(p: FailedAgentsAtLeastParams, ctx: Context) -> Leaf:
     ]
     refs = [ref for j in judgements for ref in j.refs]
     return _leaf(result, text, refs, missing)
+
+
+def _prednisone_dose(courses: Sequence[Course]) -> tuple[Decimal, str]:
+    """The prednisone-equivalent sum of courses with a dose, and how it is made up, naming each drug
+    and its factor where it is not 1: "methylprednisolone 6.4 mg/day = 8 mg prednisone"."""
+    total = Decimal(0)
+    parts: list[str] = []
+    for c in courses:
+        if c.dose is None:
+            continue
+        factor = c.drug.prednisone_factor or Decimal(1)
+        equivalent = scoring.prednisone_equivalent(c.dose, factor)
+        total += equivalent
+        dose = f"{c.name} {num(c.dose)} {c.drug.dose_unit}"
+        if factor == 1:
+            parts.append(dose)
+        elif len(courses) == 1:
+            parts.append(f"{dose} = {num(equivalent)} mg prednisone")
+        else:
+            parts.append(f"{dose} ({num(equivalent)} mg prednisone)")
+    if len(parts) == 1:
+        return total, parts[0]
+    return total, f"{' + '.join(parts)} = {num(total)} mg/day prednisone-equivalent"
 
 
 def glucocorticoid_dependent(p: GlucocorticoidDependentParams, ctx: Context) -> Leaf:
@@ -475,13 +585,13 @@ def glucocorticoid_dependent(p: GlucocorticoidDependentParams, ctx: Context) -> 
         first = date.min
     courses = [c for c in ctx.courses if c.drug.drug_class == "glucocorticoid" and c.last_day >= first]
     span = f"every day from {first.isoformat()} to {as_of.isoformat()}"
-    need = f"needs > {num(p.above_mg_per_day)} mg/day on {span}"
+    need = f"needs > {num(p.above_mg_per_day)} mg/day prednisone-equivalent on {span}"
     # Split the examined days where the set of covering courses changes.
     cuts = {first} | {c.start for c in courses if c.start > first}
     cuts |= {c.last_day + timedelta(days=1) for c in courses if c.last_day < as_of}
     starts = sorted(cuts)
     verdicts: list[Result] = []
-    lowest: Decimal | None = None
+    lowest: tuple[Decimal, str] | None = None  # the lowest sum above the threshold, and where
     first_failure = ""
     unknown_courses: list[Course] = []
     for i, seg_start in enumerate(starts):
@@ -493,29 +603,28 @@ def glucocorticoid_dependent(p: GlucocorticoidDependentParams, ctx: Context) -> 
         )
         covering = [c for c in courses if c.start <= seg_start <= c.last_day]
         known = [c for c in covering if c.dose is not None]
-        total = sum(
-            (scoring.prednisone_equivalent(c.dose, c.drug.prednisone_factor or 1) for c in known if c.dose is not None),
-            Decimal(0),
-        )
+        total, made_up = _prednisone_dose(known)
         if not covering:
             verdict = NOT_MET
             first_failure = first_failure or f"no glucocorticoid course {dates}"
         elif total > p.above_mg_per_day:
             verdict = MET
-            lowest = total if lowest is None else min(lowest, total)
+            if lowest is None or total < lowest[0]:
+                lowest = (total, f"{made_up} {dates}")
         elif len(known) < len(covering):
             verdict = UNKNOWN
             unknown_courses += [c for c in covering if c.dose is None]
         else:
             verdict = NOT_MET
-            first_failure = first_failure or f"{num(total)} mg/day prednisone-equivalent {dates}"
+            first_failure = first_failure or f"{made_up} {dates}"
         verdicts.append(verdict)
     result = all_of(verdicts)
     refs = [c.ref for c in courses]
     if result is MET:
+        assert lowest is not None  # every segment met: at least one
         return _leaf(
             MET,
-            f"above {num(p.above_mg_per_day)} mg/day prednisone-equivalent on {span} (lowest {num(lowest or Decimal(0))} mg/day)",
+            f"above {num(p.above_mg_per_day)} mg/day prednisone-equivalent on {span} (lowest: {lowest[1]})",
             refs,
         )
     if result is NOT_MET:
@@ -525,13 +634,13 @@ def glucocorticoid_dependent(p: GlucocorticoidDependentParams, ctx: Context) -> 
     missing = [
         _lack(
             RecordKind.TREATMENT,
-            f"{c.dose_lack} of the {c.drug.drug} course started {c.start.isoformat()}",
+            f"{c.dose_lack} of the {c.name} course started {c.start.isoformat()}",
             code=c.drug.drug,
             ref=c.ref,
         )
         for c in unknown_sorted
     ]
-    named = ", ".join(f"{c.drug.drug} from {c.start.isoformat()}" for c in unknown_sorted)
+    named = ", ".join(f"the {c.name} course started {c.start.isoformat()}" for c in unknown_sorted)
     return _leaf(UNKNOWN, f"dose not known for {named}; {need}", refs, missing)
 
 
@@ -540,7 +649,7 @@ def drug_tried(p: DrugTriedParams, ctx: Context) -> Leaf:
     courses = [c for c in ctx.courses if c.drug.agent in p.agents]
     if courses:
         first = courses[0]
-        return _leaf(MET, f"{first.drug.drug} course started {first.start.isoformat()}", [c.ref for c in courses])
+        return _leaf(MET, f"{first.name} course started {first.start.isoformat()}", [c.ref for c in courses])
     refs: list[str] = []
     states: list[str] = []
     for code in p.or_conditions:
@@ -553,7 +662,7 @@ def drug_tried(p: DrugTriedParams, ctx: Context) -> Leaf:
         if latest.status == "present":
             return _leaf(MET, f"{label} present ({latest.date.isoformat()})", refs)
         states.append(f"{label} {latest.status} ({latest.date.isoformat()})")
-    text = f"no course of {', '.join(p.agents)}"
+    text = f"no course of {_or_list(p.agents)}"
     if states:
         text += "; " + "; ".join(states)
     return _leaf(NOT_MET, text, refs)
@@ -634,7 +743,10 @@ def condition_present(p: ConditionPresentParams, ctx: Context) -> Leaf:
         refs.append(facts.refs.sex)
         if facts.sex is not None and facts.sex != p.sex:
             return _leaf(NOT_MET, f"patient's sex is {facts.sex}; applies to {p.sex} patients only", refs)
-    window = window_phrase(ctx.as_of, p.max_age_days)
+    # An entry outside the window is not read: "not recorded" says within which window.
+    unrecorded = (
+        "not recorded" if p.max_age_days is None else f"not recorded {window_phrase(ctx.as_of, p.max_age_days)}"
+    )
     present: list[str] = []
     states: list[str] = []
     missing: list[Missing] = []
@@ -643,9 +755,9 @@ def condition_present(p: ConditionPresentParams, ctx: Context) -> Leaf:
         latest = ctx.latest_condition(code, p.max_age_days)
         if latest is None:
             if p.if_unrecorded == "absent":
-                states.append(f"{label} not recorded (taken as absent)")
+                states.append(f"{label} {unrecorded}, taken as absent")
             else:
-                states.append(f"{label} not recorded")
+                states.append(f"{label} {unrecorded}")
                 line = f"{label} status dated {_needed_window(ctx.as_of, p.max_age_days)}"
                 missing.append(_lack(RecordKind.CONDITION, line, code=code))
             continue
@@ -654,8 +766,7 @@ def condition_present(p: ConditionPresentParams, ctx: Context) -> Leaf:
         (present if latest.status == "present" else states).append(state)
     if present:
         return _leaf(MET, "; ".join(present), refs)
-    text = f"{window}: {'; '.join(states)}"
-    return _leaf(UNKNOWN if missing else NOT_MET, text, refs, missing)
+    return _leaf(UNKNOWN if missing else NOT_MET, "; ".join(states), refs, missing)
 
 
 def recent_drug(p: RecentDrugParams, ctx: Context) -> Leaf:
@@ -666,11 +777,11 @@ def recent_drug(p: RecentDrugParams, ctx: Context) -> Leaf:
     refs = [c.ref for c in courses]
     recent = [c for c in courses if since is None or c.last_day >= since]
     if recent:
-        return _leaf(MET, f"{recent[-1].label} covers a day {window}", refs)
+        return _leaf(MET, f"{recent[-1].label}, given {window}", refs)
     if courses:
         last = max(courses, key=lambda c: (c.last_day, c.start))
-        return _leaf(NOT_MET, f"last course {last.label} ended before the window ({window})", refs)
-    return _leaf(NOT_MET, f"no course of {', '.join(p.agents)}", refs)
+        return _leaf(NOT_MET, f"last course {last.label}, none given {window}", refs)
+    return _leaf(NOT_MET, f"no course of {_or_list(p.agents)}", refs)
 
 
 def damage_index_at_least(p: DamageIndexAtLeastParams, ctx: Context) -> Leaf:

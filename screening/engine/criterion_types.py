@@ -297,7 +297,10 @@ class AgeBetweenParams:
         "no assessment in the window, or the latest one reaches the minimum only if some of its not-assessed "
         "items are present"
     ),
-    missing="a SLEDAI-2K assessment dated within the window, or the items the latest one did not assess (all in one line)",
+    missing=(
+        "a SLEDAI-2K assessment dated within the window, or the items the latest one did not assess (in one line, "
+        "named up to five, else counted, with a new scored assessment as the alternative)"
+    ),
     notes=(
         "The score is read as a range: its low end counts the present items, its high end adds every item not "
         "assessed. The clinical SLEDAI-2K leaves low complement and increased DNA binding out of both ends.",

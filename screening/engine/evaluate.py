@@ -24,6 +24,7 @@ from screening.engine.results import (
     Result,
     ScreeningResult,
     deciding_leaves,
+    leaf_refs,
     missing_lines,
 )
 from screening.engine.ruleset import Caution, RuleSet, Severity
@@ -41,7 +42,8 @@ def caution_explanation(node: NodeResult) -> str:
     if node.result is Result.UNKNOWN:
         lines = missing_lines(node) or (node.explanation,)
         return WORKUP_INCOMPLETE + "; ".join(lines)
-    return "; ".join(leaf.explanation for leaf in deciding_leaves(node, node.result))
+    # Leaves that read the same data say the same (e.g. the sex check of two conditions): once each.
+    return "; ".join(dict.fromkeys(leaf.explanation for leaf in deciding_leaves(node, node.result)))
 
 
 def _caution_result(caution: Caution, severity: Severity, node: NodeResult) -> CautionResult:
@@ -52,6 +54,7 @@ def _caution_result(caution: Caution, severity: Severity, node: NodeResult) -> C
         explanation=caution_explanation(node),
         source=caution.source,
         node=node,
+        refs=leaf_refs(node),
     )
 
 

@@ -177,7 +177,9 @@ def lapse_reason(before: NodeResult, after: NodeResult, day: date) -> str:
     changed = [leaf for leaf in deciding_leaves(after, after.result) if leaf.id in was]
     leaf = changed[0] if changed else next(leaf for leaf in _leaves(after) if leaf.id in was)
     state = "unknown" if leaf.result is Result.UNKNOWN else "not met"
-    return f"{leaf.id} ({was[leaf.id].explanation}) becomes {state} on {day.isoformat()}: {leaf.explanation}"
+    return (
+        f"{leaf.id} becomes {state} on {day.isoformat()}: {leaf.explanation} — until then: {was[leaf.id].explanation}"
+    )
 
 
 def find_lapse(

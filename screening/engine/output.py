@@ -51,6 +51,7 @@ def result_to_dict(result: ScreeningResult, *, case_id: str) -> dict[str, Any]:
                     "status": c.status.value,
                     "explanation": c.explanation,
                     "source": c.source,
+                    "refs": list(c.refs),
                 }
                 for c in pathway.cautions
             ],

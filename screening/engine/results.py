@@ -148,6 +148,7 @@ class CautionResult:
     explanation: str
     source: str
     node: NodeResult
+    refs: tuple[str, ...] = ()  # the records its criteria read: the refs of its tree's leaves, in order, once each
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -197,6 +198,13 @@ def missing_items(node: NodeResult) -> tuple[Missing, ...]:
 def missing_lines(node: NodeResult) -> tuple[str, ...]:
     """Lines of the unknown leaves reached from ``node`` through unknown nodes only, in order, deduplicated."""
     return tuple(item.line for item in missing_items(node))
+
+
+def leaf_refs(node: NodeResult) -> tuple[str, ...]:
+    """The refs of every leaf under ``node``, in tree order, each once."""
+    if isinstance(node, CriterionResult):
+        return node.refs
+    return tuple(dict.fromkeys(ref for child in node.children for ref in leaf_refs(child)))
 
 
 def deciding_leaves(node: NodeResult, result: Result) -> tuple[CriterionResult, ...]:

@@ -187,6 +187,23 @@ def test_cautions_read_with_status_severity_and_what_settles_an_unknown_one() ->
     absent = cautions["antiphospholipid_syndrome"]
     assert absent.absent and absent in hsct.absent_cautions and absent not in hsct.shown_cautions
     assert heart in hsct.shown_cautions and pregnancy in hsct.shown_cautions
+    # The records each caution read are stored with it (the sex is read before any pregnancy status).
+    assert heart.refs == ("x/1",) and pregnancy.refs == ("patient.sex",) and absent.refs == ()
+
+
+def test_caution_refs_are_stored_and_a_row_stored_without_them_reads_with_none() -> None:
+    facts = patient_facts(
+        observations=(engine.Observation(code="lvef", date=AS_OF - timedelta(days=20), value=Decimal(30), ref="x/1"),)
+    )
+    trace = stored(facts)
+    heart = next(c for c in trace["pathways"]["hsct"]["cautions"] if c["id"] == "cardiac_function")
+    assert heart["refs"] == ["x/1"]
+    for pathway in trace["pathways"].values():
+        for caution in pathway["cautions"]:
+            del caution["refs"]
+    older = read_trace(trace).pathway("hsct")
+    assert older is not None and trace["schema_version"] == 2
+    assert {c.refs for c in older.cautions} == {()}
 
 
 # A result stored before the contract was versioned (version 1): no schema_version, checklist items

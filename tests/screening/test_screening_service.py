@@ -204,8 +204,8 @@ def test_adequacy_shown_for_each_course(spec_client, patient) -> None:
     ObservationFactory(patient=patient)
     AssessmentFactory(patient=patient)
     page = spec_client.get(reverse("patients:detail", kwargs={"pk": patient.pk})).content.decode()
-    assert "not adequate: 1500 &lt; 2000 mg/day" in page
-    assert "adequacy unknown (needs dose)" in page
+    assert "not adequate: dose 1500 mg/day &lt; 2000 mg/day" in page
+    assert "adequacy unknown: no dose recorded" in page
 
 
 @pytest.mark.django_db

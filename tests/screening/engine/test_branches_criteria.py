@@ -102,27 +102,25 @@ def test_per_kg_shortfall_names_dose_threshold_and_a_whole_number_weight() -> No
     aza = (course("azathioprine", date(2025, 12, 15), date(2026, 4, 30), 100, "inadequate_response"),)
     r = run("failed_agents_at_least", facts(treatments=aza, weight_kg=65))
     assert r.result is NOT_MET
-    assert "not adequate: 100 mg/day < 2 mg/kg × 65 kg" in r.explanation
+    assert "not adequate: dose 100 mg/day < 2 mg/kg × 65 kg = 130 mg/day" in r.explanation
     assert r.refs == ("course:azathioprine:2025-12-15", "patient.weight_kg")
 
 
-# ---------------------------------------------------------------- null windows: "on or before as-of"
+# ---------------------------------------------------------------- null windows: "on or before" the as-of date
 
 
 def test_null_window_sledai_unknown_names_any_assessment() -> None:
     r = run("sledai_at_least", facts(), max_age_days=None)
     assert r.result is UNKNOWN
     assert r.explanation == "no SLEDAI-2K assessment on or before 2026-11-01, needs ≥ 8"
-    assert r.missing == ("a SLEDAI-2K assessment dated on or before as-of (none recorded by 2026-11-01)",)
+    assert r.missing == ("a SLEDAI-2K assessment dated on or before 2026-11-01 (none recorded)",)
 
 
 def test_null_window_observation_unknown_names_any_result() -> None:
     r = run("observation_compare", facts(), max_age_days=None)
     assert r.result is UNKNOWN
     assert r.explanation == "no Left ventricular ejection fraction result on or before 2026-11-01"
-    assert r.missing == (
-        "Left ventricular ejection fraction result dated on or before as-of (none recorded by 2026-11-01)",
-    )
+    assert r.missing == ("Left ventricular ejection fraction result dated on or before 2026-11-01 (none recorded)",)
     old = facts(observations=(observation("lvef", date(2001, 1, 1), 30),))
     settled = run("observation_compare", old, max_age_days=None)
     assert settled.result is MET and settled.missing == ()
@@ -132,8 +130,8 @@ def test_null_window_observation_unknown_names_any_result() -> None:
 def test_null_window_condition_unknown_names_any_status() -> None:
     r = run("condition_present", facts(), max_age_days=None)
     assert r.result is UNKNOWN
-    assert r.explanation == "on or before 2026-11-01: Pregnancy not recorded"
-    assert r.missing == ("Pregnancy status dated on or before as-of (none recorded by 2026-11-01)",)
+    assert r.explanation == "Pregnancy not recorded"
+    assert r.missing == ("Pregnancy status dated on or before 2026-11-01 (none recorded)",)
 
 
 # ---------------------------------------------------------------- windows longer than the calendar
@@ -144,10 +142,10 @@ def test_overlong_window_reaches_back_to_the_first_date(days: int) -> None:
     """A window of N days is [as_of − N, as_of]; reaching before 0001-01-01 it holds every record."""
     old = facts(assessments=(assessment(date(1, 1, 1), ("seizure",)),))
     r = run_past_the_limits("sledai_at_least", old, max_age_days=days)
-    assert r.result is MET and r.explanation == "SLEDAI-2K 8 on 0001-01-01, needs ≥ 8"
+    assert r.result is MET and r.explanation == "SLEDAI-2K 8 on 0001-01-01 (seizure 8), needs ≥ 8"
     none = run_past_the_limits("sledai_at_least", facts(), max_age_days=days)
     assert none.explanation == f"no SLEDAI-2K assessment within {days} days (since 0001-01-01), needs ≥ 8"
-    assert none.missing == (f"a SLEDAI-2K assessment dated within {days} days of as-of (none since 0001-01-01)",)
+    assert none.missing == (f"a SLEDAI-2K assessment dated on or after 0001-01-01 (none in the last {days} days)",)
 
 
 @pytest.mark.parametrize("days", HUGE_WINDOWS)
@@ -158,7 +156,7 @@ def test_overlong_window_for_conditions_and_recent_drugs(days: int) -> None:
     rtx = facts(treatments=(course("rituximab", date(1999, 1, 1), date(1999, 1, 1), 1000),))
     recent = run_past_the_limits("recent_drug", rtx, within_days=days)
     assert recent.result is MET
-    assert recent.explanation == f"rituximab 1999-01-01–1999-01-01 covers a day within {days} days (since 0001-01-01)"
+    assert recent.explanation == f"rituximab 1999-01-01–1999-01-01, given within {days} days (since 0001-01-01)"
 
 
 @pytest.mark.parametrize("days", HUGE_WINDOWS)
@@ -168,7 +166,7 @@ def test_glucocorticoid_period_longer_than_the_calendar_is_not_met(days: int) ->
     assert none.result is NOT_MET
     assert none.explanation == (
         "no glucocorticoid course from 0001-01-01 to 2026-11-01, "
-        "needs > 7.5 mg/day on every day from 0001-01-01 to 2026-11-01"
+        "needs > 7.5 mg/day prednisone-equivalent on every day from 0001-01-01 to 2026-11-01"
     )
     long_course = facts(treatments=(course("prednisone", date(2000, 1, 1), None, 20),))
     r = run_past_the_limits("glucocorticoid_dependent", long_course, min_days=days)
@@ -186,14 +184,11 @@ def test_active_lupus_nephritis_never_biopsied_is_not_met_and_says_so() -> None:
     ln = facts(manifestations=(manifestation("lupus_nephritis", days_before(20), True),))
     r = run("manifestation_active", ln, codes=["lupus_nephritis"])
     assert r.result is NOT_MET and r.missing == ()
-    assert (
-        r.explanation
-        == f"none active; Lupus nephritis active ({days_before(20).isoformat()}) but no biopsy class recorded"
-    )
+    assert r.explanation == f"Lupus nephritis active ({days_before(20).isoformat()}), but no biopsy class recorded"
     assert r.refs == (f"manifestation:lupus_nephritis:{days_before(20).isoformat()}",)
     # Another listed code that was never recorded is named after it.
     r = run("manifestation_active", ln)
-    assert r.explanation.endswith("but no biopsy class recorded; not recorded: neuropsychiatric")
+    assert r.explanation.endswith(", but no biopsy class recorded; not recorded: Neuropsychiatric lupus")
 
 
 # ---------------------------------------------------------------- exposure_days_at_least
@@ -232,9 +227,9 @@ def test_ongoing_course_with_missing_dose_and_active_disease_lacks_only_the_dose
     r = run("failed_agents_at_least", facts(treatments=ongoing, assessments=active))
     assert r.result is UNKNOWN
     start = days_before(200).isoformat()
-    assert r.missing == (f"mycophenolate_mofetil course started {start} needs: dose",)
+    assert r.missing == (f"mycophenolate mofetil course started {start} needs: dose",)
     assert f"assessment:{days_before(5).isoformat()}" in r.refs
-    assert "ongoing, adequacy unknown, SLEDAI-2K 6 on" in r.explanation
+    assert "ongoing, adequacy unknown: no dose recorded, SLEDAI-2K 6 on" in r.explanation
     # Quiet disease settles it whatever the dose: not failed.
     quiet = (assessment(days_before(5), ("arthritis",)),)
     assert run("failed_agents_at_least", facts(treatments=ongoing, assessments=quiet)).result is NOT_MET
@@ -245,8 +240,8 @@ def test_ongoing_course_lacking_dose_and_assessment_names_both_in_one_line() -> 
     r = run("failed_agents_at_least", facts(treatments=ongoing))
     start = days_before(200).isoformat()
     assert r.missing == (
-        f"mycophenolate_mofetil course started {start} needs: dose; "
-        f"a SLEDAI-2K assessment dated within 30 days of as-of (none since {days_before(30).isoformat()})",
+        f"mycophenolate mofetil course started {start} needs: dose; "
+        f"a SLEDAI-2K assessment dated on or after {days_before(30).isoformat()} (none in the last 30 days)",
     )
 
 
@@ -259,7 +254,8 @@ def test_dose_in_another_unit_is_not_read_and_the_line_says_which_unit_is_needed
     )
     r = run("failed_agents_at_least", facts(treatments=(weekly,)))
     assert r.result is UNKNOWN
-    assert r.missing == ("mycophenolate_mofetil course started 2025-01-01 needs: dose in mg/day (recorded in mg/week)",)
+    assert r.missing == ("mycophenolate mofetil course started 2025-01-01 needs: dose in mg/day (recorded in mg/week)",)
+    assert "adequacy unknown: dose recorded in mg/week, not mg/day" in r.explanation
     # Too short, it is settled whatever the dose.
     short = course(
         "mycophenolate_mofetil", date(2025, 1, 1), date(2025, 1, 31), 14000, "inadequate_response", unit="mg/week"
@@ -279,7 +275,9 @@ def test_glucocorticoid_dose_in_another_unit_is_unknown() -> None:
     r = run("glucocorticoid_dependent", facts(treatments=weekly))
     assert r.result is UNKNOWN
     assert r.missing == ("dose in mg/day (recorded in mg/week) of the prednisone course started 2025-01-01",)
-    assert r.explanation.startswith("dose not known for prednisone from 2025-01-01; needs > 7.5 mg/day")
+    assert r.explanation.startswith(
+        "dose not known for the prednisone course started 2025-01-01; needs > 7.5 mg/day prednisone-equivalent"
+    )
 
 
 # ---------------------------------------------------------------- a drug that sets both dose conditions
@@ -297,7 +295,13 @@ def test_missing_dose_is_named_once_when_a_drug_sets_both_dose_conditions() -> N
         "azathioprine course started 2025-01-01 needs: dose; the patient's weight (azathioprine dose threshold is per kg)",
     )
     assert course_adequacy(facts(treatments=aza), rules, AS_OF) == {
-        "course:azathioprine:2025-01-01": (UNKNOWN, "adequacy unknown (needs dose)")
+        "course:azathioprine:2025-01-01": (UNKNOWN, "adequacy unknown: no dose recorded")
+    }
+    assert course_adequacy(facts(treatments=aza, weight_kg=None), rules, AS_OF) == {
+        "course:azathioprine:2025-01-01": (
+            UNKNOWN,
+            "adequacy unknown: no dose recorded; the patient's weight is not recorded (the dose threshold is per kg)",
+        )
     }
 
 
@@ -305,10 +309,10 @@ def test_missing_dose_is_named_once_when_a_drug_sets_both_dose_conditions() -> N
     ("dose", "weight", "expected", "shortfall"),
     [
         (150, 60, MET, None),  # ≥ 100 mg/day and ≥ 2.0 mg/kg × 60 kg
-        (110, 60, NOT_MET, "110 mg/day < 2 mg/kg × 60 kg"),  # the per-kg condition fails
-        (90, 40, NOT_MET, "90 < 100 mg/day"),  # the absolute condition fails
+        (110, 60, NOT_MET, "dose 110 mg/day < 2 mg/kg × 60 kg = 120 mg/day"),  # the per-kg condition fails
+        (90, 40, NOT_MET, "dose 90 mg/day < 100 mg/day"),  # the absolute condition fails
         (150, None, UNKNOWN, None),  # the per-kg condition needs the weight
-        (90, None, NOT_MET, "90 < 100 mg/day"),  # settled without the weight
+        (90, None, NOT_MET, "dose 90 mg/day < 100 mg/day"),  # settled without the weight
     ],
 )
 def test_both_dose_conditions_combine_by_kleene_and(
@@ -345,7 +349,7 @@ def test_failed_agents_lists_every_course_whose_failure_is_unknown() -> None:
     result = run("failed_agents_at_least", f, min_count=2)
     assert result.result is UNKNOWN
     mpa, aza = result.missing  # in course order
-    assert mpa.startswith("mycophenolic_acid course started") and mpa.endswith("needs: dose")
+    assert mpa.startswith("mycophenolic acid course started") and mpa.endswith("needs: dose")
     assert aza.startswith("azathioprine course started") and "weight" in aza
 
 

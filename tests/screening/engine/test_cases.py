@@ -104,9 +104,9 @@ def test_the_unbiopsied_nephritis_case_is_what_2026_2_changes() -> None:
     assert (old["outcome"], old_major["result"], old["missing"]) == ("not_flagged", "not_met", [])
     assert (new["outcome"], new_major["result"]) == ("insufficient_data", "unknown")
     assert new["missing"] == ["a kidney biopsy class of the active lupus nephritis, dated on or after 2025-11-01"]
-    assert old_major["explanation"] == new_major["explanation"].replace(
-        "none active with a confirmed class", "none active"
-    )
+    # Both name the active nephritis first and why it does not count; only the result differs.
+    assert old_major["explanation"] == new_major["explanation"]
+    assert new_major["explanation"].startswith("Lupus nephritis active (2026-09-01), but no biopsy class recorded")
 
 
 @pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
@@ -144,7 +144,7 @@ def test_output_shape(path: Path) -> None:
         applicable = [c.id for c in rules.cautions if c.severity_for(pathway.id) is not None]
         assert [c["id"] for c in pw["cautions"]] == applicable
         for caution in pw["cautions"]:
-            assert list(caution) == ["id", "severity", "status", "explanation", "source"]
+            assert list(caution) == ["id", "severity", "status", "explanation", "source", "refs"]
             assert caution["severity"] in {"contraindication", "caution"}
             assert "\n" not in caution["explanation"]
             assert caution["explanation"].startswith("work-up incomplete: ") == (caution["status"] == "unknown")
@@ -189,7 +189,7 @@ def test_refs_are_paths_into_the_case_file() -> None:
 def test_partial_activity_score_lists_the_not_assessed_items_in_one_line() -> None:
     output = screen_case(CASES / "partial-activity-score.json")
     assert output["pathways"]["hsct"]["missing"] == [
-        "SLEDAI-2K items not assessed on 2026-10-15: low_complement, increased_dna_binding"
+        "SLEDAI-2K items not assessed on 2026-10-15: low complement, increased DNA binding"
     ]
 
 
@@ -215,7 +215,7 @@ def test_why_not_lists_the_criteria_not_met() -> None:
     assert why_not(result, "msc") == []  # flagged
     mild = screen(facts_from_case(load_case(CASES / "mild-disease.json")), default_rules(), date(2026, 11, 1))
     lines = why_not(mild, "msc")
-    assert lines[0] == "msc.activity: SLEDAI-2K 4 on 2026-10-15, needs ≥ 6"
+    assert lines[0] == "msc.activity: SLEDAI-2K 4 on 2026-10-15 (arthritis 4), needs ≥ 6"
     hsct = why_not(mild, "hsct")
     # A not-met "any" group lists each of its children.
     assert [line.split(":")[0] for line in hsct] == [

@@ -110,7 +110,7 @@ def test_sledai_met_at_exactly_the_minimum() -> None:
 def test_sledai_not_met_says_how_far_off() -> None:
     r = run("sledai_at_least", facts(assessments=(assessment(days_before(3), ("arthritis",)),)))
     assert r.result is NOT_MET
-    assert r.explanation == f"SLEDAI-2K 4 on {days_before(3).isoformat()}, needs ≥ 8"
+    assert r.explanation == f"SLEDAI-2K 4 on {days_before(3).isoformat()} (arthritis 4), needs ≥ 8"
 
 
 def test_sledai_partly_assessed_is_unknown_and_names_all_items_in_one_line() -> None:
@@ -118,7 +118,7 @@ def test_sledai_partly_assessed_is_unknown_and_names_all_items_in_one_line() -> 
     r = run("sledai_at_least", facts(assessments=(a,)))
     assert r.result is UNKNOWN
     assert r.missing == (
-        f"SLEDAI-2K items not assessed on {days_before(3).isoformat()}: low_complement, increased_dna_binding",
+        f"SLEDAI-2K items not assessed on {days_before(3).isoformat()}: low complement, increased DNA binding",
     )
 
 
@@ -161,7 +161,11 @@ def test_clinical_sledai_leaves_out_serology() -> None:
     )
     assert run("sledai_at_least", serology, min_score=8).result is MET
     r = run("sledai_at_least", serology, min_score=6, clinical_only=True)
-    assert r.result is NOT_MET and r.explanation.startswith("cSLEDAI-2K 4")
+    assert r.result is NOT_MET
+    assert (
+        r.explanation
+        == f"clinical SLEDAI-2K (serology excluded) 4 on {days_before(3).isoformat()} (arthritis 4), needs ≥ 6"
+    )
     # Serological items not assessed do not make the clinical score unknown.
     partial = facts(assessments=(assessment(days_before(3), ("arthritis", "rash"), ("low_complement",)),))
     assert run("sledai_at_least", partial, min_score=6, clinical_only=True).result is MET
@@ -254,7 +258,7 @@ def test_failed_agents_dose_exactly_at_threshold() -> None:
 def test_failed_agents_missing_dose_is_unknown_and_names_the_course() -> None:
     r = run("failed_agents_at_least", facts(treatments=_mmf(200, dose=None)))
     assert r.result is UNKNOWN
-    assert r.missing == ("mycophenolate_mofetil course started 2025-03-01 needs: dose",)
+    assert r.missing == ("mycophenolate mofetil course started 2025-03-01 needs: dose",)
 
 
 def test_failed_agents_short_course_with_missing_dose_is_not_failed() -> None:
@@ -286,7 +290,7 @@ def test_failed_agents_other_stop_reasons_are_not_failures(reason: str) -> None:
 def test_failed_agents_ended_without_stop_reason_is_unknown() -> None:
     r = run("failed_agents_at_least", facts(treatments=_mmf(300, stop=None)))
     assert r.result is UNKNOWN
-    assert r.missing == ("mycophenolate_mofetil course started 2025-03-01 needs: stop reason",)
+    assert r.missing == ("mycophenolate mofetil course started 2025-03-01 needs: stop reason",)
 
 
 def test_failed_agents_ongoing_course() -> None:

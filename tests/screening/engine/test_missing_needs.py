@@ -51,7 +51,7 @@ def test_sledai_needs_a_new_assessment_or_the_items_of_the_one_recorded() -> Non
     partly = assessment(days_before(3), ("arthritis",), ("low_complement", "increased_dna_binding"))
     r = run("sledai_at_least", facts(assessments=(partly,)))
     assert r.result is UNKNOWN and needs(r) == [(A, None, partly.ref)]
-    assert "low_complement" in r.lacks[0].needs[0].text
+    assert "low complement" in r.lacks[0].needs[0].text
 
 
 def test_observation_needs_a_result_of_its_code_or_the_uln_of_the_one_recorded() -> None:

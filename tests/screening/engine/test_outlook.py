@@ -121,7 +121,7 @@ def test_an_age_limit_passed_is_a_lapse_on_the_birthday() -> None:
     lapse = find_lapse(facts(birth_date=birth), rules, age, AS_OF)
     assert lapse is not None
     assert lapse.on == birth.replace(year=birth.year + oldest + 1)
-    assert lapse.reason.startswith(f"{age.id} (age {oldest} on")
+    assert lapse.reason.startswith(f"{age.id} becomes not met on {lapse.on.isoformat()}: age {oldest + 1} on")
 
 
 def test_a_29_february_birthday_passes_on_1_march_in_a_common_year() -> None:

@@ -59,8 +59,8 @@ def test_active_nephritis_without_a_biopsy_class_is_unknown_and_asks_for_the_bio
     (need,) = lack.needs
     assert (need.record, need.code, need.ref) == (RecordKind.MANIFESTATION, "lupus_nephritis", None)
     assert r.explanation == (
-        f"none active with a confirmed class; Lupus nephritis active ({days_before(20).isoformat()}) but no biopsy "
-        "class recorded; not recorded: neuropsychiatric"
+        f"Lupus nephritis active ({days_before(20).isoformat()}), but no biopsy class recorded; "
+        "not recorded: Neuropsychiatric lupus"
     )
     assert r.refs == (f"manifestation:lupus_nephritis:{days_before(20).isoformat()}",)
 
@@ -79,8 +79,11 @@ def test_the_biopsy_window_edge_with_ln_unconfirmed_unknown(age_days: int, biops
     assert r.result is expected
     assert (r.missing != ()) == (expected is UNKNOWN)
     if expected is UNKNOWN:
-        assert r.explanation.startswith("none active with a confirmed class; ")
-        assert "older than 365 days" in r.explanation
+        # What is active comes first, then why it does not count: never "none active".
+        biopsy = days_before(age_days).isoformat()
+        assert r.explanation.startswith(
+            f"Lupus nephritis active ({biopsy}), but its class {biopsy_class} biopsy of {biopsy} is older than 365 days"
+        )
         assert r.refs == (f"manifestation:lupus_nephritis:{days_before(age_days).isoformat()}",)
 
 
