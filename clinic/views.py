@@ -293,7 +293,12 @@ def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> H
     log_access(request=request, patient_id=patient.pk, what=AccessKind.RECORD_FORM)
     form = spec.form(request.POST or None, instance=instance, **_form_kwargs(kind, patient))
     conflict = None
-    if request.method == "POST" and form.is_valid():
+    marked_rest = 0
+    if request.method == "POST" and forms.MARK_REST in request.POST and isinstance(form, forms.AnswerEachForm):
+        # "Mark the rest absent" without JavaScript: the same form again, the unanswered items answered, unsaved
+        marked_rest = len(form.unanswered())
+        form = spec.form(initial=form.with_rest_answered(), instance=instance, **_form_kwargs(kind, patient))
+    elif request.method == "POST" and form.is_valid():
         record = form.save(commit=False)
         reason = form.cleaned_data.get("reason", "")
         seen = form.cleaned_data["version"]
@@ -329,6 +334,8 @@ def _record_form(request: HttpRequest, pk: int, kind: str, rid: int | None) -> H
             "title": f"{'Edit' if instance else 'Add'} {spec.label}",
             "sledai_weights": {c: i.weight for c, i in vocab.SLEDAI_ITEMS.items()},
             "conflict": conflict,
+            "marked_rest": marked_rest,
+            "mark_rest": forms.MARK_REST,
         },
         status=409 if conflict else 200,
     )
@@ -369,10 +376,13 @@ def record_delete(request: HttpRequest, pk: int, kind: str, rid: int) -> HttpRes
 @require_POST
 def sledai_preview(request: HttpRequest) -> JsonResponse:
     """Live SLEDAI-2K bounds for the assessment form, computed by the same scoring module."""
-    present = [c for c in vocab.SLEDAI_ITEMS if request.POST.get(forms.sledai_field_name(c)) == "present"]
-    not_assessed = [c for c in vocab.SLEDAI_ITEMS if request.POST.get(forms.sledai_field_name(c)) == "not_assessed"]
-    low, high = scoring.sledai_bounds(present, not_assessed)
-    clow, chigh = scoring.sledai_bounds(present, not_assessed, clinical_only=True)
+    states = {c: request.POST.get(forms.sledai_field_name(c)) for c in vocab.SLEDAI_ITEMS}
+    present = [c for c, state in states.items() if state == "present"]
+    not_assessed = [c for c, state in states.items() if state == "not_assessed"]
+    unanswered = [c for c, state in states.items() if state not in ("present", "absent", "not_assessed")]
+    # an unanswered descriptor may be present or absent: the score's range counts it like a not-assessed one
+    low, high = scoring.sledai_bounds(present, not_assessed + unanswered)
+    clow, chigh = scoring.sledai_bounds(present, not_assessed + unanswered, clinical_only=True)
     return JsonResponse(
         {
             "low": low,
@@ -380,6 +390,7 @@ def sledai_preview(request: HttpRequest) -> JsonResponse:
             "clinical_low": clow,
             "clinical_high": chigh,
             "not_assessed": len(not_assessed),
+            "unanswered": len(unanswered),
             "band": scoring.sledai_activity_band(low),
         }
     )

@@ -1,4 +1,11 @@
-"""The app's own pages when the database cannot answer, instead of a bare server error.
+"""The app's own error pages: a page not found (404), not allowed (403), and the database cannot answer.
+
+``page_not_found`` and ``permission_denied`` (the URLconf's ``handler404`` and ``handler403``)
+render templates/404.html and 403.html with the request's context: the app's layout, with its
+navigation for a signed-in user. They never show the exception's message or the address asked
+for: a patient of another site answers the same page as one that does not exist.
+
+The database pages:
 
 Three cases, told apart by the database's error code:
 
@@ -23,6 +30,7 @@ from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
 
@@ -116,3 +124,13 @@ def server_error(request: HttpRequest) -> HttpResponse:
     if problem is not None:
         return database_error_page(request, problem)
     return HttpResponseServerError(render_to_string("500.html"))
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler404: the app's page, in its layout; nothing of the exception or the address is shown."""
+    return render(request, "404.html", status=404)
+
+
+def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler403: the app's page, in its layout; nothing of the exception is shown."""
+    return render(request, "403.html", status=403)

@@ -24,3 +24,6 @@ urlpatterns = [
 
 # A database that cannot answer gets the app's own page (config/errors.py), anything else the 500 page.
 handler500 = "config.errors.server_error"
+# Not found and not allowed: the app's own pages in its layout, navigation included.
+handler404 = "config.errors.page_not_found"
+handler403 = "config.errors.permission_denied"

@@ -33,6 +33,7 @@ from patients.models import (
 IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SLEDAI_STATES = [("absent", "Absent"), ("present", "Present"), ("not_assessed", "Not assessed")]
+MARK_REST = "mark_rest_absent"  # the submit button that answers every unanswered item with the form's rest value
 
 
 def today() -> date:
@@ -228,8 +229,55 @@ def sledai_field_name(code: str) -> str:
     return f"sledai_{code}"
 
 
-class AssessmentForm(RecordForm):
+class AnswerEachForm(RecordForm):
+    """A form of items each of which must be answered: none starts answered on a new record (a blank default
+    would record a finding nobody observed), so saving untouched is refused with the unanswered items named.
+    ``with_rest_answered`` gives the data with every unanswered item set to ``rest_value`` (the explicit
+    "mark the rest" action); the view re-renders the form with it, unsaved."""
+
+    rest_value: str = ""
+    item_noun = "item"
+    answer_hint = ""
+    rest_action = ""
+
+    def item_names(self) -> list[str]:
+        raise NotImplementedError
+
+    def item_label(self, name: str) -> str:
+        return str(self.fields[name].label)
+
+    def unanswered(self) -> list[str]:
+        """The items left unanswered in the submitted data (bound forms only)."""
+        return [name for name in self.item_names() if self.data.get(self.add_prefix(name), "") == ""]
+
+    def with_rest_answered(self) -> dict[str, Any]:
+        """The submitted values (bound forms only), every unanswered item set to the rest value: the initial
+        data of the form shown again, unsaved."""
+        values = {key: self.data.get(key) for key in self.data if key not in ("csrfmiddlewaretoken", MARK_REST)}
+        for name in self.unanswered():
+            values[self.add_prefix(name)] = self.rest_value
+        return values
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        missing = self.unanswered()
+        if missing:
+            labels = "; ".join(self.item_label(n) for n in missing)
+            plural = f"{len(missing)} {self.item_noun}s are" if len(missing) > 1 else f"1 {self.item_noun} is"
+            self.add_error(
+                None,
+                f"Nothing was saved: {plural} not answered ({labels}). Answer each {self.answer_hint}, "
+                f"or use “{self.rest_action}”.",
+            )
+        return data
+
+
+class AssessmentForm(AnswerEachForm):
     duplicate_message = "There is already an assessment on this date; edit that one instead."
+    rest_value = "absent"
+    item_noun = "SLEDAI-2K descriptor"
+    answer_hint = "present, absent or not assessed"
+    rest_action = "Mark the rest absent"
 
     class Meta:
         model = Assessment
@@ -240,14 +288,19 @@ class AssessmentForm(RecordForm):
         super().__init__(*args, **kwargs)
         present = set(self.instance.sledai_present or [])
         not_assessed = set(self.instance.sledai_not_assessed or [])
+        recorded = self.instance.pk is not None
         for code, item in vocab.SLEDAI_ITEMS.items():
-            initial = "present" if code in present else "not_assessed" if code in not_assessed else "absent"
+            # a new assessment starts with every descriptor unanswered; an edit shows the recorded answers
+            initial = None
+            if recorded:
+                initial = "present" if code in present else "not_assessed" if code in not_assessed else "absent"
             self.fields[sledai_field_name(code)] = forms.ChoiceField(
                 label=f"{item.label} ({item.weight})",
                 choices=SLEDAI_STATES,
                 initial=initial,
                 widget=forms.RadioSelect,
                 help_text=item.definition,
+                error_messages={"required": "Answer present, absent or not assessed."},
             )
         bilag = self.instance.bilag or {}
         for system in vocab.BILAG_SYSTEMS:
@@ -261,6 +314,12 @@ class AssessmentForm(RecordForm):
         # Reorder so the reason comes last.
         self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
 
+    def item_names(self) -> list[str]:
+        return [sledai_field_name(code) for code in vocab.SLEDAI_ITEMS]
+
+    def item_label(self, name: str) -> str:
+        return vocab.SLEDAI_ITEMS[name.removeprefix("sledai_")].label
+
     def clean_pga(self) -> Decimal | None:
         value = self.cleaned_data.get("pga")
         if value is not None:
@@ -268,7 +327,8 @@ class AssessmentForm(RecordForm):
         return value
 
     def sledai_states(self) -> dict[str, str]:
-        return {code: self.cleaned_data.get(sledai_field_name(code), "absent") for code in vocab.SLEDAI_ITEMS}
+        """Each descriptor's answer (only called on a valid form: every descriptor is answered)."""
+        return {code: self.cleaned_data[sledai_field_name(code)] for code in vocab.SLEDAI_ITEMS}
 
     def save(self, commit: bool = True) -> Assessment:
         record = super().save(commit=False)
@@ -289,8 +349,12 @@ class AssessmentForm(RecordForm):
         return [self[f"bilag_{s}"] for s in vocab.BILAG_SYSTEMS]
 
 
-class DamageForm(RecordForm):
+class DamageForm(AnswerEachForm):
     duplicate_message = "There is already a damage index on this date; edit that one instead."
+    rest_value = "0"
+    item_noun = "damage item"
+    answer_hint = "(No, or how often it occurred)"
+    rest_action = "Mark the rest No"
 
     class Meta:
         model = DamageIndex
@@ -300,17 +364,24 @@ class DamageForm(RecordForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         items = self.instance.items or {}
+        recorded = self.instance.pk is not None
         for code, item in vocab.SDI_ITEMS.items():
             choices = [(0, "No"), (1, "Yes")] if item.max_count == 1 else [(0, "No"), (1, "Once"), (2, "Twice or more")]
+            # a new damage index starts with every item unanswered ("No" is a finding too); an edit shows the record
             self.fields[f"sdi_{code}"] = forms.TypedChoiceField(
                 label=f"{item.label} ({item.points})",
-                choices=choices,
+                choices=[("", "— answer —"), *choices],
                 coerce=int,
-                initial=items.get(code, 0),
-                required=False,
-                empty_value=0,
+                initial=items.get(code, 0) if recorded else "",
+                error_messages={"required": "Answer No or Yes."},
             )
         self.order_fields([f for f in self.fields if f != "reason"] + ["reason"])
+
+    def item_names(self) -> list[str]:
+        return [f"sdi_{c}" for c in vocab.SDI_ITEMS]
+
+    def item_label(self, name: str) -> str:
+        return vocab.SDI_ITEMS[name.removeprefix("sdi_")].label
 
     def save(self, commit: bool = True) -> DamageIndex:
         record = super().save(commit=False)
@@ -326,12 +397,25 @@ class DamageForm(RecordForm):
 class ManifestationForm(RecordForm):
     unique_together = ("code", "date")
     duplicate_message = "This manifestation is already recorded on this date."
+    # not a tick box: an unticked box would record "not active" for a manifestation nobody judged
+    active = forms.TypedChoiceField(
+        label="Active on this date",
+        choices=[("True", "Active"), ("False", "Not active")],
+        coerce=lambda value: value == "True",
+        widget=forms.RadioSelect,
+        error_messages={"required": "Say whether the manifestation was active on this date."},
+    )
 
     class Meta:
         model = Manifestation
         fields = ["code", "date", "active", "biopsy_class"]
         widgets = {"date": DATE_WIDGET}
-        labels = {"code": "Manifestation", "active": "Active on this date"}
+        labels = {"code": "Manifestation"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is None:
+            self.initial.pop("active", None)  # the model's default is not an answer
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -481,6 +565,12 @@ class ConditionForm(RecordForm):
         fields = ["code", "status", "date"]
         widgets = {"date": DATE_WIDGET, "status": forms.RadioSelect}
         labels = {"code": "Work-up item", "date": "Date observed (for an event: its date)"}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # present or absent, none chosen on a new entry (no "---------" radio that reads as an answer)
+        self.fields["status"].choices = [("present", "Present"), ("absent", "Absent")]
+        self.fields["status"].error_messages["required"] = "Choose present or absent."
 
 
 class DeleteForm(forms.Form):

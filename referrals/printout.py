@@ -9,11 +9,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from patients.summary import PatientSummary
-from screening.contract import CautionView, CriterionView, PathwayView
+from clinical import vocab
+from patients.models import Observation, TreatmentCourse
+from patients.summary import KEY_LABS, PatientSummary
+from screening import engine
+from screening.contract import CautionView, CriterionView, PathwayView, short_label
+from screening.engine.criterion_types import ObservationCompareParams
+from screening.facts import facts_from_records
 
 SOURCES = Path(__file__).resolve().parent.parent / "screening" / "data" / "sources.json"
-FAILED_STOP_REASONS = ("inadequate_response", "intolerance")
 SVG_W, SVG_H, PAD_L, PAD_B, PAD_T, PAD_R = 520, 130, 30, 22, 8, 10
 
 
@@ -75,11 +79,114 @@ def sledai_chart(summary: PatientSummary) -> SledaiChart | None:
     return chart
 
 
-def failed_treatments(summary: PatientSummary) -> list[Any]:
-    """Courses stopped for inadequate response or intolerance, oldest first."""
-    return sorted(
-        (t for t in summary.treatments if t.stop_reason in FAILED_STOP_REASONS), key=lambda t: (t.start, t.pk)
+def _nodes(node: engine.Node) -> list[engine.Criterion]:
+    if isinstance(node, engine.Group):
+        return [leaf for child in node.children for leaf in _nodes(child)]
+    return [node]
+
+
+def observation_codes_read(rule_set: engine.RuleSet) -> list[str]:
+    """Every lab or function test a criterion or caution of the rule set reads (observation_compare), in the
+    order of the patient page's key labs, then the catalogue's."""
+    roots = [p.inclusion for p in rule_set.pathways] + [c.criterion for c in rule_set.cautions]
+    read = {
+        leaf.params.code for root in roots for leaf in _nodes(root) if isinstance(leaf.params, ObservationCompareParams)
+    }
+    order = list(KEY_LABS) + [c for c in vocab.OBSERVATIONS if c not in KEY_LABS]
+    return sorted(read, key=lambda code: order.index(code) if code in order else len(order))
+
+
+@dataclass(frozen=True)
+class LabRow:
+    """One lab or function test on the printout: its latest result, or None (not recorded)."""
+
+    code: str
+    label: str
+    unit: str
+    latest: Observation | None
+    read_by_rules: bool
+
+    @property
+    def unit_text(self) -> str:
+        """The unit after a value: "mL/min/1.73m²", or a scale's range in brackets ("(scale 0–5)")."""
+        return f"(scale {self.unit})" if self.unit[:1].isdigit() else self.unit
+
+
+def lab_rows(summary: PatientSummary, codes_read: list[str]) -> list[LabRow]:
+    """Every test the rules read (latest result or "not recorded"), then every other test recorded."""
+    latest = {o.code: o for o in summary.latest_labs}
+
+    def row(code: str, read: bool) -> LabRow:
+        known = vocab.OBSERVATIONS.get(code)
+        return LabRow(
+            code=code,
+            label=known.label if known else code,
+            unit=known.unit if known else "",
+            latest=latest.get(code),
+            read_by_rules=read,
+        )
+
+    return [row(c, True) for c in codes_read] + [
+        row(o.code, False) for o in summary.latest_labs if o.code not in codes_read
+    ]
+
+
+@dataclass(frozen=True)
+class JudgedCourse:
+    """A course on the printout with the engine's judgement of it (one line per pathway when they differ)."""
+
+    course: TreatmentCourse
+    verdict: engine.CourseVerdict
+
+    @property
+    def lines(self) -> list[str]:
+        """The judgement in words: "failed: stopped for …" or, per pathway, "HSCT failed: …"."""
+        if self.verdict.uniform:
+            return [self.verdict.judgements[0].reason]
+        return [
+            f"{', '.join(short_label(p) for p in j.pathways)} {j.verdict}: {j.reason}" for j in self.verdict.judgements
+        ]
+
+    @property
+    def missing(self) -> list[str]:
+        return list(dict.fromkeys(m for j in self.verdict.judgements for m in j.missing))
+
+
+@dataclass
+class TreatmentJudgements:
+    """The courses the rules' failure criteria read, sorted by the engine's verdict (oldest first in each)."""
+
+    failed: list[JudgedCourse] = field(default_factory=list)  # failed for at least one pathway
+    undetermined: list[JudgedCourse] = field(default_factory=list)  # failed for none, undetermined for one
+    not_failed: list[JudgedCourse] = field(default_factory=list)  # not failed for every pathway
+
+
+def judge_treatments(summary: PatientSummary, rule_set: engine.RuleSet, as_of: Any) -> TreatmentJudgements:
+    """The engine's verdict on each course (``engine.course_verdicts``) from the records the summary read."""
+    facts = facts_from_records(
+        summary.patient,
+        assessments=summary.assessments,
+        damage=summary.damage,
+        manifestations=summary.manifestations,
+        observations=summary.observations,
+        treatments=summary.treatments,
+        conditions=summary.conditions,
     )
+    verdicts = engine.course_verdicts(rule_set, facts, as_of)
+    out = TreatmentJudgements()
+    for course in sorted(summary.treatments, key=lambda t: (t.start, t.pk)):
+        verdict = verdicts.get(f"treatments/{course.pk}")
+        if verdict is None:
+            continue
+        judged = JudgedCourse(course, verdict)
+        found = verdict.verdicts()
+        if engine.FAILED in found:
+            out.failed.append(judged)
+        elif engine.UNDETERMINED in found:
+            out.undetermined.append(judged)
+        else:
+            out.not_failed.append(judged)
+    return out
 
 
 @dataclass(frozen=True)

@@ -29,9 +29,11 @@ from referrals.forms import TARGET_FIELDS, AssignForm, NoteForm, TransitionForm
 from referrals.models import EventKind, Referral, ReferralState
 from referrals.printout import (
     citations,
-    failed_treatments,
+    judge_treatments,
+    lab_rows,
     met_criteria,
     missing_workup,
+    observation_codes_read,
     reason_and_caution_sources,
     sledai_chart,
     source_keys,
@@ -41,6 +43,7 @@ from referrals.workflow import ACTION_LABELS, allowed_targets, can_act
 from screening.contract import OUTCOME_LABEL, Outcome, outcome_of, read_outcomes, read_result
 from screening.display import pathway_panel
 from screening.models import ScreeningResult
+from screening.services import parsed_rules
 
 
 def _queue_rows(request: HttpRequest, f: q.QueueFilters) -> tuple[Any, Any]:
@@ -305,6 +308,9 @@ def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
     reasons = met_criteria(pathway)
     cautions = pathway.shown_cautions if pathway is not None else ()
     keys = source_keys(reason_and_caution_sources(reasons, cautions))
+    # the rule set the result was screened with reads the labs and judges the courses (from the records read
+    # above), as of the result's date: the verdicts agree with the reasons printed beside them
+    rules = parsed_rules(result.rule_set)
     return render(
         request,
         "referrals/print.html",
@@ -318,10 +324,10 @@ def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
             "reasons": reasons,
             "cautions": cautions,
             "absent_count": len(pathway.absent_cautions) if pathway is not None else 0,
-            "failed": failed_treatments(summary),
+            "courses": judge_treatments(summary, rules, result.as_of),
             "missing": missing_workup(summary, pathway),
             "sources": [(k, citations().get(k, "not in the source list")) for k in keys],
-            "labs": summary.latest_labs[:12],
+            "labs": lab_rows(summary, observation_codes_read(rules)),
             "today": today,
         },
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -49,61 +50,81 @@ def facts_for(patients: list[Patient]) -> dict[int, engine.PatientFacts]:
     observations = _by_patient(Observation.objects.filter(patient_id__in=ids).order_by("date", "pk"))
     treatments = _by_patient(TreatmentCourse.objects.filter(patient_id__in=ids).order_by("start", "pk"))
     conditions = _by_patient(Condition.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    out: dict[int, engine.PatientFacts] = {}
-    for patient in patients:
-        pk = patient.pk
-        out[pk] = engine.PatientFacts(
-            birth_date=patient.birth_date,
-            sex=patient.sex,
-            weight_kg=patient.weight_kg,
-            sle_attested=patient.sle_attested,
-            ana_titre=patient.ana_titre,
-            criteria=tuple(patient.eular_criteria) if patient.eular_criteria is not None else None,
-            assessments=tuple(
-                engine.Assessment(
-                    date=a.date,
-                    sledai_present=tuple(a.sledai_present),
-                    sledai_not_assessed=tuple(a.sledai_not_assessed),
-                    window_days=a.window_days,
-                    pga=a.pga,
-                    bilag=tuple(sorted(a.bilag.items())),
-                    ref=f"assessments/{a.pk}",
-                )
-                for a in assessments[pk]
-            ),
-            damage=tuple(
-                engine.DamageEntry(date=d.date, items=tuple(sorted(d.items.items())), ref=f"damage/{d.pk}")
-                for d in damage[pk]
-            ),
-            manifestations=tuple(
-                engine.Manifestation(
-                    code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class, ref=f"manifestations/{m.pk}"
-                )
-                for m in manifestations[pk]
-            ),
-            observations=tuple(
-                engine.Observation(code=o.code, date=o.date, value=o.value, uln=o.uln, ref=f"observations/{o.pk}")
-                for o in observations[pk]
-            ),
-            treatments=tuple(
-                engine.TreatmentCourse(
-                    drug=t.drug,
-                    start=t.start,
-                    end=t.end,
-                    dose=t.dose,
-                    dose_unit=t.dose_unit,
-                    stop_reason=t.stop_reason,
-                    ref=f"treatments/{t.pk}",
-                )
-                for t in treatments[pk]
-            ),
-            conditions=tuple(
-                engine.ConditionEntry(code=c.code, status=c.status, date=c.date, ref=f"conditions/{c.pk}")
-                for c in conditions[pk]
-            ),
-            refs=DB_REFS,
+    return {
+        p.pk: facts_from_records(
+            p,
+            assessments=assessments[p.pk],
+            damage=damage[p.pk],
+            manifestations=manifestations[p.pk],
+            observations=observations[p.pk],
+            treatments=treatments[p.pk],
+            conditions=conditions[p.pk],
         )
-    return out
+        for p in patients
+    }
+
+
+def facts_from_records(
+    patient: Patient,
+    *,
+    assessments: Iterable[Assessment],
+    damage: Iterable[DamageIndex],
+    manifestations: Iterable[Manifestation],
+    observations: Iterable[Observation],
+    treatments: Iterable[TreatmentCourse],
+    conditions: Iterable[Condition],
+) -> engine.PatientFacts:
+    """The engine's view of one patient from records already read (no query; the engine sorts them)."""
+    return engine.PatientFacts(
+        birth_date=patient.birth_date,
+        sex=patient.sex,
+        weight_kg=patient.weight_kg,
+        sle_attested=patient.sle_attested,
+        ana_titre=patient.ana_titre,
+        criteria=tuple(patient.eular_criteria) if patient.eular_criteria is not None else None,
+        assessments=tuple(
+            engine.Assessment(
+                date=a.date,
+                sledai_present=tuple(a.sledai_present),
+                sledai_not_assessed=tuple(a.sledai_not_assessed),
+                window_days=a.window_days,
+                pga=a.pga,
+                bilag=tuple(sorted(a.bilag.items())),
+                ref=f"assessments/{a.pk}",
+            )
+            for a in assessments
+        ),
+        damage=tuple(
+            engine.DamageEntry(date=d.date, items=tuple(sorted(d.items.items())), ref=f"damage/{d.pk}") for d in damage
+        ),
+        manifestations=tuple(
+            engine.Manifestation(
+                code=m.code, date=m.date, active=m.active, biopsy_class=m.biopsy_class, ref=f"manifestations/{m.pk}"
+            )
+            for m in manifestations
+        ),
+        observations=tuple(
+            engine.Observation(code=o.code, date=o.date, value=o.value, uln=o.uln, ref=f"observations/{o.pk}")
+            for o in observations
+        ),
+        treatments=tuple(
+            engine.TreatmentCourse(
+                drug=t.drug,
+                start=t.start,
+                end=t.end,
+                dose=t.dose,
+                dose_unit=t.dose_unit,
+                stop_reason=t.stop_reason,
+                ref=f"treatments/{t.pk}",
+            )
+            for t in treatments
+        ),
+        conditions=tuple(
+            engine.ConditionEntry(code=c.code, status=c.status, date=c.date, ref=f"conditions/{c.pk}")
+            for c in conditions
+        ),
+        refs=DB_REFS,
+    )
 
 
 def _plain(value: Any) -> Any:

@@ -44,6 +44,7 @@ pytestmark = pytest.mark.django_db
 LONG = "x" * 10_000
 NUL = "a\x00b"
 SLEDAI_FIELDS = {f"sledai_{code}": "absent" for code in __import__("clinical.vocab").vocab.SLEDAI_ITEMS}
+SDI_FIELDS = {f"sdi_{code}": "0" for code in __import__("clinical.vocab").vocab.SDI_ITEMS}
 
 
 @pytest.fixture
@@ -116,8 +117,8 @@ def assessment(**changes: Any) -> dict[str, Any]:
 
 RECORD_BASE: dict[str, Callable[[], dict[str, Any]]] = {
     "assessments": lambda: assessment(),
-    "damage": lambda: {"date": day(5)},
-    "manifestations": lambda: {"code": "lupus_nephritis", "date": day(5), "active": "on", "biopsy_class": "IV"},
+    "damage": lambda: {"date": day(5), **SDI_FIELDS},
+    "manifestations": lambda: {"code": "lupus_nephritis", "date": day(5), "active": "True", "biopsy_class": "IV"},
     "observations": lambda: {"code": "egfr", "date": day(5), "value": "80", "unit": "mL/min/1.73m²"},
     "treatments": lambda: {"drug": "azathioprine", "start": day(90), "dose": "100", "dose_unit": "mg/day"},
     "conditions": lambda: {"code": "hiv", "status": "absent", "date": day(5)},

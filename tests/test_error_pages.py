@@ -153,3 +153,77 @@ def test_the_handler500_is_the_apps(specialist) -> None:
     with connection.execute_wrapper(failing("django_session", InterfaceError("connection already closed"))):
         response = client.get(reverse("home"))
     assert response.status_code == 503 and UNREACHABLE in response.content.decode()
+
+
+# ---- not found and not allowed: the app's own pages, in its layout ------------------------------------------
+
+
+def _page(response) -> str:
+    return response.content.decode()
+
+
+@pytest.mark.django_db
+def test_another_sites_patient_answers_the_apps_404_and_shows_nothing_of_it(specialist, site_b) -> None:
+    from tests.patients.factories import PatientFactory
+
+    other = PatientFactory(site=site_b, identifier="SECRET-B-77")
+    response = client_for(specialist).get(reverse("patients:detail", kwargs={"pk": other.pk}))
+    assert response.status_code == 404
+    assert [t.name for t in response.templates][:2] == ["404.html", "base.html"]
+    text = _page(response)
+    assert "<title>Page not found · Candidacy</title>" in text
+    assert "There is no page at this address, or it is not one you can open" in text
+    assert "SECRET-B-77" not in text and "Site B" not in text and f"/patients/{other.pk}/" not in text
+    assert 'aria-label="Main navigation"' in text and f'href="{reverse("patients:list")}"' in text  # signed in
+    assert "Traceback" not in text and "No Patient matches" not in text
+
+
+@pytest.mark.django_db
+def test_a_404_does_not_show_the_exceptions_message(specialist, patient) -> None:
+    url = reverse("patients:record_add", kwargs={"pk": patient.pk, "kind": "nonsense"})
+    response = client_for(specialist).get(url)
+    assert response.status_code == 404 and "404.html" in [t.name for t in response.templates]
+    assert "No such kind of record" not in _page(response) and "nonsense" not in _page(response)
+
+
+def test_an_unknown_address_signed_out_gets_the_404_without_navigation(client) -> None:
+    response = client.get("/no-such-page-<script>/")
+    assert response.status_code == 404 and "404.html" in [t.name for t in response.templates]
+    text = _page(response)
+    assert "Page not found" in text and "no-such-page" not in text and "<script>" not in text
+    assert 'id="nav"' not in text and "Log out" not in text
+    assert f'href="{reverse("home")}"' in text
+
+
+@pytest.mark.django_db
+def test_a_role_without_access_answers_the_apps_403(staff, patient) -> None:
+    response = client_for(staff).get(reverse("patients:create"))
+    assert response.status_code == 403
+    assert [t.name for t in response.templates][:2] == ["403.html", "base.html"]
+    text = _page(response)
+    assert "<title>Not allowed · Candidacy</title>" in text
+    assert "Your account (clinic staff) does not give access to this page or action" in text
+    assert 'aria-label="Main navigation"' in text and f'href="{reverse("referrals:queue")}"' in text
+    assert "Traceback" not in text
+
+
+@pytest.mark.django_db
+def test_a_403_does_not_show_the_exceptions_message(specialist, monkeypatch) -> None:
+    from accounts import twofactor
+
+    monkeypatch.setattr(twofactor, "required", lambda user: True)
+    response = client_for(specialist).get(reverse("accounts:two_factor_remove"))
+    assert response.status_code == 403 and "403.html" in [t.name for t in response.templates]
+    assert "Two-factor sign-in is required" not in _page(response)
+
+
+@pytest.mark.django_db
+def test_another_sites_referral_printout_leaks_no_patient(staff, site_b) -> None:
+    from tests.patients.factories import PatientFactory
+    from tests.referrals.factories import make_referral
+
+    referral = make_referral(PatientFactory(site=site_b, identifier="HIDDEN-PRINT-9"))
+    response = client_for(staff).get(reverse("referrals:print", kwargs={"pk": referral.pk}))
+    assert response.status_code in (403, 404)
+    assert "HIDDEN-PRINT-9" not in _page(response)
+    assert f"{response.status_code}.html" in [t.name for t in response.templates]

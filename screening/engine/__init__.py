@@ -7,6 +7,14 @@ evaluation model), ``docs/criteria.md`` (the criterion types) and
 """
 
 from screening.engine.casefile import case_as_of, facts_from_case
+from screening.engine.course_verdicts import (
+    FAILED,
+    NOT_FAILED,
+    UNDETERMINED,
+    CourseVerdict,
+    Judgement,
+    course_verdicts,
+)
 from screening.engine.criterion_types import CRITERION_TYPES, CriterionType, ParamSpec
 from screening.engine.evaluate import EngineError, screen
 from screening.engine.facts import (
@@ -52,12 +60,16 @@ from screening.engine.storable import check_storable, id_problem, version_proble
 
 __all__ = [
     "CRITERION_TYPES",
+    "FAILED",
+    "NOT_FAILED",
+    "UNDETERMINED",
     "STANDING_NOTE",
     "Assessment",
     "Caution",
     "CautionResult",
     "CautionStatus",
     "ConditionEntry",
+    "CourseVerdict",
     "Criterion",
     "CriterionResult",
     "CriterionType",
@@ -65,6 +77,7 @@ __all__ = [
     "Drug",
     "EngineError",
     "Group",
+    "Judgement",
     "GroupResult",
     "Manifestation",
     "Missing",
@@ -87,6 +100,7 @@ __all__ = [
     "all_of",
     "any_of",
     "case_as_of",
+    "course_verdicts",
     "check_storable",
     "facts_from_case",
     "id_problem",

@@ -44,6 +44,7 @@ def test_flag_shows_after_saving_an_assessment(page, live_server, almost_flagged
     page.get_by_label("Date").fill(TODAY.isoformat())
     for code in ("proteinuria", "urinary_casts", "hematuria"):
         page.locator(f"#id_sledai_{code}_1").check()
+    page.get_by_role("button", name="Mark the rest absent").click()
     expect(page.locator("#sledai-score")).to_have_text("12")
     page.get_by_role("button", name="Save assessment").click()
 

@@ -31,7 +31,10 @@ def test_print_the_referral_summary(page, live_server, referral) -> None:
     page.set_default_timeout(10_000)
     login(page, live_server, "print_staff", PASSWORD)
     page.goto(f"{live_server.url}/referrals/{referral.pk}/")
+    failed_requests: list[str] = []
+    page.on("response", lambda r: failed_requests.append(f"{r.status} {r.url}") if r.status >= 400 else None)
     page.get_by_role("link", name="Printable summary").click()
+    page.wait_for_load_state("load")
     page.emulate_media(media="print")
     expect(page.get_by_role("button", name="Print")).to_be_hidden()
     expect(page.locator("#print-patient")).to_have_text("refractory-nephritis")
@@ -46,6 +49,8 @@ def test_print_the_referral_summary(page, live_server, referral) -> None:
         "Inadequate response",
         "Key labs",
         "eGFR",
+        "FEV1",
+        "ECOG performance status",
         "Why the screening flagged this patient",
         "2026.2",
         "[S19]",
@@ -54,6 +59,12 @@ def test_print_the_referral_summary(page, live_server, referral) -> None:
         "The evaluating centre decides.",
     ):
         expect(main).to_contain_text(text)
+    # the favicon and the styles load (a missing icon would have asked for /favicon.ico and got a 404)
+    icon = page.locator("link[rel=icon]")
+    expect(icon).to_have_attribute("href", re.compile(r"^/static/favicon\.svg$"))
+    assert page.evaluate("fetch(document.querySelector('link[rel=icon]').href).then(r => r.status)") == 200
+    assert page.evaluate("Array.from(document.styleSheets).filter(s => s.href).length") == 2
+    assert not failed_requests, failed_requests
     expect(page.locator("svg.sledai-svg polyline")).to_have_count(1)
     expect(page.locator("svg.sledai-svg circle")).to_have_count(2)
     pdf = page.pdf(format="A4")

@@ -38,6 +38,12 @@ def test_specialist_records_a_patient(page, live_server, specialist_user) -> Non
     page.get_by_role("link", name="Add assessment", exact=True).click()
     page.get_by_label("Date").fill("2026-10-01")
     score = page.locator("#sledai-score")
+    # nothing answered yet: the score is a range until every descriptor is answered
+    expect(score).to_have_text(re.compile(r"^0–\d+$"))
+    page.get_by_role("button", name="Save assessment").click()
+    expect(page.get_by_role("alert")).to_contain_text("24 SLEDAI-2K descriptors are not answered")
+    page.get_by_role("button", name="Mark the rest absent").click()  # in the page, by the script
+    expect(page.locator("#id_sledai_seizure_0")).to_be_checked()
     expect(score).to_have_text("0")
     page.locator("#id_sledai_arthritis_1").check()
     expect(score).to_have_text("4")

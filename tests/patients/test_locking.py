@@ -40,7 +40,7 @@ from tests.patients.factories import (
     ObservationFactory,
     TreatmentFactory,
 )
-from tests.patients.test_record_views import sledai_post
+from tests.patients.test_record_views import sdi_post, sledai_post
 
 DAY = TODAY - timedelta(days=40)
 
@@ -82,7 +82,7 @@ SUBJECTS: dict[str, Subject] = {
         lambda p: DamageFactory(patient=p, date=DAY),
         _set(items=lambda v: dict.fromkeys(v, 1)),
         lambda r: sorted(r.items),
-        lambda r, v: {"date": DAY.isoformat(), "reason": "re-read the notes", **{f"sdi_{c}": "1" for c in v}},
+        lambda r, v: {"date": DAY.isoformat(), "reason": "re-read the notes", **sdi_post(present=v)},
         ["cataract", "cva"],
         ["cataract", "neuropathy"],
     ),
@@ -96,7 +96,7 @@ SUBJECTS: dict[str, Subject] = {
             "date": DAY.isoformat(),
             "biopsy_class": v[1] or "",
             "reason": "biopsy report",
-            **({"active": "on"} if v[0] else {}),
+            "active": str(bool(v[0])),
         },
         [False, None],
         [True, "IV"],

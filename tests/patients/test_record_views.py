@@ -28,6 +28,13 @@ def sledai_post(day: str, present=(), not_assessed=(), **extra) -> dict[str, str
     return data
 
 
+def sdi_post(present=(), **extra) -> dict[str, str]:
+    """Every SLICC/ACR damage item answered: 1 for those in ``present``, No for the rest."""
+    from clinical.vocab import SDI_ITEMS
+
+    return {**{f"sdi_{code}": "1" if code in present else "0" for code in SDI_ITEMS}, **extra}
+
+
 def errors(response) -> dict[str, list[str]]:
     return {k: [str(e) for e in v] for k, v in response.context["form"].errors.items()}
 
@@ -119,6 +126,7 @@ def test_sledai_preview_scores_on_the_server(spec_client) -> None:
         "clinical_low": 9,
         "clinical_high": 9,
         "not_assessed": 1,
+        "unanswered": 0,
         "band": "moderate",
     }
 
