@@ -50,7 +50,7 @@ def test_a_full_length_course_stopped_for_inadequate_response_below_the_dose_has
     verdicts = course_verdicts(default_rules(), facts(treatments=(low, full)), AS_OF)
     assert verdicts[low.ref].verdict == NOT_FAILED
     assert verdicts[low.ref].judgements[0].reason == (
-        "stopped for inadequate response, not adequate: 1000 < 2000 mg/day"
+        "stopped for inadequate response, not adequate: dose 1000 mg/day < 2000 mg/day"
     )
     assert verdicts[full.ref].verdict == FAILED
     assert verdicts[full.ref].judgements[0].reason.startswith("stopped for inadequate response, adequate: ")
