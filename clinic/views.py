@@ -43,7 +43,7 @@ from patients.models import (
 from patients.summary import build_summary
 from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
-from screening.display import outcome_badges, panel
+from screening.display import outcome_badges, panel, record_hints
 from screening.models import ScreeningResult, Trigger
 from screening.services import adequacy_by_course, latest_result_for
 
@@ -236,6 +236,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
             "kinds": KINDS,
+            "hints": record_hints(summary),
         },
     )
 

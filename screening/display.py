@@ -13,6 +13,7 @@ from typing import Any
 from django.urls import reverse
 
 from patients.models import Patient
+from screening import engine
 from screening.contract import (
     OUTCOME_LABEL,
     CautionStatus,
@@ -28,6 +29,7 @@ from screening.contract import (
     read_outcomes,
     read_result,
 )
+from screening.facts import facts_from_records
 
 RESULT_BADGE = {Result.MET: "success", Result.NOT_MET: "secondary", Result.UNKNOWN: "warning"}
 RESULT_WORD = {Result.MET: "met", Result.NOT_MET: "not met", Result.UNKNOWN: "unknown"}
@@ -241,4 +243,23 @@ def outcome_badges(outcomes: Any) -> list[OutcomeBadge]:
     return [
         OutcomeBadge(pathway=pathway, outcome=outcome, words=LIST_WORDS[outcome], style=LIST_STYLE[outcome])
         for pathway, outcome in sorted(read_outcomes(outcomes).items())
+    ]
+
+
+def record_hints(summary: Any) -> list[dict[str, Any]]:
+    """Where the patient's records seem to disagree, each with links to the records it read. Hints are for a
+    person to look at; screening never reads them. No query: the summary's records are already read."""
+    s = summary
+    facts = facts_from_records(
+        s.patient,
+        assessments=s.assessments,
+        damage=s.damage,
+        manifestations=s.manifestations,
+        observations=s.observations,
+        treatments=s.treatments,
+        conditions=s.conditions,
+    )
+    return [
+        {"text": hint.text, "links": [ref_link(s.patient, ref) for ref in hint.refs]}
+        for hint in engine.consistency_hints(facts, s.today)
     ]

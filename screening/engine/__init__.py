@@ -27,6 +27,7 @@ from screening.engine.facts import (
     PatientRefs,
     TreatmentCourse,
 )
+from screening.engine.hints import Hint, consistency_hints
 from screening.engine.output import STANDING_NOTE, outcome_sentence, result_to_dict, why_not
 from screening.engine.results import (
     CautionResult,
@@ -79,6 +80,7 @@ __all__ = [
     "Group",
     "Judgement",
     "GroupResult",
+    "Hint",
     "Manifestation",
     "Missing",
     "Need",
@@ -102,6 +104,7 @@ __all__ = [
     "case_as_of",
     "course_verdicts",
     "check_storable",
+    "consistency_hints",
     "facts_from_case",
     "id_problem",
     "outcome_sentence",

@@ -8,9 +8,18 @@ import pytest
 
 from screening.models import RuleSet
 from tests.patients.test_case_import_export import run
-from tests.shipped import CASES, EXPECTATIONS, EXPECTED_PATH, RULES_PATH, earlier_rules_path, earlier_versions
+from tests.shipped import (
+    CASES,
+    EXPECTATIONS,
+    EXPECTED_PATH,
+    LAPSES_PATH,
+    RULES_PATH,
+    earlier_rules_path,
+    earlier_versions,
+)
 
 EXPECTED = json.loads(EXPECTED_PATH.read_text())
+LAPSES = json.loads(LAPSES_PATH.read_text())
 DEFAULT_RULES = json.loads(RULES_PATH.read_text())
 
 
@@ -26,6 +35,9 @@ def test_screen_case_prints_json_lines_in_order() -> None:
             got = line["pathways"][pathway]
             assert got["outcome"] == expected["outcome"]
             assert {c["id"]: c["status"] for c in got["cautions"]} == expected["cautions"]
+            assert got["lapses_on"] == LAPSES[line["case_id"]][pathway]  # and when each flag lapses
+            assert (got["lapse_reason"] is None) == (got["lapses_on"] is None)
+            assert bool(got["next"]) <= (got["outcome"] != "flagged")
         assert line["rule_set"] == {"name": "Default rules", "version": "2026.2"} and line["as_of"] == "2026-11-01"
 
 
