@@ -432,8 +432,16 @@ _PATTERN_WORDS = {
 }
 
 
+def _error_parts(err: ValidationError) -> tuple[str, Any, Mapping[str, Any], Any]:
+    """The failing keyword, its value in the schema, the schema holding it and the instance, typed plainly
+    (jsonschema types them as possibly unset: an error raised by validation always has them)."""
+    schema = err.schema if isinstance(err.schema, Mapping) else {}
+    value: Any = err.validator_value
+    return str(err.validator), value, schema, err.instance
+
+
 def _words(err: ValidationError) -> str:
-    kind, value, schema, instance = err.validator, err.validator_value, err.schema, err.instance
+    kind, value, schema, instance = _error_parts(err)
     if kind == "type":
         types = [value] if isinstance(value, str) else list(value)
         if not err.path:
@@ -481,21 +489,22 @@ _RANK = {"propertyNames": 0, "type": 1, "required": 2, "additionalProperties": 3
 def _explain(err: ValidationError) -> Iterator[tuple[tuple[Any, ...], int, str]]:
     """(path of the field, rank, message) for one jsonschema error."""
     path = tuple(err.absolute_path)
-    if err.validator == "required":
-        for key in err.validator_value:
-            if key not in err.instance:
+    kind, value, schema, instance = _error_parts(err)
+    if kind == "required":
+        for key in value:
+            if key not in instance:
                 yield path + (key,), _RANK["required"], "is required"
-    elif err.validator == "additionalProperties":
-        known = err.schema.get("properties", {})
-        for key in err.instance:
+    elif kind == "additionalProperties":
+        known = schema.get("properties", {})
+        for key in instance:
             if key not in known:
                 yield path + (key,), _RANK["additionalProperties"], "unknown field"
     elif "propertyNames" in err.absolute_schema_path:
-        title = err.schema.get("title")
-        message = f"is not a known {title}" if err.validator == "enum" and title else _words(err)
-        yield path + (err.instance,), _RANK["propertyNames"], message
+        title = schema.get("title")
+        message = f"is not a known {title}" if kind == "enum" and title else _words(err)
+        yield path + (instance,), _RANK["propertyNames"], message
     else:
-        yield path, _RANK.get(err.validator, 9), _words(err)
+        yield path, _RANK.get(kind, 9), _words(err)
 
 
 def _path_key(path: tuple[Any, ...]) -> tuple[tuple[int, Any], ...]:
