@@ -418,6 +418,12 @@ def publish_rule_set(*, rule_set: RuleSet, actor: User, change_note: str, as_of:
     check_releasable(draft)
     if draft.reviewed_by_id is None:
         raise RuleSetRefused("a second rules admin must sign this draft off before it is published")
+    if draft.reviewed_by_id == actor.pk and not authors(draft):
+        # a draft no one here wrote (a shipped update): the signer alone would be the only person releasing it
+        raise RuleSetRefused(
+            "you signed off this draft, which no one here wrote (it came with an update of Candidacy): "
+            "another rules admin must publish it, so that two people release every version"
+        )
     runs = run_test_cases(draft.content)
     bad = failing(runs)
     if bad:

@@ -217,6 +217,9 @@ def test_an_install_in_use_receives_2026_2_as_a_draft_released_only_through_the_
     with pytest.raises(RuleSetRefused, match="must sign this draft off"):
         rulesets.publish_rule_set(rule_set=draft, actor=admin_2, change_note=draft.change_note)
     rulesets.sign_off_rule_set(rule_set=draft, actor=rules_admin, note="read the two corrections")
+    # no one here wrote it: whoever signed it off may not also publish it (two people release every version)
+    with pytest.raises(RuleSetRefused, match="another rules admin must publish it"):
+        rulesets.publish_rule_set(rule_set=draft, actor=rules_admin, change_note=draft.change_note)
     with pytest.raises(RuleSetRefused, match="run the impact preview"):
         rulesets.publish_rule_set(rule_set=draft, actor=admin_2, change_note=draft.change_note)
     preview = rulesets.start_impact_preview(rule_set=draft, actor=admin_2, as_of=cases_day)
