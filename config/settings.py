@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "screening",
     "referrals",
     "clinic",
+    "interop",
 ]
 
 MIDDLEWARE = [

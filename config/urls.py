@@ -17,6 +17,8 @@ urlpatterns = [
     path("account/", include("accounts.urls")),
     path("patients/", include("clinic.urls")),
     path("privacy/", include("clinic.privacy_urls")),
+    path("fhir/", include("interop.urls")),
+    path("", include("interop.cds_urls")),
     path("", include("screening.urls")),
     path("", include("referrals.urls")),
     path("admin/", admin.site.urls),

@@ -310,6 +310,7 @@ class AccessKind(models.TextChoices):
     DELETE_FORM = "delete_form", "record deletion form"
     HISTORY = "history", "history"
     CASE_EXPORT = "case_export", "case file export"
+    FHIR_EXPORT = "fhir_export", "FHIR export"
     REFERRAL_PAGE = "referral_page", "referral page"
     REFERRAL_PRINTOUT = "referral_printout", "referral printout"
     ACCESS_LOG = "access_log", "access log"

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import statistics
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db.models import Count, QuerySet
 
 from referrals.models import DECIDED_STATES, OPEN_STATES, NotReferredReason, Referral, ReferralState
+
+# Per-version counts that other apps add to the decisions table without this module importing them:
+# column label → function(sites, or None for every site) → {rule set version: count}. (interop registers
+# the feedback of record systems on its CDS Hooks cards: accepted, overridden.)
+VERSION_COUNTS: dict[str, Callable[[Any], dict[str, int]]] = {}
 
 
 @dataclass
@@ -21,13 +27,14 @@ class Dashboard:
     decided_count: int = 0
     reasons: list[tuple[str, str]] = field(default_factory=list)
     by_version: list[dict[str, Any]] = field(default_factory=list)
+    extra_columns: list[str] = field(default_factory=list)
 
 
 def _days(seconds: float) -> float:
     return round(seconds / 86400, 1)
 
 
-def build_dashboard(referrals: QuerySet[Referral]) -> Dashboard:
+def build_dashboard(referrals: QuerySet[Referral], sites: Any = None) -> Dashboard:
     """Open referrals by state and pathway, median days from flag to decision, decisions per rule set version."""
     d = Dashboard(
         open_states=[(s, ReferralState(s).label) for s in OPEN_STATES], reasons=list(NotReferredReason.choices)
@@ -62,6 +69,11 @@ def build_dashboard(referrals: QuerySet[Referral]) -> Dashboard:
         v[row["state"]] += row["n"]
         if row["state"] == ReferralState.NOT_REFERRED:
             v["reasons"][row["not_referred_reason"]] = v["reasons"].get(row["not_referred_reason"], 0) + row["n"]
+    extra = {label: count(sites) for label, count in VERSION_COUNTS.items()}
+    d.extra_columns = list(extra)
+    for counts in extra.values():
+        for version in counts:
+            versions.setdefault(version, {"referred": 0, "not_referred": 0, "reasons": {}})
     for version in sorted(versions, reverse=True):
         v = versions[version]
         d.by_version.append(
@@ -70,6 +82,7 @@ def build_dashboard(referrals: QuerySet[Referral]) -> Dashboard:
                 "referred": v["referred"],
                 "not_referred": v["not_referred"],
                 "reasons": [v["reasons"].get(code, 0) for code, _ in d.reasons],
+                "extra": [counts.get(version, 0) for counts in extra.values()],
             }
         )
     return d

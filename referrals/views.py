@@ -342,7 +342,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         request,
         "referrals/dashboard.html",
         {
-            "d": build_dashboard(scope),
+            "d": build_dashboard(scope, None if user.is_rules_admin else user.sites.all()),  # type: ignore[union-attr]
             "all_sites": user.is_rules_admin,  # type: ignore[union-attr]
         },
     )

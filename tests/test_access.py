@@ -54,6 +54,10 @@ PRIVACY_OFFICER: dict[str, tuple[Any, Any]] = {
     "accounts:two_factor_verify": (302, 302),
     "accounts:recovery_codes": (302, 302),
     "accounts:two_factor_remove": (200, 200),
+    # the CDS Hooks endpoints answer record systems by their signed JWT, whoever is signed in
+    "cds:discovery": (200, 200),
+    "cds:service": (401, 401),
+    "cds:feedback": (401, 401),
 }
 
 LOGIN = "login"
@@ -91,7 +95,12 @@ for kind in RECORD_FACTORIES:
 
 # Rows of other apps live beside their tests (tests/<app>/access_rows.py, list ACCESS_ROWS with
 # the same shape, the kwargs spec being a callable (request, patient) -> kwargs) and join here.
-for _module in ("tests.screening.access_rows", "tests.referrals.access_rows", "tests.accounts.access_rows"):
+for _module in (
+    "tests.screening.access_rows",
+    "tests.referrals.access_rows",
+    "tests.accounts.access_rows",
+    "tests.interop.access_rows",
+):
     try:
         TABLE += __import__(_module, fromlist=["ACCESS_ROWS"]).ACCESS_ROWS
     except ModuleNotFoundError:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("config", "clinic", "referrals", "screening", "patients", "accounts", "clinical")
+PACKAGES = ("config", "interop", "clinic", "referrals", "screening", "patients", "accounts", "clinical")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 

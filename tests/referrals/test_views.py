@@ -266,7 +266,9 @@ def test_dashboard_aggregates(site_a, site_b, staff, specialist, rules_admin) ->
         {"pathway": "MSC", "counts": [1, 0, 0, 0], "total": 1},
     ]
     assert d.median_days == 4.0 and d.decided_count == 2
-    assert d.by_version == [{"version": "2026.2", "referred": 1, "not_referred": 1, "reasons": [0, 1, 0, 0, 0, 0]}]
+    assert d.by_version == [
+        {"version": "2026.2", "referred": 1, "not_referred": 1, "reasons": [0, 1, 0, 0, 0, 0], "extra": [0, 0]}
+    ]
     # rules admins see the aggregates of every site, and no patient
     response = client_for(rules_admin).get(reverse("referrals:dashboard"))
     assert response.context["d"].open_total == 5
