@@ -29,6 +29,8 @@ from django.db import models
 from django.db.models import F
 from django.utils.text import capfirst
 
+from accounts.dates import show_date, show_datetime
+
 __all__ = [
     "Change",
     "Conflict",
@@ -191,8 +193,10 @@ def show(field: Any, value: Any) -> str:
         return ", ".join(f"{word(k)}: {v}" for k, v in value.items()) or "none"
     if isinstance(value, Decimal):
         return f"{value.normalize():f}"
+    if isinstance(value, datetime):
+        return show_datetime(value)
     if isinstance(value, date):
-        return value.isoformat()
+        return show_date(value)
     return str(value)
 
 

@@ -79,6 +79,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.navigation",
             ],
+            "builtins": ["accounts.templatetags.clinic_dates"],
         },
     },
 ]
@@ -108,6 +109,22 @@ LANGUAGE_CODE = "en-gb"
 TIME_ZONE = os.environ.get("TIME_ZONE", "Europe/London")
 USE_I18N = True
 USE_TZ = True
+
+# Dates: one format on every page, in every form and in the reasons (docs/operations.md, "Dates").
+# Shown as CLINIC_DATE_FORMAT (Django's date-filter letters: "d M Y" is 01 Nov 2026, unambiguous in any
+# country); typed the same way, or as 01/11/2026 (day first) or ISO 2026-11-01. config/formats/ hands
+# these to Django for the clinic's language, so {{ value|date }} and the forms' DateFields follow them;
+# templates use the filters of accounts/templatetags/clinic_dates.py (built in to every template).
+CLINIC_DATE_FORMAT = "d M Y"
+CLINIC_TIME_FORMAT = "H:i"
+CLINIC_MONTH_FORMAT = "M Y"
+CLINIC_DATE_INPUT_FORMATS = ["%d %b %Y", "%d %B %Y", "%d/%m/%Y", "%d-%b-%Y", "%Y-%m-%d"]
+CLINIC_DATE_HINT = "Day month year, e.g. 01 Nov 2026"
+FORMAT_MODULE_PATH = ["config.formats"]
+DATE_FORMAT = SHORT_DATE_FORMAT = CLINIC_DATE_FORMAT
+DATETIME_FORMAT = SHORT_DATETIME_FORMAT = f"{CLINIC_DATE_FORMAT} {CLINIC_TIME_FORMAT}"
+YEAR_MONTH_FORMAT = CLINIC_MONTH_FORMAT
+DATE_INPUT_FORMATS = CLINIC_DATE_INPUT_FORMATS
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

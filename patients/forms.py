@@ -18,6 +18,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from accounts import dates
 from accounts.locking import VersionField
 from clinical import limits, plausibility, scoring, vocab
 from patients.models import (
@@ -31,7 +32,6 @@ from patients.models import (
 )
 
 IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 SLEDAI_STATES = [("absent", "Absent"), ("present", "Present"), ("not_assessed", "Not assessed")]
 MARK_REST = "mark_rest_absent"  # the submit button that answers every unanswered item with the form's rest value
 
@@ -94,6 +94,7 @@ class VersionedForm(forms.ModelForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        dates.clinic_dates(self)
         if self.instance.pk:
             self.fields["version"].initial = self.instance.version
 
@@ -102,7 +103,6 @@ class PatientForm(VersionedForm):
     class Meta:
         model = Patient
         fields = ["site", "identifier", "birth_date", "sex", "weight_kg"]  # attestation: diagnosis page
-        widgets = {"birth_date": DATE_WIDGET}
 
     def __init__(self, *args: Any, sites: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -128,7 +128,7 @@ class PatientForm(VersionedForm):
             first = earliest_record(self.instance)
             if first is not None and first < value:
                 raise forms.ValidationError(
-                    f"The birth date cannot be after the patient's oldest record ({first.isoformat()}); "
+                    f"The birth date cannot be after the patient's oldest record ({dates.show_date(first)}); "
                     "correct that record first."
                 )
         return value
@@ -205,6 +205,8 @@ class RecordForm(ReasonForm, VersionedForm):
         super().__init__(*args, **kwargs)
         self.patient = patient
         self.instance.patient = patient
+        if self.instance.pk is None and self.initial.get("date") is None:
+            self.initial["date"] = today()  # a new record is most often of today (the visit); shown, changeable
         first = next(iter(self.fields))
         self.fields[first].widget.attrs.setdefault("autofocus", True)
 
@@ -282,7 +284,6 @@ class AssessmentForm(AnswerEachForm):
     class Meta:
         model = Assessment
         fields = ["date", "window_days", "pga"]
-        widgets = {"date": DATE_WIDGET}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -359,7 +360,6 @@ class DamageForm(AnswerEachForm):
     class Meta:
         model = DamageIndex
         fields = ["date"]
-        widgets = {"date": DATE_WIDGET}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -409,7 +409,6 @@ class ManifestationForm(RecordForm):
     class Meta:
         model = Manifestation
         fields = ["code", "date", "active", "biopsy_class"]
-        widgets = {"date": DATE_WIDGET}
         labels = {"code": "Manifestation"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -436,7 +435,6 @@ class ObservationForm(RecordForm):
     class Meta:
         model = Observation
         fields = ["code", "date", "value", "unit", "uln"]
-        widgets = {"date": DATE_WIDGET}
         labels = {"code": "Lab or test", "uln": "Upper limit of normal (same unit)"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -490,7 +488,6 @@ class TreatmentForm(ReasonForm, VersionedForm):
     class Meta:
         model = TreatmentCourse
         fields = ["drug", "start", "end", "dose", "dose_unit", "stop_reason"]
-        widgets = {"start": DATE_WIDGET, "end": DATE_WIDGET}
         labels = {"stop_reason": "Why it stopped", "dose": "Dose", "dose_unit": "Dose unit"}
 
     def __init__(self, *args: Any, patient: Patient, drugs: dict[str, dict[str, Any]], **kwargs: Any) -> None:
@@ -527,7 +524,10 @@ class TreatmentForm(ReasonForm, VersionedForm):
         not_in_future_field(self, "start", start, "The start date", born=self.patient.birth_date)
         not_in_future_field(self, "end", end, "The end date", born=self.patient.birth_date)
         if start and end and end < start:
-            self.add_error("end", f"The course cannot end ({end:%d %b %Y}) before it starts ({start:%d %b %Y}).")
+            self.add_error(
+                "end",
+                f"The course cannot end ({dates.show_date(end)}) before it starts ({dates.show_date(start)}).",
+            )
         if data.get("stop_reason") and not end:
             self.add_error("stop_reason", "A stop reason needs an end date; leave it empty for an ongoing course.")
         if data.get("dose") is not None and data["dose"] < 0:
@@ -563,7 +563,7 @@ class ConditionForm(RecordForm):
     class Meta:
         model = Condition
         fields = ["code", "status", "date"]
-        widgets = {"date": DATE_WIDGET, "status": forms.RadioSelect}
+        widgets = {"status": forms.RadioSelect}
         labels = {"code": "Work-up item", "date": "Date observed (for an event: its date)"}
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

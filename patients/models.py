@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from accounts.append_only import AppendOnlyModel
 from accounts.audit import NAME_LENGTH, audit_history
+from accounts.dates import show_date
 from accounts.locking import VersionedModel
 from accounts.models import Role, Site
 from clinical import limits, vocab
@@ -146,7 +147,7 @@ class Assessment(PatientRecord):
         ]
 
     def __str__(self) -> str:
-        return f"SLEDAI-2K assessment {self.date}"
+        return f"SLEDAI-2K assessment {show_date(self.date)}"
 
     @property
     def sledai_display(self) -> str:
@@ -171,7 +172,7 @@ class DamageIndex(PatientRecord):
         ]
 
     def __str__(self) -> str:
-        return f"SLICC/ACR damage index {self.date}"
+        return f"SLICC/ACR damage index {show_date(self.date)}"
 
 
 class Manifestation(PatientRecord):
@@ -201,7 +202,7 @@ class Manifestation(PatientRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_code_display()} {self.date}"
+        return f"{self.get_code_display()} {show_date(self.date)}"
 
 
 class Observation(PatientRecord):
@@ -223,7 +224,7 @@ class Observation(PatientRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_code_display()} {self.value} {self.unit} on {self.date}"
+        return f"{self.get_code_display()} {self.value} {self.unit} on {show_date(self.date)}"
 
     @property
     def unit(self) -> str:
@@ -265,7 +266,7 @@ class TreatmentCourse(VersionedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.drug} from {self.start}"
+        return f"{self.drug.replace('_', ' ')} from {show_date(self.start)}"
 
     @property
     def date(self):  # type: ignore[no-untyped-def]
@@ -287,7 +288,7 @@ class Condition(PatientRecord):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_code_display()} {self.status} on {self.date}"
+        return f"{self.get_code_display()} {self.status} on {show_date(self.date)}"
 
 
 RECORD_MODELS: tuple[type[models.Model], ...] = (

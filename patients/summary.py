@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
+from accounts.dates import show_date
 from clinical import scoring, vocab
 from patients.models import (
     Assessment,
@@ -93,7 +94,8 @@ def build_summary(patient: Patient, today: date) -> PatientSummary:
     s.current_treatments = [t for t in s.treatments if t.end is None or t.end >= today]
     s.latest_damage = s.damage[0] if s.damage else None
     s.sledai_series = [
-        {"date": a.date.isoformat(), "low": a.sledai_low, "high": a.sledai_high} for a in reversed(s.assessments)
+        {"date": a.date.isoformat(), "label": show_date(a.date), "low": a.sledai_low, "high": a.sledai_high}
+        for a in reversed(s.assessments)
     ]
     if s.treatments:
         start = min(t.start for t in s.treatments)

@@ -7,6 +7,7 @@ from typing import Any
 
 from django import forms
 
+from accounts import dates
 from accounts.locking import VersionField
 from accounts.models import User
 from clinical import plausibility
@@ -32,15 +33,6 @@ REASON_LABELS: dict[str, tuple[str, bool]] = {
 }
 
 
-class DateInput(forms.DateInput):
-    """A browser date picker; its value must be ISO whatever the locale's date format."""
-
-    input_type = "date"
-
-    def __init__(self, attrs: dict[str, Any] | None = None) -> None:
-        super().__init__(attrs, format="%Y-%m-%d")
-
-
 class TransitionForm(forms.Form):
     """Move the referral to ``target``; only that target's fields are shown and required.
 
@@ -50,9 +42,13 @@ class TransitionForm(forms.Form):
 
     version = VersionField()
     centre = forms.CharField(label="Evaluating centre", max_length=200)
-    referred_on = forms.DateField(label="Date the referral was sent", widget=DateInput)
+    referred_on = forms.DateField(
+        label="Date the referral was sent",
+    )
     not_referred_reason = forms.ChoiceField(label="Reason", choices=[("", "Choose…"), *NotReferredReason.choices])
-    review_on = forms.DateField(label="Review again on", widget=DateInput)
+    review_on = forms.DateField(
+        label="Review again on",
+    )
     data_needed = forms.CharField(label="Data needed", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000)
 
@@ -71,22 +67,20 @@ class TransitionForm(forms.Form):
             self.fields["reason"].label, self.fields["reason"].required = label, required
         if "referred_on" in self.fields:
             self.fields["referred_on"].initial = today
-            self.fields["referred_on"].widget.attrs.update(min=opened.isoformat(), max=today.isoformat())
-        if "review_on" in self.fields:
-            self.fields["review_on"].widget.attrs["min"] = date.fromordinal(today.toordinal() + 1).isoformat()
+        dates.clinic_dates(self)
 
     def clean_referred_on(self) -> date:
         value = self.cleaned_data["referred_on"]
         problem = plausibility.referral_sent(value, opened=self.opened, today=self.today)
         if problem:
-            raise forms.ValidationError(f"The date the referral was sent {problem}.")
+            raise forms.ValidationError(dates.in_text(f"The date the referral was sent {problem}."))
         return value
 
     def clean_review_on(self) -> date:
         value = self.cleaned_data["review_on"]
         problem = plausibility.review_date(value, today=self.today)
         if problem:
-            raise forms.ValidationError(f"The review date {problem}.")
+            raise forms.ValidationError(dates.in_text(f"The review date {problem}."))
         return value
 
     def decision(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from accounts.dates import show_date
 from clinical import vocab
 from patients.models import Observation, TreatmentCourse
 from patients.summary import KEY_LABS, PatientSummary
@@ -75,7 +76,7 @@ def sledai_chart(summary: PatientSummary) -> SledaiChart | None:
     chart.points = " ".join(f"{d['x']},{d['y']}" for d in dots)
     chart.y_ticks = [{"y": xy(first, v)[1], "value": v} for v in range(0, top + 1, top // 4)]
     chart.x_labels = [dots[0]] if len(dots) == 1 else [dots[0], dots[-1]]
-    chart.label = "SLEDAI-2K over time: " + "; ".join(f"{d['date'].isoformat()} {d['value']}" for d in dots)
+    chart.label = "SLEDAI-2K over time: " + "; ".join(f"{show_date(d['date'])} {d['value']}" for d in dots)
     return chart
 
 

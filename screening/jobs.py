@@ -35,6 +35,7 @@ from django.db.models import F, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts.dates import show_datetime
 from screening import cohort, engine, impact
 from screening.facts import facts_for
 from screening.models import Job, JobKind, JobStatus, RuleSet
@@ -232,5 +233,5 @@ def lost_jobs(older_than: timedelta | None = None) -> list[Job]:
 
 
 def stalled_reason(job: Job) -> str:
-    since = timezone.localtime(job.last_sign_of_life).strftime("%d %b %Y %H:%M")
+    since = show_datetime(job.last_sign_of_life)
     return f"attempt {job.attempts} stopped: no progress since {since} (the worker was stopped or lost)"

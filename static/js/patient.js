@@ -8,7 +8,7 @@
   new Chart(canvas, {
     type: "line",
     data: {
-      labels: series.map(function (p) { return p.date; }),
+      labels: series.map(function (p) { return p.label || p.date; }),
       datasets: [
         { label: "SLEDAI-2K (lower bound)", data: series.map(function (p) { return p.low; }), borderColor: "#0d6efd", tension: 0 },
         { label: "SLEDAI-2K (upper bound)", data: series.map(function (p) { return p.high; }), borderColor: "#adb5bd", borderDash: [4, 4], tension: 0 }

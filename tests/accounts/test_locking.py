@@ -73,7 +73,7 @@ def test_a_missing_version_is_refused_never_skipped(patient) -> None:
     conflict = err.value
     assert conflict.missing and conflict.version_now == 1 and conflict.changes == []
     assert "did not say which version" in conflict.message
-    assert ("Value", "80") in conflict.current and ("Date", "2026-01-02") in conflict.current  # every field now
+    assert ("Value", "80") in conflict.current and ("Date", "02 Jan 2026") in conflict.current  # every field now
     assert Observation.objects.get(pk=obs.pk).version == 1
 
 

@@ -85,7 +85,9 @@ def test_two_sessions_on_the_referral_page(patient, staff, specialist) -> None:
     )
     assert response.status_code == 409
     page = response.content.decode()
-    assert "This referral changed since you opened it" in page and f"Referred to North centre on {TODAY}" in page
+    assert (
+        "This referral changed since you opened it" in page and f"Referred to North centre on {TODAY:%d %b %Y}" in page
+    )
     referral.refresh_from_db()
     assert referral.state == S.REFERRED and referral.not_referred_reason == ""
 

@@ -172,7 +172,7 @@ def test_bad_parameters_fall_back_to_defaults(cast, staff) -> None:
 def test_the_row_shows_reasons_and_cautions_at_a_glance(site_a, staff) -> None:
     make_referral(PatientFactory(site=site_a, identifier="GLANCE"))
     page = client_for(staff).get(QUEUE).content.decode()
-    assert "GLANCE" in page and "SLEDAI-2K 12 on 2026-10-15, needs ≥ 8" in page
+    assert "GLANCE" in page and "SLEDAI-2K 12 on 15 Oct 2026, needs ≥ 8" in page  # stored ISO, shown the clinic's way
     assert '<abbr title="contraindication">CI</abbr>: Viral infection?' in page and "Organ damage" in page
 
 

@@ -1,0 +1,1 @@
+"""The clinic's formats for this language (config/formats/clinic.py)."""

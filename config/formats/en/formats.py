@@ -1,0 +1,3 @@
+"""The clinic's formats (config/formats/clinic.py)."""
+
+from config.formats.clinic import *  # noqa: F403
