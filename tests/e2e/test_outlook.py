@@ -48,4 +48,4 @@ def test_the_patient_page_shows_the_lapse_date_and_the_nearest_miss(page, live_s
     expect(hsct).to_have_attribute("data-outcome", "insufficient_data")
     expect(hsct.locator(".lapse")).to_have_count(0)
     nearest = hsct.locator(".next-list li").first
-    expect(nearest).to_contain_text("SLEDAI-2K 6 on 2026-10-15, needs 8: two more points")
+    expect(nearest).to_contain_text("SLEDAI-2K 6 on 15 Oct 2026, needs 8: two more points")
