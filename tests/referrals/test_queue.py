@@ -173,7 +173,11 @@ def test_the_row_shows_reasons_and_cautions_at_a_glance(site_a, staff) -> None:
     make_referral(PatientFactory(site=site_a, identifier="GLANCE"))
     page = client_for(staff).get(QUEUE).content.decode()
     assert "GLANCE" in page and "SLEDAI-2K 12 on 2026-10-15, needs ≥ 8" in page
-    assert '<abbr title="contraindication">CI</abbr>: Viral infection?' in page and "Organ damage" in page
+    assert (
+        '<abbr title="contraindication">CI</abbr>: Chronic viral infection (HIV, hepatitis B or C)'
+        '<abbr title="not yet known: work-up incomplete">?</abbr>' in page
+    )
+    assert "Organ damage" in page and 'id="caution-key"' in page  # CI and ? explained where they appear
 
 
 def count_queries(client) -> int:

@@ -229,7 +229,7 @@ def test_printable_summary(flagged, staff) -> None:
         "<svg",
         "15 Oct 2026: 20",
         "Failed treatments",
-        "mycophenolate_mofetil",
+        "mycophenolate mofetil",
         "3000 mg/day",
         "01 Mar 2025",
         "30 Nov 2025",
