@@ -51,6 +51,16 @@ ADD_TEXT = {
 }
 
 
+# The patient values a criterion reads, as a link's words (the field names stay out of the page).
+FIELD_WORDS = {
+    "birth_date": "birth date",
+    "sex": "sex",
+    "weight_kg": "weight",
+    "sle_attested": "SLE attestation",
+    "ana_titre": "ANA titre",
+    "eular_criteria": "EULAR/ACR criteria",
+    "criteria": "EULAR/ACR criteria",
+}
 # Criteria that hold for nearly every patient screened: never among the facts that decided an outcome.
 GENERIC_TYPES = frozenset({"sle_diagnosis", "age_between"})
 # How many deciding facts the summary shows per pathway (the rest are in the full criteria).
@@ -302,7 +312,8 @@ def ref_link(patient: Patient, ref: str) -> Link:
     if target is None:
         return Link(ref, reverse("patients:detail", kwargs={"pk": patient.pk}))
     if target.field is not None:
-        return Link(target.field.replace("_", " "), _form_url(patient, target.form))
+        words = FIELD_WORDS.get(target.field, target.field.replace("_", " "))
+        return Link(words, _form_url(patient, target.form))
     kind = target.form.value
     assert target.pk is not None
     return Link(
