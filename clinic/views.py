@@ -43,9 +43,10 @@ from patients.models import (
 from patients.summary import build_summary
 from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
+from screening.charts import sledai_course, sledai_thresholds, treatment_timeline
 from screening.display import outcome_badges, panel, record_hints
 from screening.models import ScreeningResult, Trigger
-from screening.services import adequacy_by_course, latest_result_for
+from screening.services import adequacy_by_course, latest_result_for, published_rules
 
 PAGE_SIZES = (25, 50, 100)
 log = logging.getLogger(__name__)
@@ -216,7 +217,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     log_access(request=request, patient_id=patient.pk, what=AccessKind.PATIENT_PAGE)
     summary = build_summary(patient, timezone.localdate())
     result = latest_result_for(patient)
-    adequacy = adequacy_by_course(summary)
+    rules = published_rules()
+    adequacy = adequacy_by_course(summary, rules)
     for course in summary.treatments:
         course.adequacy = adequacy[course.pk]
     return render(
@@ -228,6 +230,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "screening": result,
             "screening_age": (summary.today - result.as_of).days if result else None,
             "panels": panel(patient, result) if result else [],
+            "sledai_chart": sledai_course(summary, sledai_thresholds(rules)),
+            "timeline_chart": treatment_timeline(summary),
             "referrals": list(Referral.objects.filter(patient=patient).order_by("-opened_at")[:10]),
             "screening_changes": list(
                 ScreeningResult.objects.filter(patient=patient, changed=True)

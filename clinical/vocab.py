@@ -230,6 +230,51 @@ CONDITION_CODES: dict[str, str] = {
     "hcq_contraindicated": "Hydroxychloroquine contraindicated",
 }
 
+# The shipped rule sets' cautions in clinicians' words. The rule-set file gives a caution no label
+# (docs/rule-sets.md, "Cautions"); a caution id not listed here reads as its humanised id.
+CAUTION_LABELS: dict[str, str] = {
+    "pregnancy": "Pregnancy or breastfeeding",
+    "viral_infection": "Chronic viral infection (HIV, hepatitis B or C)",
+    "tuberculosis": "Tuberculosis",
+    "active_infection": "Active infection",
+    "malignancy": "Malignancy",
+    "cardiac_function": "Cardiac function",
+    "lung_function": "Lung function",
+    "kidney_function": "Kidney function",
+    "liver_function": "Liver function",
+    "severe_cytopenia": "Severe cytopenia",
+    "active_cns_lupus": "Active CNS lupus",
+    "performance_status": "Performance status",
+    "recent_biologic": "Recent biologic",
+    "renal_transplant": "Renal transplant",
+    "organ_damage": "Organ damage",
+    "antiphospholipid_syndrome": "Antiphospholipid syndrome",
+    "adherence_concern": "Adherence concern",
+}
+
+
+def humanise(code: str) -> str:
+    """A code in words when no label is known: "kidney_function" → "Kidney function"."""
+    return code.replace("_", " ").strip().capitalize()
+
+
+def caution_label(caution_id: str) -> str:
+    """A caution's name on the pages: the label of a shipped caution, else its humanised id."""
+    return CAUTION_LABELS.get(caution_id) or humanise(caution_id)
+
+
+def drug_label(code: str) -> str:
+    """A drug code in words: "mycophenolate_mofetil" → "mycophenolate mofetil",
+    "cyclophosphamide_iv" → "cyclophosphamide IV" (drug names stay lower case, as in explanations)."""
+    return " ".join("IV" if word == "iv" else word for word in code.split("_"))
+
+
+def sledai_label(code: str) -> str:
+    """A SLEDAI-2K descriptor in words: "urinary_casts" → "Urinary casts"."""
+    item = SLEDAI_ITEMS.get(code)
+    return item.label if item else humanise(code)
+
+
 BILAG_SYSTEMS: tuple[str, ...] = (
     "constitutional",
     "mucocutaneous",

@@ -248,7 +248,7 @@ SESSION_COOKIE_AGE = int(SESSION_ABSOLUTE_TIMEOUT.total_seconds())
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # Content-Security-Policy (django-csp 4): nothing inline, nothing from another host. Bootstrap's
-# CSS draws its icons from data: URIs (img-src); Chart.js and Bootstrap set styles through the
+# CSS draws its icons from data: URIs (img-src); Bootstrap sets styles through the
 # CSSOM, which style-src does not govern.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -155,6 +155,15 @@ class Assessment(PatientRecord):
             return str(self.sledai_low)
         return f"{self.sledai_low}–{self.sledai_high}"
 
+    @property
+    def present_labels(self) -> list[str]:
+        """The descriptors recorded present, in words ("Urinary casts")."""
+        return [vocab.sledai_label(code) for code in self.sledai_present]
+
+    @property
+    def not_assessed_labels(self) -> list[str]:
+        return [vocab.sledai_label(code) for code in self.sledai_not_assessed]
+
 
 class DamageIndex(PatientRecord):
     """SLICC/ACR damage index on a date."""
@@ -271,6 +280,11 @@ class TreatmentCourse(VersionedModel):
     @property
     def date(self):  # type: ignore[no-untyped-def]
         return self.start
+
+    @property
+    def drug_label(self) -> str:
+        """The drug in words: "mycophenolate mofetil", not its code."""
+        return vocab.drug_label(self.drug)
 
 
 class Condition(PatientRecord):

@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from clinical import limits
+from clinical import limits, vocab
 from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
 from screening.contract import CautionStatus
 from screening.display import CAUTION_STYLE
@@ -194,7 +194,14 @@ class CautionBadge:
 
 
 def caution_badges(referral: Referral) -> list[CautionBadge]:
-    return [CautionBadge(c["label"], c["severity"], CautionStatus(c["status"])) for c in referral.cautions]
+    """The referral's cautions, named by today's label of their id (the label kept with older rows was the
+    humanised id: "Active cns lupus")."""
+    return [
+        CautionBadge(
+            vocab.caution_label(c["id"]) if c.get("id") else c["label"], c["severity"], CautionStatus(c["status"])
+        )
+        for c in referral.cautions
+    ]
 
 
 def encode_cursor(row: Referral, sort: str) -> str:

@@ -101,8 +101,15 @@ def _event(
 
 
 def _short(text: str, limit: int = 110) -> str:
+    """An explanation's first part; a longer one cut at the last word boundary (never mid-word) with "…"."""
     text = text.split(";")[0].strip()
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,(–-") + "…"
 
 
 def glance(pathway: PathwayView) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Protocol, cast, get_args
 
+from clinical import vocab
 from screening import engine
 from screening.engine.results import CautionStatus, Outcome, RecordKind, Result, deciding_leaves
 from screening.engine.ruleset import Severity
@@ -215,7 +216,8 @@ class CautionView:
 
     @property
     def label(self) -> str:
-        return self.id.replace("_", " ").capitalize()
+        """The caution's name in words (the rule set gives none): clinical.vocab's label, else the humanised id."""
+        return vocab.caution_label(self.id)
 
     @property
     def is_contraindication(self) -> bool:

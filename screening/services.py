@@ -112,11 +112,17 @@ def latest_result_for(patient: Patient) -> ScreeningResult | None:
     return ScreeningResult.objects.latest_for(patient.pk)
 
 
-def adequacy_by_course(summary: Any) -> dict[int, str]:
-    """Course pk → whether it was an adequate trial by the published catalogue's thresholds."""
+def published_rules() -> engine.RuleSet:
+    """The published rule set as the engine reads it (one query; parsed once per version)."""
+    return parsed_rules(RuleSet.objects.published())
+
+
+def adequacy_by_course(summary: Any, rules: engine.RuleSet | None = None) -> dict[int, str]:
+    """Course pk → whether it was an adequate trial by the published catalogue's thresholds (``rules``:
+    the published rule set, when the caller has it already)."""
     from screening.engine.adequacy import course_adequacy
 
-    rules = parsed_rules(RuleSet.objects.published())
+    rules = rules if rules is not None else published_rules()
     facts = engine.PatientFacts(
         weight_kg=summary.patient.weight_kg,
         treatments=tuple(

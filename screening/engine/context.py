@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 
+from clinical import vocab
 from screening.engine.facts import (
     Assessment,
     ConditionEntry,
@@ -45,7 +46,7 @@ def window_phrase(as_of: date, days: int | None) -> str:
 def drug_name(code: str) -> str:
     """A drug code as written in explanations: "mycophenolate_mofetil" → "mycophenolate mofetil",
     "cyclophosphamide_iv" → "cyclophosphamide IV"."""
-    return " ".join("IV" if word == "iv" else word for word in code.split("_"))
+    return vocab.drug_label(code)
 
 
 def dedupe(items: Iterable[str]) -> tuple[str, ...]:

@@ -82,6 +82,6 @@ def test_specialist_records_a_patient(page, live_server, specialist_user) -> Non
     labs = page.locator("#h-labs").locator("xpath=..")
     expect(labs).to_contain_text("Creatinine")
     expect(labs).to_contain_text("1 mg/dL")
-    expect(page.locator("#treatments")).to_contain_text("mycophenolate_mofetil")
+    expect(page.locator("#treatments")).to_contain_text("mycophenolate mofetil")
     expect(page.locator("#treatments")).to_contain_text("Inadequate response")
     expect(page.locator("#sledai-chart")).to_be_visible()

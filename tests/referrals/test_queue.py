@@ -173,7 +173,11 @@ def test_the_row_shows_reasons_and_cautions_at_a_glance(site_a, staff) -> None:
     make_referral(PatientFactory(site=site_a, identifier="GLANCE"))
     page = client_for(staff).get(QUEUE).content.decode()
     assert "GLANCE" in page and "SLEDAI-2K 12 on 15 Oct 2026, needs ≥ 8" in page  # stored ISO, shown the clinic's way
-    assert '<abbr title="contraindication">CI</abbr>: Viral infection?' in page and "Organ damage" in page
+    assert (
+        '<abbr title="contraindication">CI</abbr>: Chronic viral infection (HIV, hepatitis B or C)'
+        '<abbr title="not yet known: work-up incomplete">?</abbr>' in page
+    )
+    assert "Organ damage" in page and 'id="caution-key"' in page  # CI and ? explained where they appear
 
 
 def count_queries(client) -> int:
@@ -221,3 +225,24 @@ def test_another_role_layout(site_a) -> None:
     make_referral(PatientFactory(site=site_a, identifier="SA"))
     make_referral(PatientFactory(site=other, identifier="SC"))
     assert sorted(rows(client_for(user))) == ["SA", "SC"]
+
+
+def test_reasons_are_cut_at_a_word_boundary() -> None:
+    from referrals.services import _short
+
+    text = "SLEDAI-2K 20 on 2026-10-15 (arthritis 4, urinary casts 4, haematuria 4, proteinuria 4, low complement 2, increased DNA binding 2), needs ≥ 8"
+    short = _short(text)
+    assert len(short) <= 110 and short.endswith("…")
+    assert text.startswith(short[:-1]) and not text[len(short) - 1].isalnum()  # the cut falls between words
+    assert _short("short; second part") == "short"
+
+
+def test_older_rows_show_todays_caution_labels(site_a, staff) -> None:
+    from referrals.queue import caution_badges
+
+    referral = make_referral(PatientFactory(site=site_a))
+    referral.cautions = [
+        {"id": "active_cns_lupus", "label": "Active cns lupus", "severity": "caution", "status": "present"},
+        {"label": "Kept as written", "severity": "caution", "status": "unknown"},
+    ]
+    assert [b.label for b in caution_badges(referral)] == ["Active CNS lupus", "Kept as written"]

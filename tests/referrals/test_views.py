@@ -229,7 +229,7 @@ def test_printable_summary(flagged, staff) -> None:
         "<svg",
         "15 Oct 2026: 20",
         "Failed treatments",
-        "mycophenolate_mofetil",
+        "mycophenolate mofetil",
         "3000 mg/day",
         "01 Mar 2025",
         "30 Nov 2025",
@@ -282,3 +282,17 @@ def test_no_forbidden_words_on_the_pages(flagged, staff, name) -> None:
     page = client_for(staff).get(url, {"state": "all"} if name == "queue" else {}).content.decode().lower()
     for word in FORBIDDEN:
         assert word not in page, word
+
+
+def test_the_why_sits_beside_the_decision_forms(flagged, staff) -> None:
+    page = client_for(staff).get(detail(flagged)).content.decode()
+    actions, why, summary = (page.index(f'id="{h}"') for h in ("h-actions", "h-trace", "h-patient"))
+    assert actions < why < summary  # beside the actions (same row), not below the whole summary
+    assert "Flagged because" in page and "All criteria for HSCT" in page
+
+
+def test_safety_checks_split_absent_from_unknown(flagged, staff) -> None:
+    page = client_for(staff).get(detail(flagged)).content.decode()
+    assert "none present or unknown" not in page
+    raised = page[page.index('id="raised"') :]
+    assert "None present." in raised and "Checked and absent (" in raised
