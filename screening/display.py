@@ -32,8 +32,8 @@ from screening.contract import (
     read_outcomes,
     read_result,
 )
-from screening.facts import facts_from_records
 from screening.engine.criterion_types import CRITERION_TYPES
+from screening.facts import facts_from_records
 
 RESULT_BADGE = {Result.MET: "success", Result.NOT_MET: "secondary", Result.UNKNOWN: "warning"}
 RESULT_WORD = {Result.MET: "met", Result.NOT_MET: "not met", Result.UNKNOWN: "unknown"}
