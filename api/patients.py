@@ -13,7 +13,7 @@ from typing import Any
 from django.db import IntegrityError
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 from ninja.errors import HttpError
 
 from api import schemas as s
@@ -41,7 +41,7 @@ from screening.models import ScreeningResult, Trigger
 log = logging.getLogger(__name__)
 router = Router(tags=["patients"])
 
-READ = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+READ = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 422: ErrorOut}
 PatientId = Path(..., ge=1, le=s.MAX_ID, description="The patient's id.")
 RecordId = Path(..., ge=1, le=s.MAX_ID, description="The record's id.")
@@ -146,7 +146,7 @@ def create_patient(request: HttpRequest, payload: s.PatientCreate) -> Any:
     except IntegrityError:
         raise invalid("identifier", "A patient with this identifier exists in this site.") from None
     log_access(request=request, patient_id=patient.pk, what=AccessKind.API)
-    return 201, _patient_out(patient, None)
+    return Status(201, _patient_out(patient, None))
 
 
 @router.get("/patients/{pk}", response={200: s.PatientOut, **READ}, url_name="patient", operation_id="get_patient")
@@ -440,7 +440,7 @@ def _register(kind: Kind) -> None:
         patient = _found(request, pk)
         if payload.version is not None:  # type: ignore[attr-defined]
             raise invalid("version", "A new record has no version; leave it out (PUT the record to change it).")
-        return 201, _save(kind, request, patient, payload, None)
+        return Status(201, _save(kind, request, patient, payload, None))
 
     def update(request: HttpRequest, payload: In, pk: int = PatientId, rid: int = RecordId) -> Any:  # type: ignore[valid-type]
         need(request, SPECIALISTS)
@@ -469,7 +469,7 @@ def _register(kind: Kind) -> None:
             raise conflict(err) from err
         except services.RecordError as err:
             raise invalid(err.field, err.message) from err
-        return 204, None
+        return Status(204, None)
 
     list_records.__doc__ = f"The patient's {kind.name} (every {kind.label}), newest first."
     get_one.__doc__ = f"One {kind.label}."

@@ -7,7 +7,7 @@ from typing import Any
 from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
-from ninja import Path, Query, Router
+from ninja import Path, Query, Router, Status
 
 from api import schemas as s
 from api.auth import READERS, REFERRAL_ACTORS, need
@@ -19,7 +19,7 @@ from referrals.models import OPEN_STATES, Referral
 from referrals.services import ReferralError, add_note, assign_referral, transition_referral
 
 router = Router(tags=["referrals"])
-READ = {401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
+READ = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 422: ErrorOut}
 WRITE = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut, 409: ConflictOut, 422: ErrorOut}
 ReferralId = Path(..., ge=1, le=s.MAX_ID, description="The referral's id.")
 StateFilter = s._enum("StateFilter", ["open", "all", *(str(v.value) for v in s.RefState)])  # type: ignore[attr-defined]
@@ -188,4 +188,4 @@ def note(request: HttpRequest, payload: s.NoteIn, pk: int = ReferralId) -> Any:
         add_note(referral=referral, actor=user, text=form.cleaned_data["text"])
     except ReferralError as err:
         raise _refused(err) from err
-    return 201, _detail(get_object_or_404(_rows(request), pk=pk))
+    return Status(201, _detail(get_object_or_404(_rows(request), pk=pk)))

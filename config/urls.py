@@ -29,3 +29,4 @@ handler500 = "config.errors.server_error"
 # Not found and not allowed: the app's own pages in its layout, navigation included.
 handler404 = "config.errors.page_not_found"
 handler403 = "config.errors.permission_denied"
+handler400 = "config.errors.bad_request"
