@@ -16,7 +16,7 @@ from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from accounts.security import two_factor_exempt
 from api import patients, referrals
-from api.auth import TokenAuth, end_request
+from api.auth import READ_AUTH, end_request
 from api.errors import ApiError, BodyError, StrictJsonParser
 
 API_VERSION = "1.0.0"
@@ -29,7 +29,7 @@ api = NinjaAPI(
         "access rules, checks and audit of the pages. A flag is a prompt for evaluation, never a decision. "
         "Authenticate with an API token: `Authorization: Bearer <token>`. See docs/api.md."
     ),
-    auth=TokenAuth(),
+    auth=READ_AUTH,
     urls_namespace="api",
     docs=Swagger(settings={"persistAuthorization": False}),
     docs_url="/docs",

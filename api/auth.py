@@ -25,7 +25,14 @@ VIA_RESET = "_api_via_reset"
 
 
 class TokenAuth(HttpBearer):
+    """A valid token (else 401) whose owner's role is one of ``roles`` (else 403), checked before the request's
+    parameters and body are read, as the pages check the role before the form."""
+
     openapi_description = "An API token (one per integration), made by an administrator; see docs/api.md."
+
+    def __init__(self, roles: frozenset[str]) -> None:
+        super().__init__()
+        self.roles = roles
 
     def authenticate(self, request: HttpRequest, token: str) -> ApiToken | None:
         if not token or len(token) > 200:
@@ -40,6 +47,7 @@ class TokenAuth(HttpBearer):
         request.api_token = found  # type: ignore[attr-defined]
         # audit rows and access-log entries written for this request name the integration
         setattr(request, VIA_RESET, start_acting_via(found.name))
+        need(request, self.roles)
         return found
 
 
@@ -57,3 +65,8 @@ def need(request: HttpRequest, roles: frozenset[str]) -> Any:
     if getattr(user, "role", None) not in roles:
         raise HttpError(403, "Your role cannot do this.")
     return user
+
+
+READ_AUTH = TokenAuth(READERS)
+SPECIALIST_AUTH = TokenAuth(SPECIALISTS)
+ACTOR_AUTH = TokenAuth(REFERRAL_ACTORS)

@@ -17,7 +17,7 @@ from ninja import Path, Query, Router, Status
 from ninja.errors import HttpError
 
 from api import schemas as s
-from api.auth import READERS, SPECIALISTS, need
+from api.auth import READERS, SPECIALIST_AUTH, SPECIALISTS, need
 from api.errors import ApiError, ConflictOut, ErrorOut, conflict, form_invalid, invalid
 from clinic.services import screen_and_apply
 from clinical import vocab
@@ -129,7 +129,13 @@ def list_patients(
     return {"count": rows.count(), "limit": limit, "offset": offset, "items": items}
 
 
-@router.post("/patients", response={201: s.PatientOut, **WRITE}, url_name="patients", operation_id="create_patient")
+@router.post(
+    "/patients",
+    response={201: s.PatientOut, **WRITE},
+    url_name="patients",
+    operation_id="create_patient",
+    auth=SPECIALIST_AUTH,
+)
 def create_patient(request: HttpRequest, payload: s.PatientCreate) -> Any:
     """A new patient in one of your sites (specialists)."""
     user = need(request, SPECIALISTS)
@@ -157,7 +163,13 @@ def get_patient_detail(request: HttpRequest, pk: int = PatientId) -> Any:
     return _patient_out(patient, _latest_outcomes(patient))
 
 
-@router.put("/patients/{pk}", response={200: s.PatientOut, **WRITE}, url_name="patient", operation_id="update_patient")
+@router.put(
+    "/patients/{pk}",
+    response={200: s.PatientOut, **WRITE},
+    url_name="patient",
+    operation_id="update_patient",
+    auth=SPECIALIST_AUTH,
+)
 def update_patient(request: HttpRequest, payload: s.PatientUpdate, pk: int = PatientId) -> Any:
     """Change a patient's details (the whole set, as read), at the version read, with a reason."""
     user = need(request, SPECIALISTS)
@@ -185,6 +197,7 @@ def update_patient(request: HttpRequest, payload: s.PatientUpdate, pk: int = Pat
     response={200: s.PatientOut, **WRITE},
     url_name="diagnosis",
     operation_id="update_diagnosis",
+    auth=SPECIALIST_AUTH,
 )
 def update_diagnosis(request: HttpRequest, payload: s.DiagnosisUpdate, pk: int = PatientId) -> Any:
     """Change the diagnosis basis: attestation, ANA titre, 2019 EULAR/ACR criteria."""
@@ -479,12 +492,20 @@ def _register(kind: Kind) -> None:
     router.get(base, response={200: list[Out], **READ}, url_name=f"{kind.name}", operation_id=f"list_{kind.name}")(
         list_records
     )
-    router.post(base, response={201: Out, **WRITE}, url_name=f"{kind.name}", operation_id=f"create_{singular}")(create)
-    router.get(one, response={200: Out, **READ}, url_name=f"{singular}", operation_id=f"get_{singular}")(get_one)
-    router.put(one, response={200: Out, **WRITE}, url_name=f"{singular}", operation_id=f"update_{singular}")(update)
-    router.delete(one, response={204: None, **WRITE}, url_name=f"{singular}", operation_id=f"delete_{singular}")(
-        delete
+    router.post(base, response={201: Out, **WRITE}, url_name=f"{kind.name}", operation_id=f"create_{singular}", auth=SPECIALIST_AUTH)(
+        create
     )
+    router.get(one, response={200: Out, **READ}, url_name=f"{singular}", operation_id=f"get_{singular}")(get_one)
+    router.put(one, response={200: Out, **WRITE}, url_name=f"{singular}", operation_id=f"update_{singular}", auth=SPECIALIST_AUTH)(
+        update
+    )
+    router.delete(
+        one,
+        response={204: None, **WRITE},
+        url_name=f"{singular}",
+        operation_id=f"delete_{singular}",
+        auth=SPECIALIST_AUTH,
+    )(delete)
 
 
 for _kind in KINDS:

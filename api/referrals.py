@@ -10,7 +10,7 @@ from django.utils import timezone
 from ninja import Path, Query, Router, Status
 
 from api import schemas as s
-from api.auth import READERS, REFERRAL_ACTORS, need
+from api.auth import ACTOR_AUTH, READERS, REFERRAL_ACTORS, need
 from api.errors import ApiError, ConflictOut, ErrorOut, form_invalid
 from patients.access_log import log_access
 from patients.models import AccessKind
@@ -128,6 +128,7 @@ def get_referral(request: HttpRequest, pk: int = ReferralId) -> Any:
     "/referrals/{pk}/transition",
     response={200: s.ReferralDetail, **WRITE},
     url_name="referral_transition",
+    auth=ACTOR_AUTH,
     operation_id="transition_referral",
 )
 def transition(request: HttpRequest, payload: s.TransitionIn, pk: int = ReferralId) -> Any:
@@ -152,6 +153,7 @@ def transition(request: HttpRequest, payload: s.TransitionIn, pk: int = Referral
     "/referrals/{pk}/assign",
     response={200: s.ReferralDetail, **WRITE},
     url_name="referral_assign",
+    auth=ACTOR_AUTH,
     operation_id="assign_referral",
 )
 def assign(request: HttpRequest, payload: s.AssignIn, pk: int = ReferralId) -> Any:
@@ -175,6 +177,7 @@ def assign(request: HttpRequest, payload: s.AssignIn, pk: int = ReferralId) -> A
     "/referrals/{pk}/notes",
     response={201: s.ReferralDetail, **WRITE},
     url_name="referral_notes",
+    auth=ACTOR_AUTH,
     operation_id="add_referral_note",
 )
 def note(request: HttpRequest, payload: s.NoteIn, pk: int = ReferralId) -> Any:
