@@ -40,7 +40,9 @@ api.add_router("/v1", patients.router)
 api.add_router("/v1", referrals.router)
 
 
-def _respond(request: HttpRequest, status: int, detail: str, errors: list[tuple[str, str]] | None = None) -> HttpResponse:
+def _respond(
+    request: HttpRequest, status: int, detail: str, errors: list[tuple[str, str]] | None = None
+) -> HttpResponse:
     return api.create_response(
         request,
         {"detail": detail, "errors": [{"field": f, "message": m} for f, m in errors or []]},

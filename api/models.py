@@ -41,7 +41,9 @@ class ApiToken(models.Model):
         verbose_name="owner",
         help_text="The API acts as this user: their role and sites decide what the token may read and write.",
     )
-    prefix = models.CharField(max_length=16, editable=False, help_text="The token's first characters, to tell it apart.")
+    prefix = models.CharField(
+        max_length=16, editable=False, help_text="The token's first characters, to tell it apart."
+    )
     secret_hash = models.CharField(max_length=64, unique=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
     created_by = models.ForeignKey(

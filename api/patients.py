@@ -14,7 +14,6 @@ from django.db import IntegrityError
 from django.db.models import OuterRef, Subquery
 from django.http import HttpRequest
 from ninja import Path, Query, Router, Status
-from ninja.errors import HttpError
 
 from api import schemas as s
 from api.auth import READERS, SPECIALIST_AUTH, SPECIALISTS, need
@@ -397,10 +396,18 @@ KINDS = [
     Kind("assessments", Assessment, forms.AssessmentForm, s.AssessmentIn, s.AssessmentOut, "assessment", "date"),
     Kind("damage", DamageIndex, forms.DamageForm, s.DamageIn, s.DamageOut, "damage index", "date"),
     Kind(
-        "manifestations", Manifestation, forms.ManifestationForm, s.ManifestationIn, s.ManifestationOut, "manifestation", "date"
+        "manifestations",
+        Manifestation,
+        forms.ManifestationForm,
+        s.ManifestationIn,
+        s.ManifestationOut,
+        "manifestation",
+        "date",
     ),
     Kind("observations", Observation, forms.ObservationForm, s.ObservationIn, s.ObservationOut, "lab or test", "date"),
-    Kind("treatments", TreatmentCourse, forms.TreatmentForm, s.TreatmentIn, s.TreatmentOut, "treatment course", "start"),
+    Kind(
+        "treatments", TreatmentCourse, forms.TreatmentForm, s.TreatmentIn, s.TreatmentOut, "treatment course", "start"
+    ),
     Kind("conditions", Condition, forms.ConditionForm, s.ConditionIn, s.ConditionOut, "work-up status", "date"),
 ]
 
@@ -492,13 +499,21 @@ def _register(kind: Kind) -> None:
     router.get(base, response={200: list[Out], **READ}, url_name=f"{kind.name}", operation_id=f"list_{kind.name}")(
         list_records
     )
-    router.post(base, response={201: Out, **WRITE}, url_name=f"{kind.name}", operation_id=f"create_{singular}", auth=SPECIALIST_AUTH)(
-        create
-    )
+    router.post(
+        base,
+        response={201: Out, **WRITE},
+        url_name=f"{kind.name}",
+        operation_id=f"create_{singular}",
+        auth=SPECIALIST_AUTH,
+    )(create)
     router.get(one, response={200: Out, **READ}, url_name=f"{singular}", operation_id=f"get_{singular}")(get_one)
-    router.put(one, response={200: Out, **WRITE}, url_name=f"{singular}", operation_id=f"update_{singular}", auth=SPECIALIST_AUTH)(
-        update
-    )
+    router.put(
+        one,
+        response={200: Out, **WRITE},
+        url_name=f"{singular}",
+        operation_id=f"update_{singular}",
+        auth=SPECIALIST_AUTH,
+    )(update)
     router.delete(
         one,
         response={204: None, **WRITE},

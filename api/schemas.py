@@ -48,7 +48,10 @@ StrictConfig = ConfigDict(extra="forbid")
 SledaiAnswers = create_model(  # type: ignore[call-overload]
     "SledaiAnswers",
     __config__=StrictConfig,
-    **{code: (SledaiAnswer, Field(description=f"{item.label} ({item.weight})")) for code, item in vocab.SLEDAI_ITEMS.items()},
+    **{
+        code: (SledaiAnswer, Field(description=f"{item.label} ({item.weight})"))
+        for code, item in vocab.SLEDAI_ITEMS.items()
+    },
 )
 BilagGrades = create_model(  # type: ignore[call-overload]
     "BilagGrades",
@@ -360,7 +363,9 @@ class TransitionIn(In):
 
 class AssignIn(In):
     version: Version
-    assignee: Id | None = Field(description="User id of a specialist or staff member of the patient's site; null: nobody.")
+    assignee: Id | None = Field(
+        description="User id of a specialist or staff member of the patient's site; null: nobody."
+    )
 
 
 class NoteIn(In):

@@ -22,7 +22,9 @@ class NulInRequest(BadRequest):
     """A NUL in ``field`` (a parameter's name, or "path")."""
 
     def __init__(self, field: str) -> None:
-        super().__init__(f"A parameter of this request ({field}) holds a NUL character; no page of Candidacy sends one.")
+        super().__init__(
+            f"A parameter of this request ({field}) holds a NUL character; no page of Candidacy sends one."
+        )
         self.field = field
 
 

@@ -121,14 +121,17 @@ def test_the_api_matches_its_description(specialist, site_a, staff) -> None:
                 suppress_health_check=list(HealthCheck),
             )
             @given(case=operation.as_strategy(generation_mode=mode), aimed=st.booleans())
-            def run(case: Any, aimed: bool) -> None:
+            def run(case: Any, aimed: bool, mode: GenerationMode = mode) -> None:
                 if aimed:
                     aim(case)
                 response = case.call(headers=auth)
                 figures["cases"] += 1
                 try:
                     case.validate_response(response, checks=CHECKS, additional_checks=[names_the_field], headers=auth)
-                except (Exception, BaseExceptionGroup) as err:  # collected, so that every operation runs and the figures are whole
+                except (
+                    Exception,
+                    BaseExceptionGroup,
+                ) as err:  # collected, so that every operation runs and the figures are whole
                     figures["failures"].append(f"{case.method} {case.formatted_path} ({mode.value}): {err}")
 
             run()
