@@ -32,7 +32,7 @@ def _holds_nul(params: QueryDict) -> str | None:
     """The first parameter whose name or value holds a NUL, or None."""
     for key, values in params.lists():
         if NUL in key or any(NUL in value for value in values):
-            return key.replace(NUL, "") or "parameter"
+            return key or "parameter"  # named as sent (a NUL in a name is shown escaped)
     return None
 
 
