@@ -16,6 +16,9 @@ query. Pages show the stored name, never the user's current one.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar, Token
 from typing import Any
 
 from django.db import models
@@ -26,11 +29,39 @@ NAME_LENGTH = 301
 SYSTEM = "Candidacy (automatic)"
 
 
+# The integration a request acts through (an API token's name), named beside the user in every audit row.
+_acting_via: ContextVar[str] = ContextVar("candidacy_acting_via", default="")
+
+
+def start_acting_via(integration: str) -> Token[str]:
+    """From now on in this context, the acting user is named "Their Name (via <integration>)" in audit rows
+    and the access log; ``stop_acting_via`` with the returned token ends it."""
+    return _acting_via.set(integration)
+
+
+def stop_acting_via(token: Token[str]) -> None:
+    _acting_via.reset(token)
+
+
+@contextmanager
+def acting_via(integration: str) -> Iterator[None]:
+    token = start_acting_via(integration)
+    try:
+        yield
+    finally:
+        stop_acting_via(token)
+
+
 def names_of(user: Any) -> tuple[str, str]:
-    """(display name, username) of a user, or two blanks for none (the system acted)."""
+    """(display name, username) of a user, or two blanks for none (the system acted); inside ``acting_via``,
+    the name says which integration acted for the user."""
     if user is None:
         return "", ""
-    return user.get_full_name() or user.get_username(), user.get_username()
+    name = user.get_full_name() or user.get_username()
+    via = _acting_via.get()
+    if via:
+        name = f"{name} (via {via})"[:NAME_LENGTH]
+    return name, user.get_username()
 
 
 class NamedHistory(models.Model):

@@ -29,7 +29,7 @@ import sys
 from collections.abc import Callable
 
 from django.db import InterfaceError, OperationalError
-from django.http import HttpRequest, HttpResponse, HttpResponseServerError
+from django.http import HttpRequest, HttpResponse, HttpResponseServerError, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -78,8 +78,26 @@ def database_problem(exc: BaseException | None) -> str | None:
     return UNREACHABLE
 
 
+API_PREFIX = "/api/"
+
+
+def is_api(request: HttpRequest) -> bool:
+    """A request to the API (/api/): its errors are JSON in the API's error shape, never a page."""
+    return request.path.startswith(API_PREFIX)
+
+
+def api_error(status: int, detail: str, field: str | None = None) -> JsonResponse:
+    errors = [{"field": field, "message": detail}] if field else []
+    return JsonResponse({"detail": detail, "errors": errors}, status=status)
+
+
 def database_error_page(request: HttpRequest, problem: str) -> HttpResponse:
     status, heading, sentence = PAGES[problem]
+    if is_api(request):
+        response: HttpResponse = api_error(status, f"{heading}. {sentence}")
+        if status == 503:
+            response["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
     html = render_to_string(
         "503.html" if status == 503 else "409.html",
         {"heading": heading, "sentence": sentence, **_way_back(request)},
@@ -123,14 +141,29 @@ def server_error(request: HttpRequest) -> HttpResponse:
     problem = database_problem(sys.exc_info()[1])
     if problem is not None:
         return database_error_page(request, problem)
+    if is_api(request):
+        return api_error(500, "Something went wrong on the server; nothing more is said here.")
     return HttpResponseServerError(render_to_string("500.html"))
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler404: the app's page, in its layout; nothing of the exception or the address is shown."""
+    if is_api(request):
+        return api_error(404, "Not found.")
     return render(request, "404.html", status=404)
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
     """handler403: the app's page, in its layout; nothing of the exception is shown."""
+    if is_api(request):
+        return api_error(403, "Not allowed.")
     return render(request, "403.html", status=403)
+
+
+def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """handler400: Django's page for a page; for the API, JSON naming the parameter at fault when known."""
+    from django.views.defaults import bad_request as default
+
+    if is_api(request):
+        return api_error(400, str(exception) or "Bad request.", getattr(exception, "field", None) or "request")
+    return default(request, exception)

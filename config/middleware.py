@@ -18,8 +18,22 @@ from django.http import HttpRequest, HttpResponse, QueryDict
 NUL = "\x00"
 
 
-def _holds_nul(params: QueryDict) -> bool:
-    return any(NUL in key or any(NUL in value for value in values) for key, values in params.lists())
+class NulInRequest(BadRequest):
+    """A NUL in ``field`` (a parameter's name, or "path")."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(
+            f"A parameter of this request ({field}) holds a NUL character; no page of Candidacy sends one."
+        )
+        self.field = field
+
+
+def _holds_nul(params: QueryDict) -> str | None:
+    """The first parameter whose name or value holds a NUL, or None."""
+    for key, values in params.lists():
+        if NUL in key or any(NUL in value for value in values):
+            return key or "parameter"  # named as sent (a NUL in a name is shown escaped)
+    return None
 
 
 class RefuseNulMiddleware:
@@ -29,6 +43,9 @@ class RefuseNulMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if NUL in request.path or _holds_nul(request.GET) or (request.method == "POST" and _holds_nul(request.POST)):
-            raise BadRequest("A parameter of this request holds a NUL character; no page of Candidacy sends one.")
+        if NUL in request.path:
+            raise NulInRequest("path")
+        field = _holds_nul(request.GET) or (_holds_nul(request.POST) if request.method == "POST" else None)
+        if field:
+            raise NulInRequest(field)
         return self.get_response(request)

@@ -49,6 +49,8 @@ INSTALLED_APPS = [
     "screening",
     "referrals",
     "clinic",
+    "api",
+    "ninja",  # its Swagger UI files are served from our static files (no CDN)
     "interop",
 ]
 

@@ -5,6 +5,7 @@ from django.urls import include, path
 
 from accounts.security import two_factor_exempt
 from accounts.views import home
+from api.api import urls as api_urls
 
 urlpatterns = [
     path("", home, name="home"),
@@ -22,6 +23,7 @@ urlpatterns = [
     path("", include("screening.urls")),
     path("", include("referrals.urls")),
     path("admin/", admin.site.urls),
+    path("api/", api_urls()),
 ]
 
 # A database that cannot answer gets the app's own page (config/errors.py), anything else the 500 page.
@@ -29,3 +31,4 @@ handler500 = "config.errors.server_error"
 # Not found and not allowed: the app's own pages in its layout, navigation included.
 handler404 = "config.errors.page_not_found"
 handler403 = "config.errors.permission_denied"
+handler400 = "config.errors.bad_request"

@@ -330,6 +330,7 @@ class AccessKind(models.TextChoices):
     REFERRAL_PRINTOUT = "referral_printout", "referral printout"
     ACCESS_LOG = "access_log", "access log"
     ACCESS_LOG_EXPORT = "access_log_export", "access log export"
+    API = "api", "API"
 
 
 class PatientAccess(AppendOnlyModel):

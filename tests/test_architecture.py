@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("config", "interop", "clinic", "referrals", "screening", "patients", "accounts", "clinical")
+PACKAGES = ("config", "api", "interop", "clinic", "referrals", "screening", "patients", "accounts", "clinical")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
 
 
@@ -58,6 +58,7 @@ def test_the_project_keeps_its_contracts(tree: Path) -> None:
         ("screening/engine/criteria.py", "from screening import facts as _", "screening engine"),
         ("clinical/vocab.py", "import django as _", "clinical core is pure"),
         ("referrals/workflow.py", "from referrals import services as _", "No cycles"),
+        ("clinic/services.py", "def _later():\n    from api import auth  # noqa", "Apps in layers"),
     ],
 )
 def test_a_violation_breaks_a_contract(tree: Path, module: str, line: str, contract: str) -> None:
