@@ -17,11 +17,12 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import readers, role_required
-from accounts.models import Role
+from accounts.models import Role, Site
 from patients.access_log import log_access
 from patients.models import AccessKind
 from patients.summary import build_summary
 from referrals import queue as q
+from referrals import summary
 from referrals.access import get_referral
 from referrals.dashboard import build_dashboard
 from referrals.export import csv_lines
@@ -60,7 +61,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Open referrals of the user's sites: filters, counts per state, keyset pages."""
     f = q.QueueFilters.from_params(request.GET)
     base, rows = _queue_rows(request, f)
-    counts = q.count(base, f, today=timezone.localdate())
+    sites = summary.sites_with_summaries(request.user.sites.all())  # type: ignore[union-attr]
+    counts_as_of = None
+    if q.counted_by_summary(f):
+        merged = summary.merged([s for s in sites if not f.site or s.code == f.site])
+        counts, counts_as_of = q.count_from_summary(merged, f), merged.computed_at
+    else:
+        counts = q.count(base, f, today=timezone.localdate())
     page = q.page(rows, f, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
     today = timezone.localdate()
     for r in page.rows:
@@ -81,7 +88,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             "export_query": f.query(),
             "next_query": f.query(after=page.next_cursor) if page.next_cursor else "",
             "prev_query": f.query(before=page.prev_cursor) if page.prev_cursor else "",
-            "sites": list(request.user.sites.all()),  # type: ignore[union-attr]
+            "sites": sites,
+            "counts_as_of": counts_as_of,
             "ages": q.AGES,
             "lapse_soon_days": q.LAPSE_SOON_DAYS,
             "sorts": [(k, v[2]) for k, v in q.SORTS.items()],
@@ -337,12 +345,13 @@ def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Aggregates only: staff and specialists see their sites; rules admins see every site."""
     user = request.user
-    scope = Referral.objects.all() if user.is_rules_admin else Referral.objects.visible_to(user)  # type: ignore[union-attr]
+    sites = Site.objects.all() if user.is_rules_admin else user.sites.all()  # type: ignore[union-attr]
     return render(
         request,
         "referrals/dashboard.html",
         {
-            "d": build_dashboard(scope),
+            "d": build_dashboard(summary.merged(summary.sites_with_summaries(sites))),
             "all_sites": user.is_rules_admin,  # type: ignore[union-attr]
+            "max_age": int(summary.max_age().total_seconds()),
         },
     )
