@@ -136,6 +136,22 @@ def filtered(user: Any, f: QueueFilters, *, now: datetime) -> QuerySet[Referral]
     return qs
 
 
+def matching(user: Any, f: QueueFilters, *, now: datetime) -> tuple[QuerySet[Referral], QuerySet[Referral]]:
+    """The referrals before (for the counts) and after the state and pathway filters."""
+    base = filtered(user, f, now=now)
+    rows = base.filter(state_condition(f.state, timezone.localdate(now)))
+    if f.pathway:
+        rows = rows.filter(pathway=f.pathway)
+    return base, rows
+
+
+def in_order(rows: QuerySet[Referral], f: QueueFilters) -> QuerySet[Referral]:
+    """Every matching row in the queue's order (for the CSV export)."""
+    name, desc, _label = SORTS[f.sort]
+    order = [f"-{name}", "-id"] if desc else [name, "id"]
+    return rows.select_related("patient__site", "assigned_to").order_by(*order)
+
+
 @dataclass
 class Counts:
     by_state: dict[str, int] = field(default_factory=dict)
