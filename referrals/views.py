@@ -23,9 +23,8 @@ from accounts.models import Role, Site
 from patients.access_log import log_access
 from patients.models import AccessKind
 from patients.summary import build_summary
-from referrals import exports
+from referrals import exports, summary
 from referrals import queue as q
-from referrals import summary
 from referrals.access import get_referral
 from referrals.dashboard import build_dashboard
 from referrals.forms import TARGET_FIELDS, AssignForm, NoteForm, TransitionForm
