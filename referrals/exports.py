@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.http import QueryDict
 from django.utils import timezone
@@ -45,16 +44,12 @@ def purge_expired() -> int:
 
 
 def request_export(*, user: object, filters: q.QueueFilters) -> QueueExport:
-    """Record the request and send it to the worker once the transaction commits."""
-    from referrals.tasks import write_queue_export
-
+    """Record the request (``referrals.tasks.send_export`` sends it to the worker)."""
     purge_expired()
     now = timezone.now()
     export = QueueExport.objects.create(
         created_by=user, query=filters.query(), created_at=now, expires_at=now + keep_for()
     )
-    export_id = export.pk
-    transaction.on_commit(lambda: write_queue_export.enqueue(export_id))
     return export
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.db import transaction
 from django.utils import timezone
 from django_tasks import task
 
@@ -19,3 +20,8 @@ def release_deferred_referrals() -> int:
 def write_queue_export(export_id: int) -> str:
     """Write one CSV export of the queue that a user asked for (``referrals.exports``); returns its status."""
     return exports.write(export_id)
+
+
+def send_export(export_id: int) -> None:
+    """Send the export to the worker once the current transaction commits."""
+    transaction.on_commit(lambda: write_queue_export.enqueue(export_id))

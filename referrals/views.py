@@ -23,7 +23,7 @@ from accounts.models import Role, Site
 from patients.access_log import log_access
 from patients.models import AccessKind
 from patients.summary import build_summary
-from referrals import exports, summary
+from referrals import exports, summary, tasks
 from referrals import queue as q
 from referrals.access import get_referral
 from referrals.dashboard import build_dashboard
@@ -102,7 +102,7 @@ def queue_export(request: HttpRequest) -> HttpResponse:
     written; POST: ask for an export with those filters (written by the task worker, then downloaded)."""
     if request.method == "POST":
         f = q.QueueFilters.from_params(request.POST)
-        exports.request_export(user=request.user, filters=f)
+        tasks.send_export(exports.request_export(user=request.user, filters=f).pk)
         messages.success(
             request, "Your export is being written. This page shows it with a download link when it is ready."
         )
