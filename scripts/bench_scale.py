@@ -29,7 +29,17 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 TODAY = date(2026, 11, 1)
 TEMPLATES = 500
-PORT = int(os.environ.get("BENCH_PORT", "8765"))
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PORT = int(os.environ.get("BENCH_PORT", "0")) or _free_port()  # never a server someone else started
 RATE = 20  # requests a second
 SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
 LARGE_TABLES = (
@@ -149,6 +159,8 @@ def start_gunicorn(env: dict[str, str]) -> subprocess.Popen[bytes]:
         start_new_session=True,
     )
     for _ in range(100):
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped (port {PORT} taken?)")
         try:
             http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/login/")
             return proc
