@@ -9,9 +9,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.db import IntegrityError
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.access import readers, specialists
 from accounts.locking import keep_input
+from clinic import patient_pages
 from clinic.services import screen_and_apply
 from clinical import scoring, vocab
 from clinical.casefile import CaseFileError, dump_case
@@ -41,6 +42,7 @@ from patients.models import (
     TreatmentCourse,
 )
 from patients.summary import build_summary
+from referrals import summary
 from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
 from screening.charts import sledai_course, sledai_thresholds, treatment_timeline
@@ -81,13 +83,14 @@ def _kind(kind: str) -> RecordKind:
 
 @readers
 def patient_list(request: HttpRequest) -> HttpResponse:
-    """Patients of the user's sites, most recently active first."""
-    sites = request.user.sites.all()  # type: ignore[union-attr]
+    """Patients of the user's sites, most recently active first, a page at a time after a cursor
+    (``clinic.patient_pages``): any page reads one indexed range, however deep."""
+    sites = summary.sites_with_summaries(request.user.sites.all())  # type: ignore[union-attr]
     latest = Assessment.objects.filter(patient=OuterRef("pk")).order_by("-date")
     patients = (
         Patient.objects.visible_to(request.user)
         .select_related("site")
-        .annotate(
+        .annotate(  # per row of the page only (the page is cut before these are read), each by an index
             latest_sledai_low=Subquery(latest.values("sledai_low")[:1]),
             latest_sledai_high=Subquery(latest.values("sledai_high")[:1]),
             latest_assessment=Subquery(latest.values("date")[:1]),
@@ -95,7 +98,6 @@ def patient_list(request: HttpRequest) -> HttpResponse:
                 ScreeningResult.objects.filter(patient=OuterRef("pk")).order_by("-pk").values("outcomes")[:1]
             ),
         )
-        .order_by("-last_activity", "pk")
     )
     q = request.GET.get("q", "").strip()
     if q:
@@ -108,17 +110,31 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     except ValueError:
         per_page = 25
     per_page = per_page if per_page in PAGE_SIZES else 25
-    page = Paginator(patients, per_page).get_page(request.GET.get("page"))
-    for p in page:
+    page = patient_pages.page(
+        patients, per_page, after=request.GET.get("after", ""), before=request.GET.get("before", "")
+    )
+    for p in page.rows:
         p.outcome_badges = outcome_badges(p.latest_outcomes)  # (SQLite hands the subquery's JSON back as text)
+    # the total: counted when searching (the search reads the identifiers anyway), else the sites' summaries
+    if q:
+        total, total_as_of = patients.count(), None
+    else:
+        merged = summary.merged([s for s in sites if not site_code or s.code == site_code])
+        total, total_as_of = merged.patients, merged.computed_at
+    keep = {"q": q, "site": site_code, "per_page": per_page}
     return render(
         request,
         "patients/patient_list.html",
         {
             "page": page,
+            "total": total,
+            "total_as_of": total_as_of,
+            "next_query": urlencode({**keep, "after": page.next_cursor}) if page.next_cursor else "",
+            "prev_query": urlencode({**keep, "before": page.prev_cursor}) if page.prev_cursor else "",
+            "first_query": urlencode(keep) if page.prev_cursor else "",
             "q": q,
             "site_code": site_code,
-            "sites": list(sites),
+            "sites": sites,
             "per_page": per_page,
             "page_sizes": PAGE_SIZES,
             "can_edit": request.user.is_specialist,  # type: ignore[union-attr]

@@ -95,6 +95,20 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# A PostgreSQL read replica for the pages that may lag (config/replicas.py, docs/scaling.md): off unless set.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+REPLICA_PAGES = tuple(
+    name for name in os.environ.get("REPLICA_PAGES", "referrals:dashboard").split(",") if name.strip()
+)
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(DATABASE_REPLICA_URL, conn_max_age=60, conn_health_checks=True)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
+    MIDDLEWARE.append("config.replicas.ReplicaPagesMiddleware")
+# The maintained per-site summaries (referrals.summary) are recomputed once this many seconds old.
+SUMMARY_MAX_AGE = float(os.environ.get("SUMMARY_MAX_AGE", "60"))
+# A CSV export of the queue is kept this many hours for the user who asked for it (referrals.exports).
+EXPORT_KEEP_HOURS = float(os.environ.get("EXPORT_KEEP_HOURS", "24"))
 AUTH_USER_MODEL = "accounts.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

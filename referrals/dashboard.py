@@ -1,15 +1,19 @@
-"""Dashboard aggregates: counts and times only, never a patient."""
+"""Dashboard aggregates: counts and times only, never a patient.
+
+Read from the maintained per-site summaries (``referrals.summary``): the page costs the same with ten
+referrals or a hundred thousand, and says how fresh its figures are.
+"""
 
 from __future__ import annotations
 
-import statistics
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, QuerySet
-
-from referrals.models import DECIDED_STATES, OPEN_STATES, NotReferredReason, Referral, ReferralState
+from referrals.models import OPEN_STATES, NotReferredReason, ReferralState
+from referrals.summary import Merged, median_tenths
 
 # Per-version counts that other apps add to the decisions table without this module importing them:
 # column label → function(sites, or None for every site) → {rule set version: count}. (interop registers
@@ -27,48 +31,36 @@ class Dashboard:
     decided_count: int = 0
     reasons: list[tuple[str, str]] = field(default_factory=list)
     by_version: list[dict[str, Any]] = field(default_factory=list)
+    as_of: datetime | None = None
     extra_columns: list[str] = field(default_factory=list)
 
 
-def _days(seconds: float) -> float:
-    return round(seconds / 86400, 1)
-
-
-def build_dashboard(referrals: QuerySet[Referral], sites: Any = None) -> Dashboard:
+def build_dashboard(summary: Merged, sites: Any = None) -> Dashboard:
     """Open referrals by state and pathway, median days from flag to decision, decisions per rule set version."""
     d = Dashboard(
-        open_states=[(s, ReferralState(s).label) for s in OPEN_STATES], reasons=list(NotReferredReason.choices)
+        open_states=[(s, ReferralState(s).label) for s in OPEN_STATES],
+        reasons=list(NotReferredReason.choices),
+        as_of=summary.computed_at,
     )
     # 1. open referrals by pathway and state
-    pivot: dict[str, dict[str, int]] = {}
-    for row in referrals.open().order_by().values("pathway", "state").annotate(n=Count("id")):
-        pivot.setdefault(row["pathway"], {})[row["state"]] = row["n"]
-    for pathway in sorted(pivot):
-        counts = [pivot[pathway].get(s, 0) for s in OPEN_STATES]
+    for pathway in sorted(summary.states):
+        counts = [summary.states[pathway].get(s, 0) for s in OPEN_STATES]
+        if not sum(counts):
+            continue
         d.open_rows.append({"pathway": pathway.upper(), "counts": counts, "total": sum(counts)})
         d.open_total += sum(counts)
     # 2. time from flag to decision (a median: a few slow cases should not hide the usual pace)
-    durations: dict[str, list[float]] = {}
-    decided = referrals.filter(state__in=DECIDED_STATES, decided_at__isnull=False)
-    for pathway, flagged_at, decided_at in decided.order_by().values_list("pathway", "flagged_at", "decided_at"):
-        durations.setdefault(pathway, []).append((decided_at - flagged_at).total_seconds())
-    every = [s for values in durations.values() for s in values]
-    d.decided_count = len(every)
-    if every:
-        d.median_days = _days(statistics.median(every))
-        d.median_by_pathway = [(p.upper(), _days(statistics.median(v)), len(v)) for p, v in sorted(durations.items())]
+    every: Counter[int] = Counter()
+    for histogram in summary.durations.values():
+        every.update(histogram)
+    d.decided_count = sum(every.values())
+    if d.decided_count:
+        d.median_days = median_tenths(every)
+        d.median_by_pathway = [
+            (p.upper(), median_tenths(h) or 0.0, sum(h.values())) for p, h in sorted(summary.durations.items())
+        ]
     # 3. decisions and not-referred reasons per rule set version (of the result that raised the referral)
-    versions: dict[str, dict[str, Any]] = {}
-    rows = (
-        decided.order_by()
-        .values("raised_on__rule_set__version", "state", "not_referred_reason")
-        .annotate(n=Count("id"))
-    )
-    for row in rows:
-        v = versions.setdefault(row["raised_on__rule_set__version"], {"referred": 0, "not_referred": 0, "reasons": {}})
-        v[row["state"]] += row["n"]
-        if row["state"] == ReferralState.NOT_REFERRED:
-            v["reasons"][row["not_referred_reason"]] = v["reasons"].get(row["not_referred_reason"], 0) + row["n"]
+    versions = {k: v for k, v in summary.versions.items()}
     extra = {label: count(sites) for label, count in VERSION_COUNTS.items()}
     d.extra_columns = list(extra)
     for counts in extra.values():

@@ -230,3 +230,61 @@ class ReferralEvent(NamedActor, AppendOnlyModel):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} v{self.version} of referral {self.referral_id}"
+
+
+class SiteSummary(models.Model):
+    """A maintained summary of one site's referrals and patients, read by the dashboard, the queue's
+    counts and the patient list instead of counting the whole history on every page (``referrals.summary``).
+
+    Dropped when a referral of the site is saved (its patient count follows each patient added or removed), recomputed by the next page
+    that needs it, and in any case once it is ``SUMMARY_MAX_AGE`` seconds old: bulk changes (the
+    daily re-screen, deferrals coming due) show within that time. The pages say "as of" when they use it.
+    """
+
+    site = models.OneToOneField("accounts.Site", on_delete=models.CASCADE, primary_key=True, related_name="summary")
+    computed_at = models.DateTimeField()
+    patients = models.PositiveIntegerField(default=0, help_text="Kept up to date as patients are added and removed.")
+    data = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return f"summary of site {self.site_id} at {self.computed_at}"
+
+
+class ExportStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "being written"
+    DONE = "done", "ready"
+    FAILED = "failed", "failed"
+
+
+class QueueExport(models.Model):
+    """A CSV export of the filtered queue, written by a background task (``referrals.tasks``) so that a large
+    export holds no web worker. Only the user who asked can download it, with the sites they have when it
+    is written; the file is kept gzip-compressed in the database (every app server can serve it) until
+    ``expires_at``, then refused and deleted."""
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    query = models.TextField(blank=True, help_text="The queue's filters as a query string.")
+    status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.QUEUED)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField()
+    rows = models.PositiveIntegerField(default=0)
+    filename = models.CharField(max_length=100, blank=True)
+    content = models.BinaryField(null=True, blank=True, editable=False, help_text="The CSV, gzip-compressed.")
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-pk"]
+        indexes = [models.Index(fields=["created_by", "-id"], name="export_by_user")]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=ExportStatus.values), name="export_status_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return f"queue export {self.pk} ({self.status})"
+
+    def is_expired(self, now: Any = None) -> bool:
+        return (now or timezone.now()) >= self.expires_at

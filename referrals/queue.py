@@ -1,8 +1,10 @@
 """The referral queue as a read model: filters, counts per state, keyset pagination.
 
 Keyset pagination ("after this row") reads one indexed range whatever the page
-number, so the queue stays fast on a large table; the counts per state and per
-pathway come from one GROUP BY query over the filtered referrals.
+number, so the queue stays fast on a large table. The counts per state and per
+pathway come from the sites' maintained summaries (``referrals.summary``) when
+no filter beyond site, state and pathway is set, and otherwise from one GROUP BY
+query over the filtered referrals.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from django.utils import timezone
 
 from clinical import limits, vocab
 from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
+from referrals.summary import Merged
 from screening.contract import CautionStatus
 from screening.display import CAUTION_STYLE
 
@@ -133,6 +136,22 @@ def filtered(user: Any, f: QueueFilters, *, now: datetime) -> QuerySet[Referral]
     return qs
 
 
+def matching(user: Any, f: QueueFilters, *, now: datetime) -> tuple[QuerySet[Referral], QuerySet[Referral]]:
+    """The referrals before (for the counts) and after the state and pathway filters."""
+    base = filtered(user, f, now=now)
+    rows = base.filter(state_condition(f.state, timezone.localdate(now)))
+    if f.pathway:
+        rows = rows.filter(pathway=f.pathway)
+    return base, rows
+
+
+def in_order(rows: QuerySet[Referral], f: QueueFilters) -> QuerySet[Referral]:
+    """Every matching row in the queue's order (for the CSV export)."""
+    name, desc, _label = SORTS[f.sort]
+    order = [f"-{name}", "-id"] if desc else [name, "id"]
+    return rows.select_related("patient__site", "assigned_to").order_by(*order)
+
+
 @dataclass
 class Counts:
     by_state: dict[str, int] = field(default_factory=dict)
@@ -151,6 +170,24 @@ class Counts:
         if view == "due":
             return self.due
         return self.by_state.get(view, 0)
+
+
+def counted_by_summary(f: QueueFilters) -> bool:
+    """With no filter but site, state and pathway, the counts come from the sites' maintained summaries
+    (``referrals.summary``); any other filter counts the matching referrals."""
+    return not (f.mine or f.contraindication or f.withdrawn or f.lapsing or f.age)
+
+
+def count_from_summary(summary: Merged, f: QueueFilters) -> Counts:
+    """Counts per state (for the selected pathway) and the pathways present, from the sites' summaries."""
+    counts = Counts(pathways=sorted(p for p, states in summary.states.items() if sum(states.values())))
+    for pathway, states in summary.states.items():
+        if f.pathway and pathway != f.pathway:
+            continue
+        for state, n in states.items():
+            counts.by_state[state] = counts.by_state.get(state, 0) + n
+        counts.due += summary.due.get(pathway, 0)
+    return counts
 
 
 def count(qs: QuerySet[Referral], f: QueueFilters, *, today: date) -> Counts:

@@ -9,24 +9,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
+from urllib.parse import parse_qsl
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts.access import readers, role_required
-from accounts.models import Role
+from accounts.models import Role, Site
 from patients.access_log import log_access
 from patients.models import AccessKind
 from patients.summary import build_summary
+from referrals import exports, summary, tasks
 from referrals import queue as q
 from referrals.access import get_referral
 from referrals.dashboard import build_dashboard
-from referrals.export import csv_lines
 from referrals.forms import TARGET_FIELDS, AssignForm, NoteForm, TransitionForm
-from referrals.models import EventKind, Referral, ReferralState
+from referrals.models import EventKind, ExportStatus, QueueExport, Referral, ReferralState
 from referrals.printout import (
     citations,
     judge_treatments,
@@ -48,11 +50,7 @@ from screening.services import parsed_rules
 
 def _queue_rows(request: HttpRequest, f: q.QueueFilters) -> tuple[Any, Any]:
     """The filtered referrals before (base, for the counts) and after the state and pathway filters."""
-    base = q.filtered(request.user, f, now=timezone.now())
-    rows = base.filter(q.state_condition(f.state, timezone.localdate()))
-    if f.pathway:
-        rows = rows.filter(pathway=f.pathway)
-    return base, rows
+    return q.matching(request.user, f, now=timezone.now())
 
 
 @readers
@@ -60,7 +58,13 @@ def queue(request: HttpRequest) -> HttpResponse:
     """Open referrals of the user's sites: filters, counts per state, keyset pages."""
     f = q.QueueFilters.from_params(request.GET)
     base, rows = _queue_rows(request, f)
-    counts = q.count(base, f, today=timezone.localdate())
+    sites = summary.sites_with_summaries(request.user.sites.all())  # type: ignore[union-attr]
+    counts_as_of = None
+    if q.counted_by_summary(f):
+        merged = summary.merged([s for s in sites if not f.site or s.code == f.site])
+        counts, counts_as_of = q.count_from_summary(merged, f), merged.computed_at
+    else:
+        counts = q.count(base, f, today=timezone.localdate())
     page = q.page(rows, f, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
     today = timezone.localdate()
     for r in page.rows:
@@ -81,7 +85,8 @@ def queue(request: HttpRequest) -> HttpResponse:
             "export_query": f.query(),
             "next_query": f.query(after=page.next_cursor) if page.next_cursor else "",
             "prev_query": f.query(before=page.prev_cursor) if page.prev_cursor else "",
-            "sites": list(request.user.sites.all()),  # type: ignore[union-attr]
+            "sites": sites,
+            "counts_as_of": counts_as_of,
             "ages": q.AGES,
             "lapse_soon_days": q.LAPSE_SOON_DAYS,
             "sorts": [(k, v[2]) for k, v in q.SORTS.items()],
@@ -92,15 +97,74 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 @readers
-def queue_export(request: HttpRequest) -> StreamingHttpResponse:
-    """The filtered queue as CSV (every matching row, in the queue's order)."""
+def queue_export(request: HttpRequest) -> HttpResponse:
+    """The user's CSV exports of the queue. GET: the list, and the filters of the query string ready to be
+    written; POST: ask for an export with those filters (written by the task worker, then downloaded)."""
+    if request.method == "POST":
+        f = q.QueueFilters.from_params(request.POST)
+        tasks.send_export(exports.request_export(user=request.user, filters=f).pk)
+        messages.success(
+            request, "Your export is being written. This page shows it with a download link when it is ready."
+        )
+        return redirect(reverse("referrals:export") + "?" + f.query())
     f = q.QueueFilters.from_params(request.GET)
-    _, rows = _queue_rows(request, f)
-    name, desc, _label = q.SORTS[f.sort]
-    order = [f"-{name}", "-id"] if desc else [name, "id"]
-    referrals = rows.select_related("patient__site", "assigned_to").order_by(*order).iterator(chunk_size=2000)
-    response = StreamingHttpResponse(csv_lines(referrals), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="referral-queue-{timezone.localdate().isoformat()}.csv"'
+    mine = list(
+        QueueExport.objects.filter(created_by=request.user, expires_at__gt=timezone.now())  # type: ignore[misc]
+        .defer("content")
+        .order_by("-pk")[:20]
+    )
+    return render(
+        request,
+        "referrals/exports.html",
+        {
+            "f": f,
+            "filters": _described(f),
+            "exports": mine,
+            "pending": any(e.status in (ExportStatus.QUEUED, ExportStatus.RUNNING) for e in mine),
+            "keep_hours": int(exports.keep_for().total_seconds() // 3600),
+            "queue_query": f.query(),
+            "hidden": parse_qsl(f.query()),
+        },
+    )
+
+
+def _described(f: q.QueueFilters) -> list[str]:
+    words = [q.STATE_VIEWS[f.state]]
+    if f.pathway:
+        words.append(f"pathway {f.pathway.upper()}")
+    if f.site:
+        words.append(f"site {f.site}")
+    for flag, text in (
+        (f.mine, "assigned to me"),
+        (f.contraindication, "has a contraindication"),
+        (f.withdrawn, "flag withdrawn"),
+        (f.lapsing, f"lapses within {q.LAPSE_SOON_DAYS} days"),
+    ):
+        if flag:
+            words.append(text)
+    if f.age:
+        words.append(q.AGES[f.age])
+    words.append(q.SORTS[f.sort][2].lower())
+    return words
+
+
+@readers
+def queue_export_download(request: HttpRequest, pk: int) -> HttpResponse:
+    """One export's file, for the user who asked for it only (another user's is 404), while it is kept."""
+    export = QueueExport.objects.filter(pk=pk, created_by=request.user).first()  # type: ignore[misc]
+    if export is None:
+        raise Http404("No such export")
+    if export.is_expired():
+        return HttpResponse(
+            "This export has expired and was deleted. Ask for a new one from the referral queue.",
+            status=410,
+            content_type="text/plain; charset=utf-8",
+        )
+    if export.status != ExportStatus.DONE:
+        messages.info(request, "That export is not ready yet.")
+        return redirect("referrals:export")
+    response = StreamingHttpResponse(exports.lines(export), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     return response
 
 
@@ -337,12 +401,16 @@ def referral_print(request: HttpRequest, pk: int) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     """Aggregates only: staff and specialists see their sites; rules admins see every site."""
     user = request.user
-    scope = Referral.objects.all() if user.is_rules_admin else Referral.objects.visible_to(user)  # type: ignore[union-attr]
+    sites = Site.objects.all() if user.is_rules_admin else user.sites.all()  # type: ignore[union-attr]
     return render(
         request,
         "referrals/dashboard.html",
         {
-            "d": build_dashboard(scope, None if user.is_rules_admin else user.sites.all()),  # type: ignore[union-attr]
+            "d": build_dashboard(
+                summary.merged(summary.sites_with_summaries(sites)),
+                None if user.is_rules_admin else sites,  # type: ignore[union-attr]
+            ),
             "all_sites": user.is_rules_admin,  # type: ignore[union-attr]
+            "max_age": int(summary.max_age().total_seconds()),
         },
     )

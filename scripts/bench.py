@@ -9,6 +9,10 @@ patients made by the project's own generator, and times:
 - re-screening a cohort, per patient.
 
 Writes docs/benchmarks.md. Run: .venv/bin/python scripts/bench.py
+
+The cohort benchmark at 10,000 and 100,000 patients (PostgreSQL only; scripts/bench_scale.py):
+BENCH_DATABASE_URL=postgres://USER@HOST:5432/EMPTY_DB .venv/bin/python scripts/bench.py --scale 10000,100000
+(each size in a database of its own: create it empty first, and drop it after).
 """
 
 from __future__ import annotations
@@ -229,4 +233,13 @@ before and after.
 
 
 if __name__ == "__main__":
-    main()
+    if "--scale" in sys.argv:  # the cohort benchmark on PostgreSQL (scripts/bench_scale.py)
+        sys.path.insert(0, str(ROOT / "scripts"))
+        import bench_scale
+
+        for size in sys.argv[sys.argv.index("--scale") + 1].split(","):
+            section = bench_scale.run(int(size))
+            bench_scale.write_section(section, int(size))
+            print(section.split("<details>")[0])
+    else:
+        main()

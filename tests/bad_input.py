@@ -130,6 +130,8 @@ class World:
 
 # Logs of who read what are written by a refused request too (opening the form is an access): not data.
 READ_LOGS = {"patients.PatientAccess"}
+# derived caches a page view may refresh (recomputed from the records, never a record of their own)
+READ_LOGS |= {"referrals.SiteSummary"}
 
 
 def snapshot() -> dict[str, int]:

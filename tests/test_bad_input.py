@@ -1045,12 +1045,19 @@ def test_a_nul_in_a_parameter_is_a_400(world: World, name: str, address: Any) ->
 
 
 def test_the_csv_export_with_a_nul_is_refused_not_truncated(world: World) -> None:
+    from referrals.exports import write
+    from referrals.models import QueueExport
+
     w = world
     assert w.referral  # one row to export
-    full = w.client("staff").get(reverse("referrals:export"))
+    client = w.client("staff")
+    assert client.post(reverse("referrals:export")).status_code == 302
+    job = QueueExport.objects.order_by("-pk").first()
+    write(job.pk)
+    full = client.get(reverse("referrals:export_download", kwargs={"pk": job.pk}))
     assert full.status_code == 200 and b"P-001" in b"".join(full.streaming_content)
-    refused = w.client("staff").get(reverse("referrals:export") + "?pathway=hsct%00")
-    assert refused.status_code == 400 and not refused.streaming
+    refused = client.post(reverse("referrals:export"), {"pathway": "hsct\x00"})
+    assert refused.status_code == 400 and QueueExport.objects.count() == 1
 
 
 def test_the_corpus_is_big_enough_and_counted() -> None:

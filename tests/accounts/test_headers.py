@@ -20,19 +20,25 @@ def directives(response) -> dict[str, list[str]]:
 
 
 @pytest.mark.django_db
-def test_patient_pages_and_downloads_are_not_stored(spec_client, patient, staff) -> None:
+def test_patient_pages_and_downloads_are_not_stored(spec_client, patient, staff, specialist) -> None:
     make_referral(patient)
     for url in [
         reverse("patients:list"),
         reverse("patients:detail", kwargs={"pk": patient.pk}),
         reverse("patients:export", kwargs={"pk": patient.pk}),  # the case file
-        reverse("referrals:export"),  # the queue as CSV
+        reverse("referrals:export"),  # the queue's exports
         reverse("referrals:queue"),
     ]:
         response = spec_client.get(url)
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"], url
-    assert spec_client.get(reverse("referrals:export"))["Content-Type"].startswith("text/csv")
+    from referrals.exports import request_export, write
+    from referrals.queue import QueueFilters
+
+    job = request_export(user=specialist, filters=QueueFilters())
+    write(job.pk)
+    download = spec_client.get(reverse("referrals:export_download", kwargs={"pk": job.pk}))
+    assert download["Content-Type"].startswith("text/csv") and "no-store" in download["Cache-Control"]
 
 
 @pytest.mark.django_db

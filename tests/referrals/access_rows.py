@@ -22,9 +22,23 @@ def referral(request: Any, patient: Any) -> dict[str, Any]:
     return {"pk": make_referral(patient).pk}
 
 
+def export(request: Any, patient: Any) -> dict[str, Any]:
+    """An export written for the specialist of site A: only they may download it (everyone else: 404)."""
+    from referrals.exports import request_export, write
+    from referrals.queue import QueueFilters
+    from tests.referrals.factories import make_referral
+
+    make_referral(patient)
+    job = request_export(user=request.getfixturevalue("specialist"), filters=QueueFilters())
+    write(job.pk)
+    return {"pk": job.pk}
+
+
 ACCESS_ROWS: list[tuple[str, str, Any, tuple[Any, ...]]] = [
     ("referrals:queue", "GET", "", QUEUE),
     ("referrals:export", "GET", "", QUEUE),
+    ("referrals:export", "POST", "", (LOGIN, 302, 302, 302, 403)),
+    ("referrals:export_download", "GET", export, (LOGIN, 200, 404, 404, 403)),
     ("referrals:dashboard", "GET", "", (LOGIN, 200, 200, 200, 200)),
     ("referrals:detail", "GET", referral, REFERRAL),
     ("referrals:print", "GET", referral, REFERRAL),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from datetime import date, timedelta
 
@@ -13,6 +11,7 @@ from django.urls import reverse
 from referrals.models import Referral
 from tests.conftest import client_for
 from tests.referrals.factories import import_case, screen
+from tests.referrals.test_export import export
 from tests.shipped import LAPSES_PATH
 
 pytestmark = pytest.mark.django_db
@@ -62,8 +61,7 @@ def test_a_withdrawn_flag_is_not_lapsing(flagged, staff) -> None:
 
 
 def test_the_csv_export_has_the_lapse_date(flagged, staff) -> None:
-    response = client_for(staff).get(reverse("referrals:export"), {"state": "all"})
-    table = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    table = export(client_for(staff), state="all")
     column = table[0].index("lapses on")
     dates = {(row[1], row[3]): row[column] for row in table[1:]}
     assert dates[("refractory-nephritis", "HSCT")] == "2027-03-21"

@@ -1,0 +1,71 @@
+"""Keyset pages of the patient list: most recently active first, then by id.
+
+A page is "the next ``per_page`` patients after this one" (or before it), read from the index on
+(site, last activity, id): page 200 costs what page 1 costs, where an OFFSET read and threw away every
+row before it (with the per-row columns computed for each). The cursor is the last (or first) row's
+activity time and id; anything else in its place reads as the first page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Q, QuerySet
+
+from patients.models import Patient
+
+_MAX_ID = 2**63 - 1  # a bigint
+
+
+def encode(patient: Patient) -> str:
+    return f"{patient.last_activity.isoformat()}~{patient.pk}"
+
+
+def decode(text: str) -> tuple[datetime, int] | None:
+    """The (time, id) a cursor names; None for anything ``encode`` does not write."""
+    value, _, pk = text.rpartition("~")
+    if not text or len(text) > 80 or not pk.isascii() or not pk.isdigit():
+        return None
+    try:
+        when, key = datetime.fromisoformat(value), int(pk)
+    except ValueError:
+        return None
+    if when.tzinfo is None or not 0 < key <= _MAX_ID:
+        return None
+    return when, key
+
+
+@dataclass
+class PatientPage:
+    rows: list[Any] = field(default_factory=list)
+    next_cursor: str = ""
+    prev_cursor: str = ""
+
+
+def page(qs: QuerySet[Patient], per_page: int, *, after: str = "", before: str = "") -> PatientPage:
+    """``per_page`` patients after (or before) a cursor, in the list's order (-last_activity, id)."""
+    backwards = bool(before) and not after
+    cursor = decode(before if backwards else after)
+    if cursor:
+        when, pk = cursor
+        if backwards:  # the rows before the cursor: more recent, or as recent with a smaller id
+            qs = qs.filter(Q(last_activity__gt=when) | Q(last_activity=when, pk__lt=pk))
+        else:
+            qs = qs.filter(Q(last_activity__lt=when) | Q(last_activity=when, pk__gt=pk))
+    order = ["last_activity", "-pk"] if backwards and cursor else ["-last_activity", "pk"]
+    rows = list(qs.order_by(*order)[: per_page + 1])
+    more = len(rows) > per_page
+    rows = rows[:per_page]
+    if backwards and cursor:
+        rows.reverse()
+    result = PatientPage(rows=rows)
+    if rows:
+        if backwards and cursor:
+            result.next_cursor = encode(rows[-1])
+            result.prev_cursor = encode(rows[0]) if more else ""
+        else:
+            result.next_cursor = encode(rows[-1]) if more else ""
+            result.prev_cursor = encode(rows[0]) if cursor else ""
+    return result

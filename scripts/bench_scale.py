@@ -1,0 +1,426 @@
+"""The cohort benchmark on PostgreSQL: 10,000 or 100,000 synthetic patients, every figure a ratio to a
+baseline measured in the same run (``scripts/bench.py --scale N``; docs/benchmarks.md).
+
+Loading: ``TEMPLATES`` synthetic patients are imported the ordinary way (validated, screened, their
+referrals opened), then copied in the database with ``INSERT … SELECT … generate_series`` (ids shifted,
+identifiers suffixed) until the cohort has N patients: minutes, not hours, at 100,000. A share of the
+referrals is then decided, so the dashboard has times to decision.
+
+Pages are timed over HTTP against gunicorn (3 workers) at a fixed rate (20 requests a second), p95,
+each against the bare home page measured the same way in the same run. ``EXPLAIN ANALYZE`` of each
+page's queries goes to docs/benchmarks.md, with any sequential scan over a large table called out.
+"""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TODAY = date(2026, 11, 1)
+TEMPLATES = 500
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+PORT = int(os.environ.get("BENCH_PORT", "0")) or _free_port()  # never a server someone else started
+RATE = 20  # requests a second
+SECONDS = float(os.environ.get("BENCH_SECONDS", "8"))
+LARGE_TABLES = (
+    "patients_patient",
+    "patients_assessment",
+    "patients_observation",
+    "patients_treatmentcourse",
+    "screening_screeningresult",
+    "referrals_referral",
+)
+
+
+def timed(fn: Any) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+# --- the cohort ---------------------------------------------------------------------------------
+def load_cohort(site: Any, n: int) -> float:
+    """N patients of ``site``: TEMPLATES imported, the rest copied in SQL. Returns the seconds it took."""
+    from django.apps import apps
+    from django.db import connection
+
+    from clinical.casefile import validate_case
+    from patients.casefiles import import_cases
+    from patients.demo import synthetic_cases
+    from screening.catalogue import drug_units
+
+    start = time.perf_counter()
+    templates = min(TEMPLATES, n)
+    cases = [validate_case(c, drugs=drug_units(), today=TODAY) for c in synthetic_cases(TODAY, templates, seed=7)]
+    import_cases(actor=None, site=site, cases=cases)
+    copies = -(-n // templates) - 1  # rounds up
+    if copies <= 0:
+        return time.perf_counter() - start
+    patient = apps.get_model("patients", "Patient")
+    owned = [
+        m
+        for m in apps.get_models()
+        if not m._meta.auto_created
+        and not m.__name__.startswith("Historical")
+        and any(f.is_relation and f.many_to_one and f.related_model is patient for f in m._meta.concrete_fields)
+        and m._meta.label not in ("patients.PatientAccess",)
+    ]
+    tops: dict[Any, int] = {}
+    with connection.cursor() as cur:
+        for m in [patient, *owned]:
+            cur.execute(f"SELECT coalesce(max(id), 0) FROM {m._meta.db_table}")
+            tops[m] = cur.fetchone()[0]
+        order = [patient] + sorted(owned, key=lambda m: m._meta.label != "screening.ScreeningResult")
+        for m in order:
+            cols, exprs = [], []
+            for f in m._meta.concrete_fields:
+                cols.append(f'"{f.column}"')
+                if f.primary_key:
+                    exprs.append(f"t.id + k * {tops[m]}")
+                elif f.is_relation and f.related_model in tops:
+                    exprs.append(
+                        f'CASE WHEN t."{f.column}" IS NULL THEN NULL ELSE t."{f.column}" + k * {tops[f.related_model]} END'
+                    )
+                elif m is patient and f.name == "identifier":
+                    exprs.append("t.identifier || '-' || k")
+                else:
+                    exprs.append(f't."{f.column}"')
+            extra = f" AND t.patient_id <= {tops[patient]}" if m is not patient else ""
+            limit = f" AND (t.id + k * {tops[m]}) <= {n}" if m is patient else ""
+            keep = f" AND t.patient_id + k * {tops[patient]} <= {n}" if m is not patient else ""
+            cur.execute(
+                f"INSERT INTO {m._meta.db_table} ({', '.join(cols)}) SELECT {', '.join(exprs)} "
+                f"FROM {m._meta.db_table} t CROSS JOIN generate_series(1, {copies}) AS k "
+                f"WHERE t.id <= {tops[m]}{extra}{limit}{keep}"
+            )
+            cur.execute(
+                f"SELECT setval(pg_get_serial_sequence('{m._meta.db_table}', 'id'), "
+                f"(SELECT max(id) FROM {m._meta.db_table}))"
+            )
+        cur.execute("ANALYZE")
+    return time.perf_counter() - start
+
+
+def decide_some(share: float = 0.3) -> int:
+    """Decide a share of the open referrals (referred / not referred), days after their flag."""
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "UPDATE referrals_referral SET state = CASE WHEN id %% 2 = 0 THEN 'referred' ELSE 'not_referred' END, "
+            "centre = CASE WHEN id %% 2 = 0 THEN 'Centre' ELSE '' END, referred_on = CASE WHEN id %% 2 = 0 "
+            "THEN flagged_at::date + (id %% 30)::int ELSE NULL END, not_referred_reason = CASE WHEN id %% 2 = 0 THEN '' "
+            "ELSE 'clinical_judgement' END, decided_at = flagged_at + ((id %% 40) || ' days')::interval "
+            "WHERE id %% 100 < %s AND state IN ('new', 'in_review')",
+            [int(share * 100)],
+        )
+        decided = cur.rowcount
+        cur.execute("ANALYZE referrals_referral")
+    return decided
+
+
+# --- HTTP load ------------------------------------------------------------------------------------
+def start_gunicorn(env: dict[str, str]) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "config.wsgi",
+            "-w",
+            "3",
+            "-b",
+            f"127.0.0.1:{PORT}",
+            "--log-level",
+            "warning",
+        ],
+        cwd=ROOT,
+        env=env,
+        start_new_session=True,
+    )
+    for _ in range(100):
+        if proc.poll() is not None:
+            raise RuntimeError(f"gunicorn stopped (port {PORT} taken?)")
+        try:
+            http.client.HTTPConnection("127.0.0.1", PORT, timeout=1).request("GET", "/login/")
+            return proc
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError("gunicorn did not start")
+
+
+def p95_at_rate(path: str, cookie: str, *, rate: int = RATE, seconds: float = SECONDS) -> tuple[float, float, int]:
+    """Send GET ``path`` at ``rate`` a second for ``seconds`` (each from its own thread, on time whatever the
+    answers); returns the p95 and median in seconds and how many answers were not 200/302."""
+    samples: list[float] = []
+    bad = [0]
+    lock = threading.Lock()
+
+    def one() -> None:
+        start = time.perf_counter()
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=60)
+            conn.request("GET", path, headers={"Cookie": cookie, "Host": "127.0.0.1"})
+            response = conn.getresponse()
+            response.read()
+            ok = response.status in (200, 302)
+        except OSError:
+            ok = False
+        with lock:
+            samples.append(time.perf_counter() - start)
+            bad[0] += not ok
+
+    threads = []
+    begin = time.perf_counter()
+    for i in range(int(rate * seconds)):
+        delay = begin + i / rate - time.perf_counter()
+        if delay > 0:
+            time.sleep(delay)
+        t = threading.Thread(target=one)
+        t.start()
+        threads.append(t)
+    for t in threads:
+        t.join()
+    samples.sort()
+    return samples[int(len(samples) * 0.95) - 1], statistics.median(samples), bad[0]
+
+
+# --- EXPLAIN ----------------------------------------------------------------------------------------
+def explain(client: Any, url: str) -> tuple[list[str], list[str]]:
+    """EXPLAIN ANALYZE of every SELECT the page runs on a large table; returns (plans, seq scans)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        client.get(url)
+    plans, scans = [], []
+    for q in ctx.captured_queries:
+        sql = q["sql"]
+        if not sql.startswith("SELECT") or not any(t in sql for t in LARGE_TABLES):
+            continue
+        with connection.cursor() as cur:
+            cur.execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING ON) " + sql)
+            plan = "\n".join(r[0] for r in cur.fetchall())
+        plans.append(f"-- {sql[:300]}{'…' if len(sql) > 300 else ''}\n{plan}")
+        scans += [f"{url}: {m}" for m in re.findall(r"Seq Scan on (\w+)", plan) if m in LARGE_TABLES]
+    return plans, scans
+
+
+def run(n: int) -> str:
+    """Measure everything at N patients; returns the markdown section."""
+    from django.conf import settings
+    from django.core.management import call_command
+    from django.db import connection, transaction
+    from django.test import Client
+    from django.utils import timezone
+
+    from accounts.models import Role, Site, User
+    from patients.models import Patient
+    from referrals.models import QueueExport, Referral
+    from screening import cohort
+    from screening.facts import facts_for
+    from screening.models import Job, RuleSet, ScreeningResult
+    from screening.rulesets import create_draft, start_impact_preview
+
+    assert connection.vendor == "postgresql", "the scale benchmark needs PostgreSQL (BENCH_DATABASE_URL)"
+    call_command("migrate", verbosity=0)
+    site, fresh = Site.objects.get_or_create(code=f"bench{n}", defaults={"name": f"Bench {n}"})
+    user, _ = User.objects.get_or_create(username=f"bench{n}", defaults={"role": Role.STAFF})
+    user.sites.add(site)
+    # a database left by an earlier run of this size is used again (its load time is not measured again)
+    load_seconds = load_cohort(site, n) if fresh else float("nan")
+    decided = decide_some() if fresh or not Referral.objects.filter(decided_at__isnull=False).exists() else 0
+    rows: list[tuple[str, str, str, str]] = []
+    ids = list(Patient.objects.filter(site=site).values_list("pk", flat=True).order_by("pk"))
+
+    # 1. facts load (the baseline of the screening rows), re-screen, results written when nothing changed
+    def load_all() -> None:
+        for chunk in cohort.chunks(ids):
+            facts_for(cohort.patients_in(chunk))
+
+    t_facts = timed(load_all)
+    try:
+        from clinic.services import bench_rescreen as rescreen  # the set-based pipeline, when there is one
+    except ImportError:
+        from clinic.services import rescreen_patients as rescreen
+    sample = ids[: int(os.environ.get("BENCH_RESCREEN_SAMPLE", len(ids)))]
+    before = ScreeningResult.objects.count()
+    t_rescreen = timed(lambda: rescreen(sample, trigger="scheduled"))
+    first_rows = ScreeningResult.objects.count() - before
+    t_rescreen_all = t_rescreen * len(ids) / len(sample)
+    before = ScreeningResult.objects.count()
+    rescreen(sample, trigger="scheduled")
+    written = ScreeningResult.objects.count() - before
+    rows.append(
+        (
+            f"re-screen the cohort (`{rescreen.__name__}`)",
+            f"{t_rescreen_all / t_facts:.1f}× the facts load",
+            f"{len(sample):,} patients in {t_rescreen:.0f} s ({t_rescreen / len(sample) * 1000:.1f} ms a patient); "
+            f"facts load {t_facts:.1f} s",
+            "≤ 2×",
+        )
+    )
+    rows.append(
+        (
+            "results written when nothing changed",
+            f"{written:,} of {len(sample):,}",
+            f"first pass wrote {first_rows:,}",
+            "0",
+        )
+    )
+
+    # 2. impact preview (inline with the bench's task settings)
+    admin, _ = User.objects.get_or_create(username=f"bench_admin{n}", defaults={"role": Role.RULES_ADMIN})
+    version = f"bench-{n}-{int(time.time())}"
+    draft = create_draft(actor=admin, source=RuleSet.objects.published(), version=version, reason="benchmark")
+    start = time.perf_counter()
+    with transaction.atomic():
+        job = start_impact_preview(rule_set=draft, actor=admin, as_of=TODAY)
+    t_preview = time.perf_counter() - start
+    assert Job.objects.get(pk=job.pk).status == "done"
+    rows.append(
+        (
+            "impact preview",
+            f"{t_preview / t_facts:.1f}× the facts load",
+            f"{t_preview:.0f} s for {len(ids):,}",
+            "≤ 60 s at 100k",
+        )
+    )
+
+    # 3. pages over HTTP, gunicorn with 3 workers, 20 requests a second, p95 against the bare home page
+    client = Client()
+    client.force_login(user)
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    patient_ids = Patient.objects.filter(site=site).order_by("-last_activity", "pk").values_list("pk", "last_activity")
+    deep = patient_ids[200 * 25 - 1]
+    from urllib.parse import quote
+
+    page200 = f"/patients/?after={quote(f'{deep[1].isoformat()}~{deep[0]}')}"
+    pages = {
+        "bare home page": "/",
+        "queue page": "/queue/?per_page=50",
+        "dashboard": "/dashboard/",
+        "patient list, first page": "/patients/",
+        "patient list, page 200": page200,
+        "patient page": f"/patients/{ids[len(ids) // 2]}/",
+    }
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.test_settings", "ALLOWED_HOSTS": "127.0.0.1"}
+    server = start_gunicorn(env)
+    results: dict[str, tuple[float, float, int]] = {}
+    try:
+        for name, path in pages.items():
+            p95_at_rate(path, cookie, rate=5, seconds=1)  # warm the workers
+            results[name] = p95_at_rate(path, cookie)
+        # 4. three CSV exports of the whole queue at once, written by the task code, while the queue is served
+        keep = timezone.now() + timedelta(days=2)
+        jobs = [QueueExport.objects.create(created_by=user, query="state=all", expires_at=keep) for _ in range(3)]
+        workers = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    f"import django; django.setup(); from referrals.exports import write; write({j.pk})",
+                ],
+                cwd=ROOT,
+                env=env,
+            )
+            for j in jobs
+        ]
+        start = time.perf_counter()
+        during = p95_at_rate(pages["queue page"], cookie)
+        for w in workers:
+            w.wait()
+        t_export = time.perf_counter() - start
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait()
+    home = results["bare home page"][0]
+    for name, (p95, median, bad) in results.items():
+        if name == "bare home page":
+            continue
+        rows.append(
+            (
+                f"{name}, p95 at {RATE} req/s",
+                f"{p95 / home:.1f}× the home page",
+                f"p95 {p95 * 1000:.0f} ms, median {median * 1000:.0f} ms{f', {bad} errors' if bad else ''}",
+                "≤ 5×",
+            )
+        )
+    done = QueueExport.objects.filter(pk__in=[j.pk for j in jobs], status="done")
+    sizes = [len(bytes(e.content)) for e in done]
+    exported = done.first().rows if done else 0
+    rows.append(
+        (
+            "queue CSV export (3 at once, background jobs)",
+            f"queue p95 meanwhile {during[0] / home:.1f}× the home page",
+            f"{len(sizes)} files of {exported:,} rows ({(sizes[0] if sizes else 0) / 1e6:.1f} MB gzip) in {t_export:.1f} s; "
+            f"queue p95 {during[0] * 1000:.0f} ms",
+            "pages stay fast",
+        )
+    )
+
+    # 5. EXPLAIN ANALYZE of each page's queries
+    plans, scans = [], []
+    for name, path in pages.items():
+        if name == "bare home page":
+            continue
+        p, s = explain(client, path)
+        plans.append(f"#### {name} (`{path[:60]}`)\n\n```\n" + "\n\n".join(p) + "\n```")
+        scans += s
+    referrals = Referral.objects.count()
+    results_rows = ScreeningResult.objects.count()
+    head = [
+        f"<!-- scale {n} -->",
+        f"## PostgreSQL, {n:,} patients",
+        "",
+        f"Cohort: {n:,} patients ({TEMPLATES} imported and screened, the rest copied in SQL) loaded in "
+        f"{load_seconds:.0f} s; {referrals:,} referrals ({decided:,} decided), {results_rows:,} screening results. "
+        f"Bare home page p95 {home * 1000:.1f} ms (the baseline of the page rows).",
+        "",
+        "| what | measured | notes | goal |",
+        "|---|---|---|---|",
+        *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows],
+        "",
+        "Sequential scans over a large table in the pages' plans: "
+        + (", ".join(sorted(set(scans))) if scans else "none."),
+        "",
+        "<details><summary>EXPLAIN ANALYZE of each page's queries</summary>",
+        "",
+        *plans,
+        "",
+        "</details>",
+        f"<!-- /scale {n} -->",
+    ]
+    return "\n".join(head)
+
+
+def write_section(section: str, n: int) -> None:
+    out = ROOT / "docs" / "benchmarks.md"
+    text = out.read_text(encoding="utf-8")
+    start, end = f"<!-- scale {n} -->", f"<!-- /scale {n} -->"
+    if start in text:
+        before, rest = text.split(start, 1)
+        text = before + section + rest.split(end, 1)[1]
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    out.write_text(text, encoding="utf-8")
