@@ -117,13 +117,16 @@ def rescreen_patients(
 ) -> int:
     """Re-screen the given patients with the published rules, a chunk at a time; returns how many were
     screened (stored or found unchanged). A patient already screened with the published rules as of
-    ``as_of`` (today) is left: a second run the same day, or a range task sent again, does nothing twice."""
+    ``as_of`` (today) is left (and counted): a second run the same day, or a range task sent again, does
+    nothing twice."""
     rule_set = RuleSet.objects.published()
     as_of = as_of or timezone.localdate()
     done = 0
     for chunk in cohort.chunks(sorted(patient_ids), RESCREEN_CHUNK):
-        screened = screen_and_apply_chunk(chunk, trigger=trigger, actor=actor, rule_set=rule_set, as_of=as_of)
-        done += screened.screened
+        screened = screen_and_apply_chunk(
+            chunk, trigger=trigger, actor=actor, rule_set=rule_set, as_of=as_of, skip_done=True
+        )
+        done += screened.screened + len(screened.already)
     return done
 
 

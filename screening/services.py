@@ -10,11 +10,10 @@ cohort re-screen after a publish.
 from __future__ import annotations
 
 import logging
-from datetime import date
-from typing import Any
-
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
@@ -220,9 +219,7 @@ def screen_chunk(
     """
     out = ChunkScreening()
     ids = [p.pk for p in patients]
-    latest = {
-        r.patient_id: r for r in ScreeningResult.objects.latest_of(ids).defer("trace_z", "legacy_trace", "legacy_facts")
-    }
+    latest = {r.patient_id: r for r in ScreeningResult.objects.latest_of(ids).defer("trace_z", "legacy_trace")}
     facts = facts_for(patients)
     rules = parsed_rules(rule_set)
     names = names_of(actor) if actor is not None else ("", "")
