@@ -77,6 +77,8 @@ def fingerprint(connection: BaseDatabaseWrapper, table: Table) -> Fingerprint | 
             columns = [column[0] for column in cursor.description]
             page = cursor.fetchall()
             for row in page:
+                # bytea comes back as a memoryview, whose repr names its address: hash the bytes
+                row = tuple(bytes(value) if isinstance(value, memoryview) else value for value in row)
                 digest.update(repr(row).encode())
                 digest.update(b"\n")
             rows += len(page)

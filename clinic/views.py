@@ -244,7 +244,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "patient": patient,
             "s": summary,
             "screening": result,
-            "screening_age": (summary.today - result.as_of).days if result else None,
+            "screening_age": (summary.today - result.checked_on).days if result else None,
             "panels": panel(patient, result) if result else [],
             "sledai_chart": sledai_course(summary, sledai_thresholds(rules)),
             "timeline_chart": treatment_timeline(summary),
@@ -278,6 +278,9 @@ def patient_rescreen(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         if stored is None:
             messages.error(request, "This patient cannot be screened: the birth date is after today.")
+        elif getattr(stored, "rechecked", False):
+            since = stored.as_of.strftime("%d %b %Y")
+            messages.success(request, f"Screened again as of today: nothing has changed since {since}.")
         else:
             messages.success(request, "Screened again as of today.")
     return redirect(reverse("patients:detail", kwargs={"pk": patient.pk}) + "#screening")

@@ -304,6 +304,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
 # again, at most JOB_MAX_ATTEMPTS starts in all, then marks it failed with the reason.
 JOB_STALE_MINUTES = float(os.environ.get("JOB_STALE_MINUTES", "10"))
 JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
+# The daily re-screen (`manage.py rescreen`) is sent as this many range tasks, one per range of patients,
+# so that as many `db_worker` processes screen in parallel (docs/operations.md, "Re-screening").
+RESCREEN_RANGES = int(os.environ.get("RESCREEN_RANGES", "1"))
 # A database that cannot be reached, or a lock or statement time limit, answers with the app's own page
 # (inserted before django-axes' middleware, which must stay last).
 MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "config.errors.DatabaseErrorMiddleware")

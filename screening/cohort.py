@@ -23,3 +23,20 @@ def chunks(ids: list[int], size: int | None = None) -> Iterator[list[int]]:
 
 def patients_in(ids: list[int]) -> list[Patient]:
     return list(Patient.objects.filter(pk__in=ids).select_related("site").order_by("pk"))
+
+
+def patient_ids_between(first: int, last: int) -> list[int]:
+    """The current patients whose pk is in [first, last], in order (one range task's share)."""
+    return list(Patient.objects.filter(pk__gte=first, pk__lte=last).order_by("pk").values_list("pk", flat=True))
+
+
+def ranges(ids: list[int], parts: int) -> list[tuple[int, int]]:
+    """``ids`` (sorted) split into at most ``parts`` contiguous ranges of about equal size: (first, last) pks."""
+    parts = max(1, min(parts, len(ids)))
+    size, extra = divmod(len(ids), parts)
+    out, start = [], 0
+    for n in range(parts):
+        end = start + size + (n < extra)
+        out.append((ids[start], ids[end - 1]))
+        start = end
+    return out

@@ -20,7 +20,10 @@ items and cautions; later version-2 rows also carry optional keys, read as empty
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
+import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -51,12 +54,17 @@ __all__ = [
     "Result",
     "ResultView",
     "build_trace",
+    "canonical_json",
+    "content_hash",
     "outcome_of",
     "outcome_summary",
+    "pack",
     "parse_ref",
     "read_outcomes",
     "read_result",
     "read_trace",
+    "signature",
+    "unpack",
     "view_of",
 ]
 
@@ -492,3 +500,97 @@ def outcome_of(result: StoredResult | None, pathway_id: str) -> Outcome | None:
 def outcome_summary(outcomes: Mapping[str, str] | str | None) -> str:
     """Outcomes in words, e.g. "HSCT flagged; MSC not flagged"."""
     return "; ".join(f"{short_label(p)} {OUTCOME_LABEL[o]}" for p, o in read_outcomes(outcomes).items())
+
+
+# --------------------------------------------------------------------------------------------
+# Lean storage and sameness (docs/results.md, "How results are stored" and "Unchanged results")
+#
+# Since storage version 3 (migration 0011) a row keeps its trace zlib-compressed in ``trace_z``
+# and its facts once per distinct content in ``ScreeningBlob`` (keyed by the SHA-256 of their
+# canonical JSON); rows written before keep plain JSON until the migration moves them, and the
+# reader takes either. ``signature`` is what "the same result" means: two results of the same
+# rule set and the same facts whose signatures are equal differ at most in the as-of date and the
+# words and numbers that follow from it.
+
+_NUMBER = re.compile(r"\d+")
+
+
+def canonical_json(data: Any) -> bytes:
+    """The one byte form of a JSON value (sorted keys, no spaces): what is hashed and compressed."""
+    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def content_hash(data: Any) -> str:
+    """SHA-256 (hex) of the canonical JSON: the key of a stored blob."""
+    return hashlib.sha256(canonical_json(data)).hexdigest()
+
+
+def pack(data: Any) -> bytes:
+    """JSON compressed for storage (zlib of the canonical JSON)."""
+    return zlib.compress(canonical_json(data), 6)
+
+
+def unpack(blob: bytes | memoryview | None) -> Any:
+    """What ``pack`` stored (None for None)."""
+    if blob is None:
+        return None
+    return json.loads(zlib.decompress(bytes(blob)))
+
+
+def _words(text: Any) -> Any:
+    """Text with every number masked: ages, day counts and dates move with the as-of date."""
+    return _NUMBER.sub("#", text) if isinstance(text, str) else text
+
+
+def _need_key(need: Mapping[str, Any]) -> list[Any]:
+    return [need.get("record"), need.get("code"), need.get("ref"), need.get("form"), _words(need.get("text"))]
+
+
+def _node_key(node: Mapping[str, Any]) -> list[Any]:
+    return [
+        node.get("id"),
+        node.get("result"),
+        node.get("type"),
+        list(node.get("refs", ())),
+        _words(node.get("explanation", "")),
+        [_node_key(child) for child in node.get("children", ())],
+    ]
+
+
+def _pathway_key(data: Mapping[str, Any]) -> list[Any]:
+    return [
+        data.get("outcome"),
+        data.get("label"),
+        _words(data.get("sentence")),
+        [_node_key(node) for node in data.get("criteria", ())],
+        [
+            [c.get("id"), c.get("severity"), c.get("status"), list(c.get("refs", ())), _words(c.get("explanation"))]
+            + [[_need_key(n) for n in c.get("needs", ())]]
+            for c in data.get("cautions", ())
+        ],
+        [
+            [i.get("criterion"), i.get("type"), list(i.get("refs", ())), _words(i.get("line"))]
+            + [[_need_key(n) for n in i.get("needs", ())]]
+            for i in data.get("checklist", ())
+        ],
+        [_words(line) for line in data.get("why_not", ())],
+        [_words(line) for line in data.get("next") or ()],
+        data.get("lapses_on"),
+        _words(data.get("lapse_reason")),
+    ]
+
+
+def signature(trace: Mapping[str, Any]) -> str:
+    """What must be equal for a new screening to count as unchanged (with the same rule set and facts):
+    outcomes, every criterion's result and the records it read, every caution's status, the missing
+    data and what would settle it, the nearest ways to a flag and the lapse date; explanations with
+    their numbers masked (dates, ages and day counts follow the as-of date). Not the as-of date."""
+    rule_set = trace.get("rule_set", {})
+    key = [
+        trace.get("schema_version", 1),
+        trace.get("case_id"),
+        rule_set.get("name"),
+        rule_set.get("version"),
+        sorted([pid, _pathway_key(data)] for pid, data in trace.get("pathways", {}).items()),
+    ]
+    return content_hash(key)

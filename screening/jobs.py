@@ -105,8 +105,9 @@ def run_impact(job: Job) -> None:
         facts = facts_for(patients)
         for patient in patients:
             try:
-                before = engine.screen(facts[patient.pk], old, job.as_of)
-                after = engine.screen(facts[patient.pk], new, job.as_of)
+                # outcomes only: no lapse dates or nearest ways (outlook), which a preview never shows
+                before = engine.screen(facts[patient.pk], old, job.as_of, outlook=False)
+                after = engine.screen(facts[patient.pk], new, job.as_of, outlook=False)
             except engine.EngineError:
                 skipped += 1  # e.g. born after the as-of date
                 continue

@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.append_only import AppendOnly, AppendOnlyModel  # noqa: F401  (AppendOnly is part of this module's API)
 from accounts.audit import NamedActor, audit_history
 from clinical import limits
+from screening import contract
 
 
 class RuleSetStatus(models.TextChoices):
@@ -298,14 +299,54 @@ class ScreeningResultQuerySet(models.QuerySet["ScreeningResult"]):
     def latest_for(self, patient_id: int) -> ScreeningResult | None:
         return self.filter(patient_id=patient_id).select_related("rule_set").order_by("-pk").first()
 
+    def latest_of(self, patient_ids: list[int]) -> ScreeningResultQuerySet:
+        """The latest result of each of these patients (one query, by the (patient, -id) index)."""
+        newest = (
+            ScreeningResult.objects.filter(patient_id__in=patient_ids)
+            .values("patient_id")
+            .annotate(newest=models.Max("id"))
+            .values("newest")
+        )
+        return self.filter(pk__in=models.Subquery(newest))
+
+
+class ScreeningBlob(models.Model):
+    """Facts of screening results, stored once per distinct content: the SHA-256 of their canonical JSON
+    and the zlib-compressed JSON (``screening.contract.pack``). Results point here; never updated."""
+
+    sha256 = models.CharField(max_length=64, primary_key=True)
+    data = models.BinaryField()
+
+    def __str__(self) -> str:
+        return self.sha256[:12]
+
+
+def store_blobs(blobs: dict[str, Any]) -> None:
+    """Make sure a blob exists for each (hash → JSON value); one query, whatever exists already."""
+    if blobs:
+        ScreeningBlob.objects.bulk_create(
+            [ScreeningBlob(sha256=sha, data=contract.pack(data)) for sha, data in blobs.items()],
+            ignore_conflicts=True,
+        )
+
 
 class ScreeningResult(NamedActor):
     """One evaluation: the rule set version, as-of date, facts used, outcomes and full trace; who caused it
-    (``actor``, named as they were then)."""
+    (``actor``, named as they were then).
+
+    Lean storage (docs/results.md): the trace compressed in ``trace_z``, the facts in a shared
+    ``ScreeningBlob``; ``facts`` and ``trace`` read either that or the plain JSON of a row stored
+    before (``legacy_*``). ``checked_on``: the latest date a re-screen found this result unchanged
+    (``signature``, same rules and facts): the result holds as of that date; ``as_of`` is the date
+    it was computed as of, which its explanations are worded for.
+    """
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="screening_results")
     rule_set = models.ForeignKey(RuleSet, on_delete=models.PROTECT, related_name="results")
     as_of = models.DateField()
+    checked_on = models.DateField(
+        help_text="The latest as-of date a re-screen found this result unchanged (as_of when never re-checked)."
+    )
     computed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
     actor = models.ForeignKey(
@@ -324,9 +365,16 @@ class ScreeningResult(NamedActor):
         related_name="+",
         help_text="The patient's result before this one (none: the first screening).",
     )
-    facts = models.JSONField()
+    facts_blob = models.ForeignKey(
+        ScreeningBlob, null=True, blank=True, on_delete=models.PROTECT, related_name="+", db_column="facts_sha256"
+    )
+    trace_z = models.BinaryField(null=True, blank=True, help_text="The trace, zlib-compressed canonical JSON.")
+    signature = models.CharField(
+        max_length=64, blank=True, help_text="What must be equal for a re-screen to count as unchanged."
+    )
+    legacy_facts = models.JSONField(null=True, blank=True, help_text="Facts of a row stored as plain JSON.")
+    legacy_trace = models.JSONField(null=True, blank=True, help_text="Trace of a row stored as plain JSON.")
     outcomes = models.JSONField(help_text="pathway id → flagged / not_flagged / insufficient_data")
-    trace = models.JSONField(help_text="The screening output object with per-pathway display extras.")
     changed = models.BooleanField(default=False, help_text="Outcome of some pathway differs from the previous result.")
     change_cause = models.CharField(max_length=20, blank=True, help_text="first screening, new data, new rules or time")
 
@@ -339,8 +387,74 @@ class ScreeningResult(NamedActor):
     def __str__(self) -> str:
         return f"screening of {self.patient_id} on {self.as_of} ({self.rule_set_id})"
 
+    # facts and trace: set as JSON (also as keyword arguments), stored lean -----------------------
+
+    @property
+    def facts(self) -> Any:
+        if self.legacy_facts is not None:
+            return self.legacy_facts
+        if "_facts" not in self.__dict__:
+            blob = self.facts_blob
+            self.__dict__["_facts"] = contract.unpack(blob.data) if blob is not None else None
+        return self.__dict__["_facts"]
+
+    @facts.setter
+    def facts(self, value: Any) -> None:
+        self.legacy_facts = None
+        self.facts_blob_id = contract.content_hash(value)
+        self.__dict__["_facts"] = value
+        self.__dict__["_blob_pending"] = True
+
+    @property
+    def facts_hash(self) -> str | None:
+        """The facts' content hash (computed for a row stored as plain JSON)."""
+        if self.legacy_facts is not None:
+            return contract.content_hash(self.legacy_facts)
+        return self.facts_blob_id
+
+    @property
+    def trace(self) -> Any:
+        if self.legacy_trace is not None:
+            return self.legacy_trace
+        if "_trace" not in self.__dict__:
+            self.__dict__["_trace"] = contract.unpack(self.trace_z)
+        return self.__dict__["_trace"]
+
+    @trace.setter
+    def trace(self, value: Any) -> None:
+        self.legacy_trace = None
+        self.trace_z = contract.pack(value)
+        self.signature = contract.signature(value)
+        self.__dict__["_trace"] = value
+
+    @property
+    def sameness(self) -> str:
+        """The signature (computed for a row stored before signatures were)."""
+        if self.signature:
+            return self.signature
+        stored = self.legacy_trace if self.legacy_trace is not None else contract.unpack(self.trace_z)
+        return contract.signature(stored or {})
+
+    def blob_to_store(self) -> dict[str, Any]:
+        """The facts blob this unsaved row needs written first (empty when it is known to exist)."""
+        if self.__dict__.pop("_blob_pending", False) and self.facts_blob_id is not None:
+            return {self.facts_blob_id: self.__dict__["_facts"]}
+        return {}
+
+    def mark_blob_stored(self) -> None:
+        self.__dict__.pop("_blob_pending", None)
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if self.checked_on is None:
+            self.checked_on = self.as_of
+        store_blobs(self.blob_to_store())
+        super().save(*args, **kwargs)
+
+    @property
+    def unchanged_since(self) -> Any:
+        """The as-of date the result was computed for, when a later re-screen found it unchanged; else None."""
+        return self.as_of if self.checked_on and self.checked_on > self.as_of else None
+
     @property
     def outcome_summary(self) -> str:
-        from screening.contract import outcome_summary
-
-        return outcome_summary(self.outcomes)
+        return contract.outcome_summary(self.outcomes)

@@ -10,18 +10,21 @@ cohort re-screen after a publish.
 from __future__ import annotations
 
 import logging
+from collections import defaultdict
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
+from accounts.audit import names_of
 from accounts.models import User
 from patients.models import Patient
 from screening import engine
-from screening.contract import build_trace  # the stored result's shape: screening/contract.py
-from screening.facts import facts_to_json, load_facts
-from screening.models import RuleSet, ScreeningResult
+from screening.contract import build_trace, content_hash, signature  # the stored result's shape
+from screening.facts import facts_for, facts_to_json, load_facts
+from screening.models import RuleSet, ScreeningResult, Trigger, store_blobs
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +49,7 @@ def parsed_rules(rule_set: RuleSet) -> engine.RuleSet:
 
 
 def _cause(
-    previous: ScreeningResult | None, rule_set: RuleSet, facts: dict[str, Any], outcomes: dict[str, str]
+    previous: ScreeningResult | None, rule_set: RuleSet, facts_hash: str, outcomes: dict[str, str]
 ) -> tuple[bool, str]:
     if previous is None:
         return True, "first screening"
@@ -54,9 +57,73 @@ def _cause(
         return False, ""
     if previous.rule_set_id != rule_set.pk:
         return True, "new rules"
-    if previous.facts != facts:
+    if previous.facts_hash != facts_hash:
         return True, "new data"
     return True, "time"
+
+
+# A re-screen that finds nothing changed stores no row: it marks the latest one still valid (checked_on).
+# A change to the record always stores its result (the data trail), even when the facts come out the same.
+RECHECKED_TRIGGERS = frozenset({Trigger.RULES, Trigger.SCHEDULED, Trigger.MANUAL})
+
+
+def unchanged(
+    previous: ScreeningResult | None, *, rule_set: RuleSet, facts_hash: str, signature: str, as_of: date, trigger: str
+) -> bool:
+    """Whether a new screening is the previous result again (docs/results.md, "Unchanged results"): same
+    rule set, same facts, same signature, not as of an earlier date, by a re-screen (not a data change)."""
+    return (
+        previous is not None
+        and trigger in RECHECKED_TRIGGERS
+        and previous.rule_set_id == rule_set.pk
+        and previous.facts_hash == facts_hash
+        and as_of >= previous.as_of
+        and previous.sameness == signature
+    )
+
+
+def recheck(results: list[ScreeningResult], as_of: date) -> int:
+    """Mark stored results still valid as of ``as_of`` (never moves a mark back); one query."""
+    for result in results:
+        result.checked_on = max(result.checked_on, as_of)
+        result.rechecked = True  # type: ignore[attr-defined]
+    pks = [r.pk for r in results]
+    return ScreeningResult.objects.filter(pk__in=pks, checked_on__lt=as_of).update(checked_on=as_of) if pks else 0
+
+
+def _new_result(
+    *,
+    patient: Patient,
+    rule_set: RuleSet,
+    as_of: date,
+    trigger: str,
+    actor: User | None,
+    previous: ScreeningResult | None,
+    facts_json: dict[str, Any],
+    facts_hash: str,
+    result: engine.ScreeningResult,
+    trace: dict[str, Any],
+) -> ScreeningResult:
+    outcomes = {p.id: p.outcome.value for p in result.pathways}
+    changed, cause = _cause(previous, rule_set, facts_hash, outcomes)
+    stored = ScreeningResult(
+        patient=patient,
+        rule_set=rule_set,
+        as_of=as_of,
+        checked_on=as_of,
+        trigger=trigger,
+        actor=actor,
+        previous=previous,
+        facts=facts_json,
+        outcomes=outcomes,
+        trace=trace,
+        changed=changed,
+        change_cause=cause,
+    )
+    if previous is not None and previous.facts_blob_id == facts_hash:
+        stored.mark_blob_stored()  # the facts are the previous result's: their blob exists
+    stored.rechecked = False  # type: ignore[attr-defined]
+    return stored
 
 
 @transaction.atomic
@@ -72,6 +139,9 @@ def screen_patient(
     """Evaluate one patient and store the result (rule set version, as-of, facts, outcomes, trace,
     trigger and actor, and the result before it as ``previous``).
 
+    A re-screen (rules, scheduled, manual) that finds the latest result unchanged stores no row: it
+    returns that result, marked still valid as of the new date (``checked_on``) and with
+    ``rechecked`` set (nothing to apply to the referrals).
     ``never_older``: screen as of the patient's latest result's date when that is later than
     ``as_of`` (a queued cohort job must not undo a fresher screening made while it waited).
     """
@@ -81,8 +151,8 @@ def screen_patient(
     rule_set = rule_set or RuleSet.objects.published()
     as_of = as_of or timezone.localdate()
     previous = ScreeningResult.objects.latest_for(patient.pk)
-    if never_older and previous is not None and previous.as_of > as_of:
-        as_of = previous.as_of
+    if never_older and previous is not None and previous.checked_on > as_of:
+        as_of = previous.checked_on
     facts = load_facts(patient)
     try:
         result = engine.screen(facts, parsed_rules(rule_set), as_of)
@@ -90,22 +160,135 @@ def screen_patient(
         log.warning("screening of patient %s refused: %s", patient.pk, err)
         return None
     facts_json = facts_to_json(facts)
-    outcomes = {p.id: p.outcome.value for p in result.pathways}
-    changed, cause = _cause(previous, rule_set, facts_json, outcomes)
-    stored = ScreeningResult.objects.create(
+    facts_hash = content_hash(facts_json)
+    trace = build_trace(result, case_id=patient.identifier)
+    if previous is not None and unchanged(
+        previous, rule_set=rule_set, facts_hash=facts_hash, signature=signature(trace), as_of=as_of, trigger=trigger
+    ):
+        recheck([previous], as_of)
+        return previous
+    stored = _new_result(
         patient=patient,
         rule_set=rule_set,
         as_of=as_of,
         trigger=trigger,
         actor=actor,
         previous=previous,
-        facts=facts_json,
-        outcomes=outcomes,
-        trace=build_trace(result, case_id=patient.identifier),
-        changed=changed,
-        change_cause=cause,
+        facts_json=facts_json,
+        facts_hash=facts_hash,
+        result=result,
+        trace=trace,
     )
+    stored.save()
     return stored
+
+
+@dataclass
+class ChunkScreening:
+    """What screening a chunk of patients did: the results stored (not yet applied to the referrals),
+    the results found unchanged (marked still valid), and the patients skipped, refused or failed."""
+
+    stored: list[ScreeningResult] = field(default_factory=list)
+    rechecked: list[ScreeningResult] = field(default_factory=list)
+    already: list[int] = field(default_factory=list)
+    refused: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+    @property
+    def screened(self) -> int:
+        return len(self.stored) + len(self.rechecked)
+
+
+def screen_chunk(
+    patients: list[Patient],
+    *,
+    trigger: str,
+    rule_set: RuleSet,
+    as_of: date,
+    actor: User | None = None,
+    never_older: bool = False,
+    skip_done: bool = False,
+) -> ChunkScreening:
+    """Screen a chunk of patients set-wise (the caller holds the transaction and the patients' locks):
+    their facts in six queries, their latest results in one, the pure engine over each, then the
+    changed results stored in two (facts blobs, results) and the unchanged ones marked in one per date.
+
+    ``skip_done``: leave a patient whose latest result is of this rule set and holds as of ``as_of``
+    or later (a resumed job's earlier attempt, or a change to the record meanwhile).
+    A patient whose record the engine cannot read is logged and counted as failed, not fatal.
+    """
+    out = ChunkScreening()
+    ids = [p.pk for p in patients]
+    latest = {r.patient_id: r for r in ScreeningResult.objects.latest_of(ids).defer("trace_z", "legacy_trace")}
+    facts = facts_for(patients)
+    rules = parsed_rules(rule_set)
+    names = names_of(actor) if actor is not None else ("", "")
+    rechecks: dict[date, list[ScreeningResult]] = defaultdict(list)
+    for patient in patients:
+        previous = latest.get(patient.pk)
+        if skip_done and previous is not None and previous.rule_set_id == rule_set.pk and previous.checked_on >= as_of:
+            out.already.append(patient.pk)
+            continue
+        day = previous.checked_on if never_older and previous is not None and previous.checked_on > as_of else as_of
+        try:
+            result = screen_facts(patient, facts[patient.pk], rules, day)
+            if result is None:
+                out.refused.append(patient.pk)
+                continue
+            facts_json = facts_to_json(facts[patient.pk])
+            facts_hash = content_hash(facts_json)
+            trace = build_trace(result, case_id=patient.identifier)
+            if previous is not None and unchanged(
+                previous,
+                rule_set=rule_set,
+                facts_hash=facts_hash,
+                signature=signature(trace),
+                as_of=day,
+                trigger=trigger,
+            ):
+                rechecks[day].append(previous)
+                out.rechecked.append(previous)
+                continue
+            stored = _new_result(
+                patient=patient,
+                rule_set=rule_set,
+                as_of=day,
+                trigger=trigger,
+                actor=actor,
+                previous=previous,
+                facts_json=facts_json,
+                facts_hash=facts_hash,
+                result=result,
+                trace=trace,
+            )
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # one patient's bad record must not stop the others
+            log.exception("screening patient %s failed", patient.pk)
+            out.failed.append(patient.pk)
+            continue
+        stored.actor_name, stored.actor_username = names
+        out.stored.append(stored)
+    blobs: dict[str, Any] = {}
+    for stored in out.stored:
+        blobs.update(stored.blob_to_store())
+    store_blobs(blobs)
+    if out.stored:
+        ScreeningResult.objects.bulk_create(out.stored)
+    for day, results in rechecks.items():
+        recheck(results, day)
+    return out
+
+
+def screen_facts(
+    patient: Patient, facts: engine.PatientFacts, rules: engine.RuleSet, as_of: date
+) -> engine.ScreeningResult | None:
+    """The engine's result for one patient's facts (None, logged, when it refuses the patient)."""
+    try:
+        return engine.screen(facts, rules, as_of)
+    except engine.EngineError as err:
+        log.warning("screening of patient %s refused: %s", patient.pk, err)
+        return None
 
 
 def latest_result_for(patient: Patient) -> ScreeningResult | None:

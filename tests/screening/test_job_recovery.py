@@ -43,18 +43,20 @@ def released(cases_day, cohort, older_draft, rules_admin, settings, monkeypatch)
     )
 
 
-def kill_worker_at(monkeypatch, patient_number: int) -> None:
-    """The worker dies while screening the cohort's ``patient_number``-th patient (1-based)."""
-    real = clinic_services.screen_and_apply
+def kill_worker_after_chunk_with(monkeypatch, patient_number: int) -> None:
+    """The worker dies right after the chunk with the cohort's ``patient_number``-th patient (1-based)
+    committed, before its progress was written."""
+    real = clinic_services.screen_and_apply_chunk
     seen: list[int] = []
 
-    def dying(*, patient, **kwargs):
-        seen.append(patient.pk)
-        if len(seen) == patient_number:
+    def dying(chunk, **kwargs):
+        seen.extend(chunk)
+        done = real(chunk, **kwargs)
+        if len(seen) >= patient_number:
             raise Killed
-        return real(patient=patient, **kwargs)
+        return done
 
-    monkeypatch.setattr(clinic_services, "screen_and_apply", dying)
+    monkeypatch.setattr(clinic_services, "screen_and_apply_chunk", dying)
 
 
 def job_page(rules_admin, job: Job) -> str:
@@ -74,12 +76,12 @@ def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_each_patient_once
     patients = list(Patient.objects.order_by("pk").values_list("pk", flat=True))
     n = len(patients)  # the shipped cases and one more (tests/screening/conftest.py cohort)
     assert n >= 8
-    kill_worker_at(monkeypatch, 5)  # chunks of 3: the first chunk recorded, the 4th patient stored, then dead
+    kill_worker_after_chunk_with(monkeypatch, 5)  # chunks of 3: the first recorded, the second stored, then dead
     with pytest.raises(Killed):
         jobs.run_job(job.pk)
     job.refresh_from_db()
     assert (job.status, job.done, job.total, job.attempts) == (JobStatus.RUNNING, 3, n, 1)
-    assert set(results_of(rule_set)) == set(patients[:4])  # the 4th was stored after the last progress write
+    assert set(results_of(rule_set)) == set(patients[:6])  # the second chunk was stored after the last progress write
     assert job.state == "running"
 
     clock.shift(STALE)  # no heartbeat since
@@ -101,14 +103,14 @@ def test_a_job_whose_worker_was_killed_is_resumed_and_finishes_each_patient_once
     job.refresh_from_db()
     assert (job.status, job.done, job.total, job.attempts) == (JobStatus.DONE, n, n, 2)
     assert job.error.startswith("attempt 1 stopped: no progress since ")
-    # 3 in attempt 1, then 6 more; the 4th, stored by attempt 1 after its last progress write, is not redone
-    assert job.result == {"screened": n - 1, "changed": job.result["changed"], "failed": [], "already": 1}
+    # 3 in attempt 1, then the rest; the second chunk, stored by attempt 1 after its last progress write, is not redone
+    assert job.result == {"screened": n - 3, "changed": job.result["changed"], "failed": [], "already": 3}
     assert results_of(rule_set) == Counter({pk: 1 for pk in patients})  # every patient, exactly once
     for pk in patients:  # every patient ends screened with the published rules
         assert ScreeningResult.objects.latest_for(pk).rule_set_id == RuleSet.objects.published().pk == rule_set.pk
     text = job_page(rules_admin, job)
     assert 'data-state="done"' in text and "attempt 2 of 3" in text and "Earlier: attempt 1 stopped" in text
-    assert "1 already had a result of this version" in text
+    assert "3 already had a result of this version" in text
 
 
 def test_a_job_that_stalls_on_its_last_attempt_fails_with_the_reason(released, rules_admin, clock) -> None:
@@ -175,16 +177,16 @@ def test_a_database_error_queues_the_job_again_and_it_goes_on(
     released, rules_admin, monkeypatch, django_capture_on_commit_callbacks
 ) -> None:
     job, rule_set = released, released.rule_set
-    real = clinic_services.screen_and_apply
+    real = clinic_services.screen_and_apply_chunk
     calls: list[int] = []
 
-    def connection_lost_once(*, patient, **kwargs):
-        calls.append(patient.pk)
-        if len(calls) == 7:
+    def connection_lost_once(chunk, **kwargs):
+        calls.extend(chunk)
+        if len(calls) == 9:  # the third chunk of 3
             raise OperationalError("server closed the connection unexpectedly")
-        return real(patient=patient, **kwargs)
+        return real(chunk, **kwargs)
 
-    monkeypatch.setattr(clinic_services, "screen_and_apply", connection_lost_once)
+    monkeypatch.setattr(clinic_services, "screen_and_apply_chunk", connection_lost_once)
     states: list[str] = []
     monkeypatch.setattr(tasks, "send", _recording(tasks.send, job, states))
     with django_capture_on_commit_callbacks(execute=True), pytest.raises(OperationalError):
@@ -225,18 +227,18 @@ def test_a_stalled_impact_preview_starts_again_from_the_first_patient(
 
 def test_an_attempt_judged_stalled_stops_when_it_wakes_up_after_the_job_was_taken_over(released, monkeypatch) -> None:
     job, rule_set = released, released.rule_set
-    real = clinic_services.screen_and_apply
+    real = clinic_services.screen_and_apply_chunk
     calls: list[int] = []
 
-    def slow_then_overtaken(*, patient, **kwargs):
-        calls.append(patient.pk)
-        if len(calls) == 2:  # meanwhile: found stalled, queued again and started by another worker
-            Job.objects.filter(pk=job.pk).update(attempts=2)
-        return real(patient=patient, **kwargs)
+    def slow_then_overtaken(chunk, **kwargs):
+        calls.extend(chunk)
+        # meanwhile: found stalled, queued again and started by another worker
+        Job.objects.filter(pk=job.pk).update(attempts=2)
+        return real(chunk, **kwargs)
 
-    monkeypatch.setattr(clinic_services, "screen_and_apply", slow_then_overtaken)
+    monkeypatch.setattr(clinic_services, "screen_and_apply_chunk", slow_then_overtaken)
     assert jobs.run_job(job.pk) == "taken over"
-    assert len(calls) == 3  # it finished the patient it was on and its chunk, then stopped at the progress write
+    assert len(calls) == 3  # it finished the chunk it was on, then stopped at the progress write
     job.refresh_from_db()
     assert (job.status, job.attempts, job.done) == (JobStatus.RUNNING, 2, 0)  # left to the attempt that runs it
     assert sum(results_of(rule_set).values()) == 3

@@ -407,6 +407,7 @@ def test_a_queued_rescreen_never_undoes_a_fresher_screening_and_survives_a_bad_p
 
     from clinic import services as clinic_services
     from patients.models import Patient
+    from screening import services as screening_services
     from screening.models import Job, ScreeningResult
     from screening.services import screen_patient
 
@@ -417,14 +418,14 @@ def test_a_queued_rescreen_never_undoes_a_fresher_screening_and_survives_a_bad_p
     job = Job.objects.create(
         kind="rescreen", rule_set=published, revision=published.revision, as_of=date(2026, 11, 1), status="running"
     )
-    real = clinic_services.screen_patient
+    real = screening_services.screen_facts
 
-    def flaky(*, patient, **kwargs):
+    def flaky(patient, *args):
         if patient.pk == broken.pk:
             raise ValueError("a bad stored value")
-        return real(patient=patient, **kwargs)
+        return real(patient, *args)
 
-    monkeypatch.setattr(clinic_services, "screen_patient", flaky)
+    monkeypatch.setattr(screening_services, "screen_facts", flaky)
     clinic_services.run_rescreen_job(job)
     job.refresh_from_db()
     assert job.status == "done" and job.result["failed"] == [broken.pk] and job.result["screened"] == 1

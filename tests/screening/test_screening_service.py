@@ -95,7 +95,7 @@ def test_history_says_whether_new_data_or_new_rules_changed_the_outcome(site_a) 
     as_of = date(2026, 11, 1)
     base = screen_patient(patient=patient, trigger="manual", as_of=as_of)
     assert base.outcomes["hsct"] == "not_flagged"  # aged over 60
-    again = screen_patient(patient=patient, trigger="manual", as_of=as_of)
+    again = screen_patient(patient=patient, trigger="data", as_of=as_of)  # a data change stores its result
     assert not again.changed and again.change_cause == ""
     # New rules: raise the HSCT upper age limit.
     content = json.loads(json.dumps(RuleSet.objects.published().content))

@@ -77,7 +77,7 @@ def ship_module() -> ModuleType:
 def migrate_to_before_shipping() -> None:
     """A 2026.1 install: every migration before the shipping one, with the data those seed.
 
-    The shipping migration is unapplied (it only moves data; the schema before it is the schema now). A
+    The shipping migration is unapplied (it only moves data; the later ones, applied, make the schema now). A
     transactional test starts on emptied tables, so the seeds of a fresh 2026.1 install are run again, as
     migrate ran them: the 2026.1 rules published (0002) and their nine test cases (0005). Both skip what exists.
     """
@@ -85,14 +85,23 @@ def migrate_to_before_shipping() -> None:
     node = ship_node(executor)
     before = [parent.key for parent in executor.loader.graph.node_map[node].parents]
     executor.migrate(before)
+    # the migrations after the shipping one change the schema only, not the rules: they stay applied
+    executor.recorder.record_applied(*node)
+    executor = MigrationExecutor(connection)
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    executor.recorder.record_unapplied(*node)
     state = MigrationExecutor(connection).loader.project_state(before).apps
     for seed in ("0002_seed_default_rules", "0005_seed_test_cases"):
         importlib.import_module(f"screening.migrations.{seed}").seed(state, None)
 
 
 def migrate_to_latest() -> None:
+    """Every migration not applied, the shipping one included (the later ones may be applied already)."""
     executor = MigrationExecutor(connection)
-    executor.migrate(executor.loader.graph.leaf_nodes())
+    graph, applied = executor.loader.graph, executor.recorder.applied_migrations()
+    leaves = graph.leaf_nodes()
+    todo = dict.fromkeys(key for leaf in leaves for key in graph.forwards_plan(leaf) if key not in applied)
+    executor.migrate(leaves, plan=[(graph.nodes[key], False) for key in todo])
 
 
 def import_case(site: Any, name: str) -> Patient:
