@@ -318,7 +318,11 @@ def screening_results(request: HttpRequest, pk: int = PatientId, limit: int = Li
     """Every stored screening result of the patient, newest first (outcomes only)."""
     need(request, READERS)
     patient = _found(request, pk)
-    rows = ScreeningResult.objects.filter(patient=patient).select_related("rule_set").defer("facts", "trace")
+    rows = (
+        ScreeningResult.objects.filter(patient=patient)
+        .select_related("rule_set")
+        .defer("legacy_facts", "legacy_trace", "trace_z")
+    )
     items = [_screening_summary(r) for r in rows.order_by("-pk")[offset : offset + limit]]
     return {"count": rows.count(), "limit": limit, "offset": offset, "items": items}
 
