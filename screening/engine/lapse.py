@@ -172,14 +172,13 @@ def _leaves(node: NodeResult) -> Iterator[CriterionResult]:
 
 
 def lapse_reason(before: NodeResult, after: NodeResult, day: date) -> str:
-    """One line naming the criterion that stops being met on ``day`` (``before``: the day before) and why."""
+    """One line naming the criterion that stops being met on ``day`` (``before``: the day before) and why:
+    what it reads from that day (what it read until then is in the result's own explanation)."""
     was = {leaf.id: leaf for leaf in _leaves(before) if leaf.result is Result.MET}
     changed = [leaf for leaf in deciding_leaves(after, after.result) if leaf.id in was]
     leaf = changed[0] if changed else next(leaf for leaf in _leaves(after) if leaf.id in was)
     state = "unknown" if leaf.result is Result.UNKNOWN else "not met"
-    return (
-        f"{leaf.id} becomes {state} on {day.isoformat()}: {leaf.explanation} — until then: {was[leaf.id].explanation}"
-    )
+    return f"{leaf.id} becomes {state} on {day.isoformat()}: {leaf.explanation}"
 
 
 def find_lapse(
