@@ -423,6 +423,12 @@ class ManifestationForm(RecordForm):
         return data
 
 
+def units_of(code: str) -> list[str]:
+    """The units a lab or test may be entered in: its own unit first, then those converted to it."""
+    obs = vocab.OBSERVATIONS.get(code)
+    return [] if obs is None else [obs.unit, *scoring.ALTERNATIVE_UNITS.get(code, {})]
+
+
 class ObservationForm(RecordForm):
     unique_together = ("code", "date")
     duplicate_message = "This lab is already recorded on this date; edit that result instead."
@@ -439,12 +445,17 @@ class ObservationForm(RecordForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        units: list[tuple[str, str]] = []
-        for code, obs in vocab.OBSERVATIONS.items():
-            for unit in [obs.unit, *scoring.ALTERNATIVE_UNITS.get(code, {})]:
+        # No unit is offered as a default: a unit picked for the reader would state how the value was measured.
+        units: list[tuple[str, str]] = [("", "Choose the unit…")]
+        for code in vocab.OBSERVATIONS:
+            for unit in units_of(code):
                 if (unit, unit) not in units:
                     units.append((unit, unit))
         self.fields["unit"].choices = units
+        # the units each test accepts, for the page to offer only those (the server checks again)
+        self.fields["code"].widget.attrs["data-units"] = json.dumps(
+            {code: units_of(code) for code in vocab.OBSERVATIONS}
+        )
         if self.instance.pk:
             self.fields["unit"].initial = self.instance.unit
         self.fields["value"].widget.attrs["step"] = "any"
@@ -461,8 +472,9 @@ class ObservationForm(RecordForm):
             uln = data.get("uln")
             if uln is not None:
                 data["uln"] = scoring.to_canonical(code, uln, unit)
-        except ValueError as err:
-            self.add_error("unit", str(err))
+        except ValueError:
+            label = vocab.OBSERVATIONS[code].label if code in vocab.OBSERVATIONS else code
+            self.add_error("unit", f"{unit} is not a unit of {label}: use {' or '.join(units_of(code))}.")
             return data
         if problem := plausibility.observation_value(code, canonical):
             self.add_error("value", f"{problem}.")

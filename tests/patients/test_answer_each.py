@@ -15,6 +15,7 @@ from django.urls import reverse
 from clinical import vocab
 from patients.forms import MARK_REST, AssessmentForm, ConditionForm, DamageForm, ManifestationForm
 from patients.models import Assessment, DamageIndex, Manifestation
+from tests.conftest import client_for
 from tests.patients.factories import AssessmentFactory, DamageFactory
 from tests.patients.test_record_views import sdi_post, sledai_post
 
@@ -216,3 +217,35 @@ def test_the_preview_counts_unanswered_descriptors_in_the_range(spec_client) -> 
     every = {name: "absent" for name in SLEDAI} | {"sledai_arthritis": "present"}
     data = spec_client.post(reverse("patients:sledai_preview"), every).json()
     assert (data["low"], data["high"], data["unanswered"]) == (4, 4, 0)
+
+
+# --- the lab form: no unit chosen for the reader ----------------------------------------------
+
+
+def test_a_new_lab_starts_with_no_unit_and_offers_each_tests_units(site_a, specialist) -> None:
+    import json
+
+    from tests.patients.factories import PatientFactory
+
+    patient = PatientFactory(site=site_a)
+    page = client_for(specialist).get(reverse("patients:record_add", kwargs={"pk": patient.pk, "kind": "observations"}))
+    form = page.context["form"]
+    assert form["unit"].value() in (None, "") and form.fields["unit"].choices[0] == ("", "Choose the unit…")
+    units = json.loads(form.fields["code"].widget.attrs["data-units"])
+    assert units["egfr"] == ["mL/min/1.73m²"] and units["creatinine"][0] == "mg/dL" and len(units["creatinine"]) > 1
+    assert "js/observation.js" in page.content.decode()
+
+
+def test_a_unit_of_another_test_is_refused_in_words_and_nothing_is_written(site_a, specialist) -> None:
+    from patients.models import Observation
+    from tests.patients.factories import PatientFactory
+
+    patient = PatientFactory(site=site_a)
+    response = client_for(specialist).post(
+        reverse("patients:record_add", kwargs={"pk": patient.pk, "kind": "observations"}),
+        {"code": "c3", "date": "2026-10-01", "value": "0.9", "unit": "mL/min/1.73m²"},
+    )
+    assert response.status_code == 200
+    errors = response.context["form"].errors["unit"]
+    assert errors[0].startswith("mL/min/1.73m² is not a unit of ") and ": use " in errors[0]
+    assert not Observation.objects.filter(patient=patient).exists()

@@ -155,7 +155,7 @@ def test_lab_in_micromol_is_converted_and_egfr_computed(spec_client, patient) ->
 @pytest.mark.parametrize(
     "data,field,message",
     [
-        ({"code": "creatinine", "value": "88.4", "unit": "g/L"}, "unit", "allowed"),
+        ({"code": "creatinine", "value": "88.4", "unit": "g/L"}, "unit", "is not a unit of Creatinine: use mg/dL or"),
         ({"code": "hemoglobin", "value": "130", "unit": "g/dL"}, "value", "plausible range"),
         ({"code": "egfr", "value": "80", "unit": "mL/min/1.73m²", "add_egfr": "on"}, "add_egfr", "creatinine"),
         ({"code": "alt", "value": "30", "unit": "U/L", "uln": "0"}, "uln", "above 0"),
