@@ -170,7 +170,12 @@ def _exposure_days_at_least(p: ExposureDaysAtLeastParams, ctx: Context) -> list[
     days = _covered_days([c for c in ctx.courses if c.drug.drug_class in p.classes])
     short = p.min_days - days
     return [
-        Way(1, (f"{short} more days covered by {' or '.join(p.classes)} courses (now {days}, needs {p.min_days})",))
+        Way(
+            1,
+            (
+                f"{short} more day{'' if short == 1 else 's'} covered by {' or '.join(p.classes)} courses (now {days}, needs {p.min_days})",
+            ),
+        )
     ]
 
 
