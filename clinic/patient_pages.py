@@ -9,32 +9,16 @@ activity time and id; anything else in its place reads as the first page.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
 
+from accounts.paging import decode_cursor
 from patients.models import Patient
-
-_MAX_ID = 2**63 - 1  # a bigint
 
 
 def encode(patient: Patient) -> str:
     return f"{patient.last_activity.isoformat()}~{patient.pk}"
-
-
-def decode(text: str) -> tuple[datetime, int] | None:
-    """The (time, id) a cursor names; None for anything ``encode`` does not write."""
-    value, _, pk = text.rpartition("~")
-    if not text or len(text) > 80 or not pk.isascii() or not pk.isdigit():
-        return None
-    try:
-        when, key = datetime.fromisoformat(value), int(pk)
-    except ValueError:
-        return None
-    if when.tzinfo is None or not 0 < key <= _MAX_ID:
-        return None
-    return when, key
 
 
 @dataclass
@@ -47,7 +31,7 @@ class PatientPage:
 def page(qs: QuerySet[Patient], per_page: int, *, after: str = "", before: str = "") -> PatientPage:
     """``per_page`` patients after (or before) a cursor, in the list's order (-last_activity, id)."""
     backwards = bool(before) and not after
-    cursor = decode(before if backwards else after)
+    cursor = decode_cursor(before if backwards else after)
     if cursor:
         when, pk = cursor
         if backwards:  # the rows before the cursor: more recent, or as recent with a smaller id

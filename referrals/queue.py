@@ -17,6 +17,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from accounts.paging import decode_cursor
 from clinical import limits, vocab
 from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
 from referrals.summary import Merged
@@ -244,23 +245,6 @@ def caution_badges(referral: Referral) -> list[CautionBadge]:
 def encode_cursor(row: Referral, sort: str) -> str:
     value = getattr(row, SORTS[sort][0])
     return f"{value.isoformat()}~{row.pk}"
-
-
-_MAX_ID = 2**63 - 1  # a bigint
-
-
-def decode_cursor(text: str) -> tuple[datetime, int] | None:
-    """The (time, id) a cursor names; None for anything ``encode_cursor`` does not write (the first page)."""
-    value, _, pk = text.rpartition("~")
-    if len(text) > 80 or not pk.isascii() or not pk.isdigit():
-        return None
-    try:
-        when, key = datetime.fromisoformat(value), int(pk)
-    except ValueError:
-        return None
-    if when.tzinfo is None or not 0 < key <= _MAX_ID:
-        return None
-    return when, key
 
 
 @dataclass
