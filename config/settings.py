@@ -105,6 +105,18 @@ if DATABASE_REPLICA_URL:
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
     MIDDLEWARE.append("config.replicas.ReplicaPagesMiddleware")
+# Caches: "default" is each process's memory (Django's default). "fragments" keeps rendered pieces of pages
+# (the queue's rows: referrals.queue_rows) under keys made of their content, so an entry is never out of
+# date and per-process memory is safe; FRAGMENT_CACHE_ENTRIES bounds it (about 1.5 KB an entry).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
+    "fragments": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "LOCATION": "fragments",
+        "TIMEOUT": 24 * 3600,
+        "OPTIONS": {"MAX_ENTRIES": int(os.environ.get("FRAGMENT_CACHE_ENTRIES", "20000"))},
+    },
+}
 # The maintained per-site summaries (referrals.summary) are recomputed once this many seconds old.
 SUMMARY_MAX_AGE = float(os.environ.get("SUMMARY_MAX_AGE", "60"))
 # A CSV export of the queue is kept this many hours for the user who asked for it (referrals.exports).

@@ -9,7 +9,7 @@ query over the filtered referrals.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -86,16 +86,24 @@ class QueueFilters:
         f.per_page = per_page if per_page in PAGE_SIZES else 50
         return f
 
+    def _values(self) -> dict[str, Any]:
+        # every field is a plain value: a shallow read, not dataclasses.asdict's deep copy (called a dozen
+        # times a page, once per link)
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
     def query(self, **extra: Any) -> str:
         """This filter set as a query string (defaults left out), with ``extra`` fields or cursors."""
-        defaults = asdict(QueueFilters())
-        values = {**asdict(self), **extra}
+        defaults = _DEFAULTS
+        values = {**self._values(), **extra}
         params = {
             k: ("1" if v is True else v)
             for k, v in values.items()
             if v not in ("", False, None) and (k not in defaults or v != defaults[k])
         }
         return urlencode(params)
+
+
+_DEFAULTS = QueueFilters()._values()
 
 
 def _text(params: Any, name: str, limit: int) -> str:

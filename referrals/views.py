@@ -7,7 +7,6 @@ The referral page (however it is rendered) and the printout log the opening of t
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -40,6 +39,8 @@ from referrals.printout import (
     sledai_chart,
     source_keys,
 )
+from referrals.queue_rows import FIELDS as ROW_FIELDS
+from referrals.queue_rows import QueueRow, render_rows
 from referrals.services import ReferralError, add_note, assign_referral, transition_referral
 from referrals.workflow import ACTION_LABELS, allowed_targets, can_act
 from screening.contract import OUTCOME_LABEL, Outcome, outcome_of, read_outcomes, read_result
@@ -65,18 +66,16 @@ def queue(request: HttpRequest) -> HttpResponse:
         counts, counts_as_of = q.count_from_summary(merged, f), merged.computed_at
     else:
         counts = q.count(base, f, today=timezone.localdate())
-    page = q.page(rows, f, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
-    today = timezone.localdate()
-    for r in page.rows:
-        r.due = r.is_due(today)  # type: ignore[attr-defined]
-        r.caution_badges = q.caution_badges(r)  # type: ignore[attr-defined]
-        r.lapses_soon = r.lapses_on is not None and r.lapses_on <= today + timedelta(days=q.LAPSE_SOON_DAYS)  # type: ignore[attr-defined]
+    page = q.page(rows.only(*ROW_FIELDS), f, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    today, now = timezone.localdate(), timezone.now()
+    html_rows = render_rows([QueueRow.of(r, today=today, now=now) for r in page.rows])
     return render(
         request,
         "referrals/queue.html",
         {
             "f": f,
             "page": page,
+            "rows": html_rows,
             "counts": counts,
             "total": counts.for_view(f.state),
             "state_views": [
@@ -91,7 +90,6 @@ def queue(request: HttpRequest) -> HttpResponse:
             "lapse_soon_days": q.LAPSE_SOON_DAYS,
             "sorts": [(k, v[2]) for k, v in q.SORTS.items()],
             "page_sizes": q.PAGE_SIZES,
-            "now": timezone.now(),
         },
     )
 

@@ -28,6 +28,16 @@ def clock() -> Iterator[time_machine.Coordinates]:
         yield traveller
 
 
+@pytest.fixture(autouse=True)
+def empty_fragment_cache() -> Iterator[None]:
+    """Each test starts with no rendered page pieces kept (a row cached by an earlier test would be correct,
+    its key being its content, but a test counting renders must see its own)."""
+    from django.core.cache import caches
+
+    caches["fragments"].clear()
+    yield
+
+
 @pytest.fixture
 def today() -> date:
     return TODAY

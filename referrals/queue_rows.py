@@ -1,0 +1,143 @@
+"""The queue's rows as HTML, each rendered once per distinct content and then served from a cache.
+
+Rendering a row through the template engine costs about 0.8 ms (eight cells, a loop over reasons and
+one over cautions), so a page of 50 rows spent 40 ms there while its queries took 2 ms. Rows seldom
+change between two views, so each row's HTML is kept in the ``fragments`` cache under a digest of
+everything the row shows (``QueueRow``: the referral's fields as displayed, the patient's identifier
+and site, the assignee, the flag's age in words) together with the language, the date format and the
+row template's own source. The key *is* the content: a row whose content changed has a new key and is
+rendered afresh, so a cached row can never be out of date, and nothing has to be invalidated when a
+referral, a patient or a template changes. Old keys simply age out of the cache.
+
+The template sees only the ``QueueRow`` (not the referral), so nothing can be shown that the key does
+not hold.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cache
+
+from django.conf import settings
+from django.core.cache import caches
+from django.template.loader import get_template
+from django.utils import timezone, translation
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.timesince import timesince, timeuntil
+
+from referrals.models import Referral, ReferralState
+from referrals.queue import LAPSE_SOON_DAYS, CautionBadge, caution_badges
+
+ROW_TEMPLATE = "referrals/includes/queue_row.html"
+CACHE_ALIAS = "fragments"
+
+
+# The columns a row reads (with the sort keys for the cursor): the page loads these and nothing else, so a
+# referral's other fields (notes, centre, the large JSON of the result it came from) are not read 50 times.
+FIELDS = (
+    "id",
+    "state",
+    "review_on",
+    "flag_withdrawn",
+    "withdrawn_reason",
+    "pathway",
+    "flagged_at",
+    "updated_at",
+    "lapses_on",
+    "lapse_reason",
+    "reasons",
+    "cautions",
+    "patient__identifier",
+    "patient__site__name",
+    "assigned_to__username",
+    "assigned_to__first_name",
+    "assigned_to__last_name",
+)
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    """One queue row as shown: every value the row template reads, and nothing else."""
+
+    pk: int
+    state: str
+    due: bool
+    review_on: date | None
+    flag_withdrawn: bool
+    withdrawn_reason: str
+    identifier: str
+    site_name: str
+    pathway: str
+    flagged_at: datetime
+    flag_age: str
+    lapses_on: date | None
+    lapse_reason: str
+    lapse_in: str  # "in 5 days" when the flag lapses within LAPSE_SOON_DAYS, else ""
+    reasons: tuple[str, ...]
+    cautions: tuple[CautionBadge, ...]
+    assignee: str
+
+    def get_state_display(self) -> str:  # the name the shared state badge template calls
+        return str(ReferralState(self.state).label)
+
+    @classmethod
+    def of(cls, r: Referral, *, today: date, now: datetime) -> QueueRow:
+        soon = r.lapses_on is not None and r.lapses_on <= today + timedelta(days=LAPSE_SOON_DAYS)
+        return cls(
+            pk=r.pk,
+            state=r.state,
+            due=r.is_due(today),
+            review_on=r.review_on,
+            flag_withdrawn=r.flag_withdrawn,
+            withdrawn_reason=r.withdrawn_reason,
+            identifier=r.patient.identifier,
+            site_name=r.patient.site.name,
+            pathway=r.pathway,
+            flagged_at=r.flagged_at,
+            flag_age=timesince(r.flagged_at, now),
+            lapses_on=r.lapses_on,
+            lapse_reason=r.lapse_reason,
+            lapse_in=timeuntil(r.lapses_on, today) if soon and r.lapses_on and not r.flag_withdrawn else "",
+            reasons=tuple(r.reasons),
+            cautions=tuple(caution_badges(r)),
+            assignee=str(r.assigned_to) if r.assigned_to_id else "",
+        )
+
+    def key(self) -> str:
+        """The row's cache key: a digest of its content and of everything that shapes its HTML."""
+        shape = (
+            _template_digest(),
+            translation.get_language(),
+            settings.CLINIC_DATE_FORMAT,
+            timezone.get_current_timezone_name(),
+        )
+        digest = hashlib.blake2b(repr((shape, self)).encode(), digest_size=20).hexdigest()
+        return f"queue-row:{digest}"
+
+
+@cache
+def _template_digest() -> str:
+    """The row template's source, digested once per process: a deploy that changes the row's markup changes
+    every key, so a shared cache never serves the old markup."""
+    source = get_template(ROW_TEMPLATE).template.source  # type: ignore[attr-defined]
+    return hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+
+
+def render_rows(rows: list[QueueRow]) -> list[SafeString]:
+    """Each row's HTML: one cache read for the page, the template only for rows not seen before."""
+    store = caches[CACHE_ALIAS]
+    keys = [row.key() for row in rows]
+    found = store.get_many(keys)
+    template = get_template(ROW_TEMPLATE)
+    fresh: dict[str, str] = {}
+    out = []
+    for row, key in zip(rows, keys, strict=True):
+        html = found.get(key)
+        if html is None:
+            html = fresh[key] = template.render({"r": row})
+        out.append(mark_safe(html))  # noqa: S308 - rendered by our own autoescaping template
+    if fresh:
+        store.set_many(fresh)
+    return out
