@@ -227,6 +227,19 @@ def classification_edit(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
+CHANGE_ROW_FIELDS = (
+    "id",
+    "patient_id",
+    "computed_at",
+    "outcomes",
+    "change_cause",
+    "actor_id",
+    "actor_name",
+    "actor_username",
+    "rule_set__version",
+)
+
+
 @readers
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
@@ -252,6 +265,9 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "screening_changes": list(
                 ScreeningResult.objects.filter(patient=patient, changed=True)
                 .select_related("rule_set")
+                # the columns the table of changes shows: not the rule set's content, facts or trace, which
+                # would be read (and the rules' JSON parsed) ten times over
+                .only(*CHANGE_ROW_FIELDS)
                 .order_by("-pk")[:10]
             ),
             "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
