@@ -139,6 +139,14 @@ def decide_some(share: float = 0.3) -> int:
     return decided
 
 
+def _table_bytes(table: str) -> int:
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SELECT pg_total_relation_size(%s)", [table])
+        return int(cur.fetchone()[0])
+
+
 # --- HTTP load ------------------------------------------------------------------------------------
 def start_gunicorn(env: dict[str, str]) -> subprocess.Popen[bytes]:
     proc = subprocess.Popen(
@@ -259,33 +267,37 @@ def run(n: int) -> str:
             facts_for(cohort.patients_in(chunk))
 
     t_facts = timed(load_all)
-    try:
-        from clinic.services import bench_rescreen as rescreen  # the set-based pipeline, when there is one
-    except ImportError:
-        from clinic.services import rescreen_patients as rescreen
+    from clinic.services import rescreen_patients as rescreen  # the set-based pipeline (screen_and_apply_chunk)
+
     sample = ids[: int(os.environ.get("BENCH_RESCREEN_SAMPLE", len(ids)))]
+    # a month after the cohort was screened (at import, as of today): windows have let records go and flags
+    # have lapsed, so many results change and are written; then the day after that, when few do
+    month_on = timezone.localdate() + timedelta(days=30)
     before = ScreeningResult.objects.count()
-    t_rescreen = timed(lambda: rescreen(sample, trigger="scheduled"))
+    t_rescreen = timed(lambda: rescreen(sample, trigger="scheduled", as_of=month_on))
     first_rows = ScreeningResult.objects.count() - before
     t_rescreen_all = t_rescreen * len(ids) / len(sample)
-    before = ScreeningResult.objects.count()
-    rescreen(sample, trigger="scheduled")
+    before, size_before = ScreeningResult.objects.count(), _table_bytes("screening_screeningresult")
+    t_next = timed(lambda: rescreen(sample, trigger="scheduled", as_of=month_on + timedelta(days=1)))
     written = ScreeningResult.objects.count() - before
+    grown = _table_bytes("screening_screeningresult") - size_before
     rows.append(
         (
-            f"re-screen the cohort (`{rescreen.__name__}`)",
+            f"re-screen the cohort (`{rescreen.__name__}`), a month on",
             f"{t_rescreen_all / t_facts:.1f}× the facts load",
-            f"{len(sample):,} patients in {t_rescreen:.0f} s ({t_rescreen / len(sample) * 1000:.1f} ms a patient); "
-            f"facts load {t_facts:.1f} s",
+            f"{len(sample):,} patients in {t_rescreen:.0f} s ({t_rescreen / len(sample) * 1000:.1f} ms a patient), "
+            f"{first_rows:,} results changed and written; facts load of the {len(ids):,} {t_facts:.1f} s",
             "≤ 2×",
         )
     )
     rows.append(
         (
-            "results written when nothing changed",
-            f"{written:,} of {len(sample):,}",
-            f"first pass wrote {first_rows:,}",
-            "0",
+            "re-screen the next day",
+            f"{t_next * len(ids) / len(sample) / t_facts:.1f}× the facts load",
+            f"{written:,} of {len(sample):,} results written (each one whose outcome, reasons, lapse date or "
+            f"nearest ways changed with the day; the others are marked checked, no row); the results table "
+            f"grew {grown / 1e6:.1f} MB",
+            "only changed results",
         )
     )
 
