@@ -153,8 +153,9 @@ def test_the_cohort_is_read_a_chunk_at_a_time_with_the_same_facts(cohort) -> Non
 
 @pytest.mark.django_db
 def test_progress_is_written_per_chunk_and_the_query_count_does_not_grow_per_patient(
-    older_draft, rules_admin, site_a, monkeypatch, django_capture_on_commit_callbacks
+    older_draft, rules_admin, site_a, monkeypatch, settings, django_capture_on_commit_callbacks
 ) -> None:
+    settings.JOB_PARTS = 1  # run whole (a split job's queries: tests/screening/test_job_parts.py)
     monkeypatch.setattr(chunked, "CHUNK", 5)
     for _ in range(10):
         PatientFactory(site=site_a)
