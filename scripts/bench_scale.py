@@ -425,7 +425,7 @@ def run(n: int) -> str:
         (
             "queue CSV export (3 at once, background jobs)",
             f"queue p95 meanwhile {during[0] / home:.1f}× the home page",
-            f"{len(sizes)} files of {exported:,} rows ({(sizes[0] if sizes else 0) / 1e6:.1f} MB gzip) in {t_export:.1f} s; "
+            f"{len(sizes)} files of {exported:,} rows ({(sizes[0] if sizes else 0) / 1e3:,.0f} kB gzip) in {t_export:.1f} s; "
             f"queue p95 {during[0] * 1000:.0f} ms",
             "pages stay fast",
         )
