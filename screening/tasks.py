@@ -11,6 +11,7 @@ resuming sends again only the parts that are not done.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
@@ -51,14 +52,7 @@ def run_job_part(part_id: int) -> str:
 
 def send_part(part_id: int, *, delay: bool = False) -> None:
     """``send`` for one part of a split job."""
-
-    def enqueue() -> None:
-        if delay and run_job_part.get_backend().supports_defer:
-            run_job_part.using(run_after=timezone.now() + jobs.stale_after()).enqueue(part_id)
-        else:
-            run_job_part.enqueue(part_id)
-
-    transaction.on_commit(enqueue)
+    _send(run_job_part, part_id, delay)
 
 
 def _enqueue_parts(part_ids: list[int]) -> None:
@@ -71,12 +65,15 @@ def _enqueue_parts(part_ids: list[int]) -> None:
 def send(job_id: int, *, delay: bool = False) -> None:
     """Send the job to the worker once the current transaction commits (after JOB_STALE_MINUTES when
     ``delay`` and the tasks backend can defer)."""
+    _send(run_job, job_id, delay)
 
+
+def _send(task: Any, pk: int, delay: bool) -> None:
     def enqueue() -> None:
-        if delay and run_job.get_backend().supports_defer:
-            run_job.using(run_after=timezone.now() + jobs.stale_after()).enqueue(job_id)
+        if delay and task.get_backend().supports_defer:
+            task.using(run_after=timezone.now() + jobs.stale_after()).enqueue(pk)
         else:
-            run_job.enqueue(job_id)
+            task.enqueue(pk)
 
     transaction.on_commit(enqueue)
 
