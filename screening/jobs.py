@@ -39,19 +39,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.dates import show_datetime
 from screening import cohort, engine, impact
-from screening.facts import facts_for
-from screening.models import Job, JobKind, JobPart, JobStatus, RuleSet
+from screening.contract import content_hash
+from screening.facts import facts_for, facts_to_json
+from screening.models import Job, JobKind, JobPart, JobStatus, RuleSet, ScreeningResult
 from screening.services import parsed_rules
 
 log = logging.getLogger(__name__)
@@ -204,11 +205,14 @@ def run_impact(job: Work) -> None:
     for chunk in cohort.chunks(ids):
         patients = cohort.patients_in(chunk)
         facts = facts_for(patients)
+        stored = stored_outcomes(chunk, published, job.as_of)
         for patient in patients:
             try:
                 # outcomes only: no lapse dates or nearest ways (outlook), which a preview never shows
-                before = engine.screen(facts[patient.pk], old, job.as_of, outlook=False)
                 after = engine.screen(facts[patient.pk], new, job.as_of, outlook=False)
+                if _same_as_stored(stored.get(patient.pk), facts[patient.pk], after):
+                    continue  # the published rules' outcomes are stored for these facts and day: no change
+                before = engine.screen(facts[patient.pk], old, job.as_of, outlook=False)
             except engine.EngineError:
                 skipped += 1  # e.g. born after the as-of date
                 continue
@@ -218,6 +222,33 @@ def run_impact(job: Work) -> None:
     pathways = list(dict.fromkeys([p.id for p in new.pathways] + [p.id for p in old.pathways]))
     head = {"as_of": job.as_of.isoformat(), "published": published.version, "version": rule_set.version}
     finish(job, _impact_result(head, len(ids), skipped, pathways, rows))
+
+
+def stored_outcomes(patient_ids: list[int], published: RuleSet, day: date) -> dict[int, tuple[str, dict[str, str]]]:
+    """Patient → (facts hash, outcomes) of their latest stored result, where that result holds the
+    published rules' outcomes on ``day``: screened with them as of that day, or found unchanged by the
+    re-screen of that day (one query). The engine is pure, so the same rules on the same facts and day
+    give the same outcomes: a preview need not evaluate the published rules again for these patients
+    unless the draft's outcomes differ."""
+    latest = (
+        ScreeningResult.objects.latest_of(patient_ids)
+        .filter(rule_set=published)
+        .filter(Q(as_of=day) | Q(checked_on=day))
+        .values_list("patient_id", "facts_blob_id", "outcomes")
+    )
+    return {pk: (sha, outcomes) for pk, sha, outcomes in latest if sha}
+
+
+def _same_as_stored(
+    stored: tuple[str, dict[str, str]] | None, facts: engine.PatientFacts, after: engine.ScreeningResult
+) -> bool:
+    """Whether the draft's outcomes equal the stored published outcomes of these very facts."""
+    if stored is None:
+        return False
+    sha, outcomes = stored
+    if {p.id: p.outcome.value for p in after.pathways} != outcomes:
+        return False  # (checked before hashing the facts: a change needs the full evaluation anyway)
+    return content_hash(facts_to_json(facts)) == sha
 
 
 def _impact_result(
