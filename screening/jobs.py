@@ -44,7 +44,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import Exists, F, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -230,13 +230,16 @@ def stored_outcomes(patient_ids: list[int], published: RuleSet, day: date) -> di
     re-screen of that day (one query). The engine is pure, so the same rules on the same facts and day
     give the same outcomes: a preview need not evaluate the published rules again for these patients
     unless the draft's outcomes differ."""
-    latest = (
-        ScreeningResult.objects.latest_of(patient_ids)
-        .filter(rule_set=published)
-        .filter(Q(as_of=day) | Q(checked_on=day))
-        .values_list("patient_id", "facts_blob_id", "outcomes")
+    # the latest rows by the (patient, -id) index, then sorted out here: with the conditions in the query,
+    # PostgreSQL estimated one row and joined the grouping to every result (0.4 s a chunk instead of 2 ms)
+    latest = ScreeningResult.objects.latest_of(patient_ids).values_list(
+        "patient_id", "rule_set_id", "as_of", "checked_on", "facts_blob_id", "outcomes"
     )
-    return {pk: (sha, outcomes) for pk, sha, outcomes in latest if sha}
+    return {
+        pk: (sha, outcomes)
+        for pk, rule_set_id, as_of, checked_on, sha, outcomes in latest
+        if sha and rule_set_id == published.pk and day in (as_of, checked_on)
+    }
 
 
 def _same_as_stored(
