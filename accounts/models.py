@@ -36,7 +36,7 @@ class User(AbstractUser):
         ]
 
     def __str__(self) -> str:
-        return self.get_full_name() or self.username
+        return display_name(self.first_name, self.last_name, self.username)
 
     @property
     def is_specialist(self) -> bool:
@@ -49,3 +49,8 @@ class User(AbstractUser):
     @property
     def is_privacy_officer(self) -> bool:
         return self.role == Role.PRIVACY_OFFICER
+
+
+def display_name(first_name: str, last_name: str, username: str) -> str:
+    """How a user is named on the pages: the full name, else the username (for rows read as values)."""
+    return f"{first_name} {last_name}".strip() or username

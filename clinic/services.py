@@ -27,7 +27,7 @@ from referrals.models import Referral
 from referrals.services import apply_screening_result
 from screening import cohort, jobs
 from screening.contract import Outcome, read_outcomes
-from screening.models import Job, RuleSet, RuleSetStatus, ScreeningResult, Trigger
+from screening.models import Job, JobPart, RuleSet, RuleSetStatus, ScreeningResult, Trigger
 from screening.services import ChunkScreening, screen_chunk, screen_patient
 
 log = logging.getLogger(__name__)
@@ -130,9 +130,9 @@ def rescreen_patients(
     return done
 
 
-def run_rescreen_job(job: Job) -> None:
-    """Re-screen every patient with the job's (published) rule set, attributed to who published it;
-    stop if a newer version replaced it.
+def run_rescreen_job(job: Job | JobPart) -> None:
+    """Re-screen every patient (a part of a split job: its range) with the job's (published) rule set,
+    attributed to who published it; stop if a newer version replaced it.
 
     Set-wise, a chunk at a time (``screen_and_apply_chunk``: one transaction per chunk). Resumable:
     each chunk's progress records the last patient done and the tally so far, so an attempt that
@@ -147,7 +147,7 @@ def run_rescreen_job(job: Job) -> None:
     tally: dict[str, Any] = {"screened": 0, "changed": 0, "failed": [], "already": 0, "unchanged": 0}
     tally.update({key: job.result[key] for key in tally if key in job.result})
     after = job.result.get("after")  # the last patient an earlier attempt finished
-    ids = cohort.patient_ids()
+    ids = jobs.patient_ids(job)
     todo = [pk for pk in ids if after is None or pk > after]
     jobs.start(job, len(ids), done=len(ids) - len(todo))
     for chunk in cohort.chunks(todo, RESCREEN_CHUNK):

@@ -319,6 +319,9 @@ JOB_MAX_ATTEMPTS = int(os.environ.get("JOB_MAX_ATTEMPTS", "3"))
 # The daily re-screen (`manage.py rescreen`) is sent as this many range tasks, one per range of patients,
 # so that as many `db_worker` processes screen in parallel (docs/operations.md, "Re-screening").
 RESCREEN_RANGES = int(os.environ.get("RESCREEN_RANGES", "1"))
+# An impact preview, and the re-screen after a publish, are split into this many parts (contiguous ranges of
+# patients), each its own task, so that as many `db_worker` processes share the job (1: one task does it all).
+JOB_PARTS = int(os.environ.get("JOB_PARTS", "2"))
 # A database that cannot be reached, or a lock or statement time limit, answers with the app's own page
 # (inserted before django-axes' middleware, which must stay last).
 MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "config.errors.DatabaseErrorMiddleware")

@@ -191,7 +191,7 @@ class Referral(VersionedModel):
 
     def is_due(self, today: Any) -> bool:
         """A deferred referral whose review date has come is back in the queue."""
-        return self.state == ReferralState.DEFERRED and self.review_on is not None and self.review_on <= today
+        return due_for_review(self.state, self.review_on, today)
 
 
 class ReferralEvent(NamedActor, AppendOnlyModel):
@@ -288,3 +288,8 @@ class QueueExport(models.Model):
 
     def is_expired(self, now: Any = None) -> bool:
         return (now or timezone.now()) >= self.expires_at
+
+
+def due_for_review(state: str, review_on: Any, today: Any) -> bool:
+    """Whether a referral in ``state`` with ``review_on`` is a deferred one whose review date has come."""
+    return state == ReferralState.DEFERRED and review_on is not None and review_on <= today

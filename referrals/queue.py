@@ -239,31 +239,34 @@ class CautionBadge:
         return CAUTION_STYLE[self.status]
 
 
-def caution_badges(referral: Referral) -> list[CautionBadge]:
-    """The referral's cautions, named by today's label of their id (the label kept with older rows was the
-    humanised id: "Active cns lupus")."""
+def caution_badges(cautions: list[dict[str, Any]]) -> list[CautionBadge]:
+    """A referral's cautions (as it keeps them), named by today's label of their id (the label kept with
+    older rows was the humanised id: "Active cns lupus")."""
     return [
         CautionBadge(
             vocab.caution_label(c["id"]) if c.get("id") else c["label"], c["severity"], CautionStatus(c["status"])
         )
-        for c in referral.cautions
+        for c in cautions
     ]
 
 
-def encode_cursor(row: Referral, sort: str) -> str:
-    value = getattr(row, SORTS[sort][0])
-    return f"{value.isoformat()}~{row.pk}"
+def encode_cursor(row: Any, sort: str) -> str:
+    """The keyset cursor of a row (a referral, or its values as a dict)."""
+    name = SORTS[sort][0]
+    value, pk = (row[name], row["id"]) if isinstance(row, dict) else (getattr(row, name), row.pk)
+    return f"{value.isoformat()}~{pk}"
 
 
 @dataclass
 class QueuePage:
-    rows: list[Referral]
+    rows: list[Any]
     next_cursor: str = ""
     prev_cursor: str = ""
 
 
-def page(qs: QuerySet[Referral], f: QueueFilters, *, after: str = "", before: str = "") -> QueuePage:
-    """One page after (or before) a cursor, reading per_page + 1 rows from the sort's index."""
+def page(qs: QuerySet[Any], f: QueueFilters, *, after: str = "", before: str = "") -> QueuePage:
+    """One page after (or before) a cursor, reading per_page + 1 rows from the sort's index. ``qs`` yields
+    referrals or their values (dicts holding the sort field and ``id``), as the caller chose."""
     name, desc, _ = SORTS[f.sort]
     backwards = bool(before) and not after
     cursor = decode_cursor(before if backwards else after) if (after or before) else None
@@ -274,11 +277,7 @@ def page(qs: QuerySet[Referral], f: QueueFilters, *, after: str = "", before: st
         op = "lt" if forward_desc else "gt"
         qs = qs.filter(Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": pk}))
     order = [f"-{name}", "-id"] if forward_desc else [name, "id"]
-    rows = list(
-        qs.select_related("patient__site", "assigned_to")
-        .defer("patient__eular_criteria")
-        .order_by(*order)[: f.per_page + 1]
-    )
+    rows = list(qs.order_by(*order)[: f.per_page + 1])
     more = len(rows) > f.per_page
     rows = rows[: f.per_page]
     if backwards:

@@ -18,7 +18,8 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache
+from functools import cache, lru_cache
+from typing import Any
 
 from django.conf import settings
 from django.core.cache import caches
@@ -27,15 +28,16 @@ from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
-from referrals.models import Referral, ReferralState
+from accounts.models import display_name
+from referrals.models import ReferralState, due_for_review
 from referrals.queue import LAPSE_SOON_DAYS, CautionBadge, caution_badges
 
 ROW_TEMPLATE = "referrals/includes/queue_row.html"
 CACHE_ALIAS = "fragments"
 
 
-# The columns a row reads (with the sort keys for the cursor): the page loads these and nothing else, so a
-# referral's other fields (notes, centre, the large JSON of the result it came from) are not read 50 times.
+# The columns a row reads (with the sort keys for the cursor), read as values: no model instances, and none
+# of a referral's other fields (notes, centre, the result it came from) read 50 times.
 FIELDS = (
     "id",
     "state",
@@ -83,26 +85,31 @@ class QueueRow:
         return str(ReferralState(self.state).label)
 
     @classmethod
-    def of(cls, r: Referral, *, today: date, now: datetime) -> QueueRow:
-        soon = r.lapses_on is not None and r.lapses_on <= today + timedelta(days=LAPSE_SOON_DAYS)
+    def of(cls, r: dict[str, Any], *, today: date) -> QueueRow:
+        """The row of a referral read as values (``FIELDS``): no model instances, which cost more to build
+        than the whole row's rendering from the cache."""
+        lapses_on = r["lapses_on"]
+        soon = lapses_on is not None and lapses_on <= today + timedelta(days=LAPSE_SOON_DAYS)
         return cls(
-            pk=r.pk,
-            state=r.state,
-            due=r.is_due(today),
-            review_on=r.review_on,
-            flag_withdrawn=r.flag_withdrawn,
-            withdrawn_reason=r.withdrawn_reason,
-            identifier=r.patient.identifier,
-            site_name=r.patient.site.name,
-            pathway=r.pathway,
-            flagged_at=r.flagged_at,
-            flag_age=timesince(r.flagged_at, now),
-            lapses_on=r.lapses_on,
-            lapse_reason=r.lapse_reason,
-            lapse_in=timeuntil(r.lapses_on, today) if soon and r.lapses_on and not r.flag_withdrawn else "",
-            reasons=tuple(r.reasons),
-            cautions=tuple(caution_badges(r)),
-            assignee=str(r.assigned_to) if r.assigned_to_id else "",
+            pk=r["id"],
+            state=r["state"],
+            due=due_for_review(r["state"], r["review_on"], today),
+            review_on=r["review_on"],
+            flag_withdrawn=r["flag_withdrawn"],
+            withdrawn_reason=r["withdrawn_reason"],
+            identifier=r["patient__identifier"],
+            site_name=r["patient__site__name"],
+            pathway=r["pathway"],
+            flagged_at=r["flagged_at"],
+            flag_age=flag_age(timezone.localdate(r["flagged_at"]), today),
+            lapses_on=lapses_on,
+            lapse_reason=r["lapse_reason"],
+            lapse_in=timeuntil(lapses_on, today) if soon and lapses_on and not r["flag_withdrawn"] else "",
+            reasons=tuple(r["reasons"]),
+            cautions=tuple(caution_badges(r["cautions"])),
+            assignee=display_name(r["assigned_to__first_name"], r["assigned_to__last_name"], r["assigned_to__username"])
+            if r["assigned_to__username"]
+            else "",
         )
 
     def key(self) -> str:
@@ -115,6 +122,15 @@ class QueueRow:
         )
         digest = hashlib.blake2b(repr((shape, self)).encode(), digest_size=20).hexdigest()
         return f"queue-row:{digest}"
+
+
+@lru_cache(maxsize=4096)
+def flag_age(flagged_on: date, today: date) -> str:
+    """How long ago a referral was flagged, in days and weeks ("today", "3 days ago", "2 weeks, 1 day
+    ago"): a queue is worked in days, and a text of two days is computed once, not once a row."""
+    if flagged_on >= today:
+        return "today"
+    return f"{timesince(flagged_on, today)} ago"
 
 
 @cache

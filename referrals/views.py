@@ -66,9 +66,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         counts, counts_as_of = q.count_from_summary(merged, f), merged.computed_at
     else:
         counts = q.count(base, f, today=timezone.localdate())
-    page = q.page(rows.only(*ROW_FIELDS), f, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
-    today, now = timezone.localdate(), timezone.now()
-    html_rows = render_rows([QueueRow.of(r, today=today, now=now) for r in page.rows])
+    page = q.page(rows.values(*ROW_FIELDS), f, after=request.GET.get("after", ""), before=request.GET.get("before", ""))
+    today = timezone.localdate()
+    page.rows = [QueueRow.of(r, today=today) for r in page.rows]
+    html_rows = render_rows(page.rows)
     return render(
         request,
         "referrals/queue.html",

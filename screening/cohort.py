@@ -3,6 +3,7 @@ one query per table for the whole chunk instead of per patient)."""
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 
 from patients.models import Patient
@@ -25,9 +26,20 @@ def patients_in(ids: list[int]) -> list[Patient]:
     return list(Patient.objects.filter(pk__in=ids).select_related("site").order_by("pk"))
 
 
-def patient_ids_between(first: int, last: int) -> list[int]:
-    """The current patients whose pk is in [first, last], in order (one range task's share)."""
-    return list(Patient.objects.filter(pk__gte=first, pk__lte=last).order_by("pk").values_list("pk", flat=True))
+def patient_ids_between(first: int | None, last: int | None) -> list[int]:
+    """The current patients whose pk is in [first, last], in order (one range task's share, or one part
+    of a job); a bound of None leaves that end open."""
+    patients = Patient.objects.all()
+    if first is not None:
+        patients = patients.filter(pk__gte=first)
+    if last is not None:
+        patients = patients.filter(pk__lte=last)
+    return list(patients.order_by("pk").values_list("pk", flat=True))
+
+
+def count_between(ids: list[int], first: int, last: int) -> int:
+    """How many of ``ids`` (sorted) are in [first, last]."""
+    return bisect_right(ids, last) - bisect_left(ids, first)
 
 
 def ranges(ids: list[int], parts: int) -> list[tuple[int, int]]:

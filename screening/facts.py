@@ -13,6 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
+from functools import cache
 from typing import Any
 
 from patients.models import Assessment, Condition, DamageIndex, Manifestation, Observation, Patient, TreatmentCourse
@@ -128,6 +129,9 @@ def facts_from_records(
 
 
 def _plain(value: Any) -> Any:
+    """A facts value as JSON: dataclasses as dicts of their fields, tuples as lists, dates ISO, decimals as
+    strings. Read field by field (``dataclasses.asdict`` deep-copies every value first, which cost the
+    daily re-screen more than evaluating the rules); the result is the same, so stored hashes hold."""
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -136,11 +140,19 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
     return value
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...] | None:
+    return tuple(f.name for f in dataclasses.fields(cls)) if dataclasses.is_dataclass(cls) else None
 
 
 def facts_to_json(facts: engine.PatientFacts) -> dict[str, Any]:
     """The facts as stored beside a result (dates ISO, decimals as strings)."""
-    data = dataclasses.asdict(facts)
+    data = _plain(facts)
     data.pop("refs", None)
-    return _plain(data)
+    return data

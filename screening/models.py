@@ -288,6 +288,81 @@ class Job(models.Model):
         return self.attempts + 1
 
 
+class JobPart(models.Model):
+    """One worker's share of a job split across processes (``JOB_PARTS``): a contiguous range of patient
+    ids, with its own status, attempts, heartbeat, progress and result.
+
+    The parent job's ``done`` and ``total`` are the sums of its parts' (kept so by the part's writes,
+    under the parent's row lock); the parent is done when every part is done, failed as soon as one
+    fails, and its result is the parts' results merged (``screening.jobs.MERGERS``)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="parts")
+    number = models.PositiveSmallIntegerField(help_text="1 to the number of parts, in patient-id order.")
+    first_pk = models.BigIntegerField(
+        null=True, blank=True, help_text="Lowest patient id of the range (none: from the first)."
+    )
+    last_pk = models.BigIntegerField(
+        null=True, blank=True, help_text="Highest patient id of the range (none: to the last)."
+    )
+    status = models.CharField(max_length=10, choices=JobStatus.choices, default=JobStatus.QUEUED)
+    total = models.PositiveIntegerField(default=0)
+    done = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    result = models.JSONField(default=dict, blank=True)
+    error = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["job", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["job", "number"], name="job_part_number_unique"),
+            models.CheckConstraint(condition=Q(status__in=JobStatus.values), name="job_part_status_valid"),
+            models.CheckConstraint(condition=Q(done__lte=F("total")), name="job_part_done_within_total"),
+        ]
+
+    def __str__(self) -> str:
+        return f"part {self.number} of job {self.job_id} ({self.status})"
+
+    # what a runner reads of the work it is given: the parent's
+    @property
+    def kind(self) -> str:
+        return self.job.kind
+
+    @property
+    def rule_set(self) -> RuleSet:
+        return self.job.rule_set
+
+    @property
+    def revision(self) -> int:
+        return self.job.revision
+
+    @property
+    def as_of(self) -> Any:
+        return self.job.as_of
+
+    @property
+    def created_by(self) -> Any:
+        return self.job.created_by
+
+    @property
+    def last_sign_of_life(self) -> datetime:
+        return self.heartbeat_at or self.started_at or self.created_at
+
+    @property
+    def patients(self) -> str:
+        """The range in words, for messages: "patients 1 to 5000", "patients from 5001"."""
+        if self.first_pk is None and self.last_pk is None:
+            return "every patient"
+        if self.last_pk is None:
+            return f"patients from id {self.first_pk}"
+        if self.first_pk is None:
+            return f"patients up to id {self.last_pk}"
+        return f"patients with ids {self.first_pk} to {self.last_pk}"
+
+
 class Trigger(models.TextChoices):
     DATA = "data", "new or changed data"
     RULES = "rules", "new rules published"

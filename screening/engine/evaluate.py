@@ -46,15 +46,18 @@ def caution_explanation(node: NodeResult) -> str:
     return "; ".join(dict.fromkeys(leaf.explanation for leaf in deciding_leaves(node, node.result)))
 
 
-def _caution_result(caution: Caution, severity: Severity, node: NodeResult) -> CautionResult:
+def _caution_result(
+    caution: Caution, severity: Severity, node: NodeResult, said: tuple[str, tuple[str, ...]]
+) -> CautionResult:
+    explanation, refs = said
     return CautionResult(
         id=caution.id,
         severity=severity,
         status=CAUTION_STATUS_OF[node.result],
-        explanation=caution_explanation(node),
+        explanation=explanation,
         source=caution.source,
         node=node,
-        refs=leaf_refs(node),
+        refs=refs,
     )
 
 
@@ -75,6 +78,8 @@ def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool
         for c in rule_set.cautions
         if any(c.severity_for(p.id) is not None for p in rule_set.pathways)
     }
+    # nor its explanation and the records it read: said once, however many pathways list it
+    caution_said = {cid: (caution_explanation(node), leaf_refs(node)) for cid, node in caution_nodes.items()}
     pathways: list[PathwayResult] = []
     for pathway in rule_set.pathways:
         inclusion = evaluate_node(pathway.inclusion, ctx)
@@ -86,7 +91,7 @@ def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool
         for caution in rule_set.cautions:
             severity = caution.severity_for(pathway.id)
             if severity is not None:
-                cautions.append(_caution_result(caution, severity, caution_nodes[caution.id]))
+                cautions.append(_caution_result(caution, severity, caution_nodes[caution.id], caution_said[caution.id]))
         pathways.append(
             PathwayResult(
                 id=pathway.id,

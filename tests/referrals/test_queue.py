@@ -25,7 +25,7 @@ def rows(client, **params) -> list[str]:
     """Patient identifiers of the queue page, in order."""
     response = client.get(QUEUE, params)
     assert response.status_code == 200
-    return [r.patient.identifier for r in response.context["page"].rows]
+    return [r.identifier for r in response.context["page"].rows]
 
 
 def flag_age(referral: Referral, days: int) -> None:
@@ -149,7 +149,7 @@ def test_keyset_pages_walk_forward_and_back(site_a, staff) -> None:
     while True:
         response = client.get(QUEUE, params)
         page = response.context["page"]
-        pages.append([r.patient.identifier for r in page.rows])
+        pages.append([r.identifier for r in page.rows])
         seen += pages[-1]
         if not page.next_cursor:
             break
@@ -157,9 +157,9 @@ def test_keyset_pages_walk_forward_and_back(site_a, staff) -> None:
     assert [len(p) for p in pages] == [25, 25, 10]
     assert sorted(seen) == sorted(r.patient.identifier for r in made) and len(set(seen)) == 60
     back = client.get(QUEUE, {"per_page": "25", "before": page.prev_cursor}).context["page"]
-    assert [r.patient.identifier for r in back.rows] == pages[1]
+    assert [r.identifier for r in back.rows] == pages[1]
     first = client.get(QUEUE, {"per_page": "25", "before": back.prev_cursor}).context["page"]
-    assert [r.patient.identifier for r in first.rows] == pages[0] and first.prev_cursor == ""
+    assert [r.identifier for r in first.rows] == pages[0] and first.prev_cursor == ""
 
 
 def test_bad_parameters_fall_back_to_defaults(cast, staff) -> None:
@@ -272,4 +272,4 @@ def test_older_rows_show_todays_caution_labels(site_a, staff) -> None:
         {"id": "active_cns_lupus", "label": "Active cns lupus", "severity": "caution", "status": "present"},
         {"label": "Kept as written", "severity": "caution", "status": "unknown"},
     ]
-    assert [b.label for b in caution_badges(referral)] == ["Active CNS lupus", "Kept as written"]
+    assert [b.label for b in caution_badges(referral.cautions)] == ["Active CNS lupus", "Kept as written"]

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from referrals.models import Referral, ReferralState
 from referrals.queue import CautionBadge
-from referrals.queue_rows import ROW_TEMPLATE, QueueRow
+from referrals.queue_rows import ROW_TEMPLATE, QueueRow, flag_age
 from referrals.services import assign_referral, transition_referral
 from screening.contract import CautionStatus
 from tests.conftest import client_for
@@ -140,3 +140,10 @@ def test_every_field_of_a_row_is_in_its_key() -> None:
         assert changed.key() != row.key(), f.name
     other_badge = dataclasses.replace(row, cautions=(CautionBadge("Pregnancy", "caution", CautionStatus.PRESENT),))
     assert other_badge.key() != row.key()
+
+
+def test_the_age_of_a_flag_is_said_in_days_and_weeks() -> None:
+    today = date(2026, 11, 20)
+    assert flag_age(today, today) == "today"
+    assert flag_age(date(2026, 11, 19), today) == "1\xa0day ago"
+    assert flag_age(date(2026, 11, 4), today) == "2\xa0weeks, 2\xa0days ago"

@@ -13,7 +13,7 @@ from screening import cohort as chunked
 from screening import engine, jobs, rulesets
 from screening.facts import load_facts
 from screening.impact import compare, direction
-from screening.models import EventKind, Job, JobStatus, RuleSet
+from screening.models import EventKind, Job, JobStatus, RuleSet, ScreeningResult
 from tests.patients.factories import PatientFactory
 from tests.screening.conftest import AS_OF
 from tests.shipped import case_paths
@@ -153,8 +153,9 @@ def test_the_cohort_is_read_a_chunk_at_a_time_with_the_same_facts(cohort) -> Non
 
 @pytest.mark.django_db
 def test_progress_is_written_per_chunk_and_the_query_count_does_not_grow_per_patient(
-    older_draft, rules_admin, site_a, monkeypatch, django_capture_on_commit_callbacks
+    older_draft, rules_admin, site_a, monkeypatch, settings, django_capture_on_commit_callbacks
 ) -> None:
+    settings.JOB_PARTS = 1  # run whole (a split job's queries: tests/screening/test_job_parts.py)
     monkeypatch.setattr(chunked, "CHUNK", 5)
     for _ in range(10):
         PatientFactory(site=site_a)
@@ -165,8 +166,9 @@ def test_progress_is_written_per_chunk_and_the_query_count_does_not_grow_per_pat
     with CaptureQueriesContext(connection) as ctx:
         assert jobs.run_job(job.pk) == JobStatus.DONE
     assert seen == [5, 10]
-    # claim, load, published rules, patient ids, start, per chunk (patients + 6 tables + progress) × 2, finish
-    assert len(ctx.captured_queries) == 5 + 2 * 8 + 1
+    # claim, load, published rules, patient ids, start, per chunk (patients + 6 tables + stored outcomes +
+    # progress) × 2, finish
+    assert len(ctx.captured_queries) == 5 + 2 * 9 + 1
     assert jobs.run_job(job.pk) == "not queued"  # a finished job is never run twice
 
 
@@ -220,3 +222,42 @@ def test_a_rescreen_of_a_version_no_longer_published_stops(older_draft, site_a, 
     job.refresh_from_db()
     assert job.status == JobStatus.DONE and job.done == 2
     assert job.result == {"screened": 2, "changed": 2, "failed": [], "superseded_by": "2026.3"}
+
+
+@pytest.mark.django_db
+def test_stored_results_of_the_day_spare_the_published_evaluation_and_change_nothing(
+    older_draft, rules_admin, site_a, cases_day, monkeypatch, settings, django_capture_on_commit_callbacks
+) -> None:
+    """A patient whose stored result holds the published rules' outcomes for the same facts on the preview's
+    day is not evaluated with the published rules again unless the draft's outcome differs; a stored result
+    whose facts no longer match the record is not used. The preview is the same either way."""
+    from tests.referrals.factories import screen
+    from tests.screening.conftest import import_named
+
+    settings.JOB_PARTS = 1
+    names = [p.stem for p in case_paths()]
+    import_named(site_a, *names)
+    assert cases_day == AS_OF
+    for patient in Patient.objects.all():  # screened and stored with the published rules as of that day
+        screen(patient, as_of=AS_OF)
+    assert set(ScreeningResult.objects.values_list("as_of", flat=True)) == {AS_OF}
+    # one record changed behind the screening's back: its stored result no longer holds for its facts
+    stale = Patient.objects.get(identifier="mild-disease")
+    Patient.objects.filter(pk=stale.pk).update(weight_kg=(stale.weight_kg or 60) + 1)
+
+    calls: list[int] = []
+    real = engine.screen
+    monkeypatch.setattr(engine, "screen", lambda *a, **kw: (calls.append(1), real(*a, **kw))[1])
+    spared = preview(older_draft, rules_admin, django_capture_on_commit_callbacks)
+    evaluations = len(calls)
+    calls.clear()
+    monkeypatch.setattr(jobs, "stored_outcomes", lambda *a: {})
+    full = preview(older_draft, rules_admin, django_capture_on_commit_callbacks)
+
+    assert spared.status == full.status == JobStatus.DONE
+    assert spared.result == full.result
+    assert [(r["identifier"], r["direction"]) for r in spared.result["rows"]] == [("older-patient", "newly_flagged")]
+    assert len(calls) == 2 * len(names)
+    # the draft once per patient; the published rules only for older-patient (its outcome differs) and
+    # mild-disease (its stored facts are not its record's any more)
+    assert evaluations == len(names) + 2

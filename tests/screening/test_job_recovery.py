@@ -33,6 +33,7 @@ def released(cases_day, cohort, older_draft, rules_admin, settings, monkeypatch)
     """Every patient screened with the published rules; then older_draft published, its re-screen queued."""
     settings.JOB_STALE_MINUTES = 10
     settings.JOB_MAX_ATTEMPTS = 3
+    settings.JOB_PARTS = 1  # a job run whole (a split job's parts: tests/screening/test_job_parts.py)
     monkeypatch.setattr(clinic_services, "RESCREEN_CHUNK", 3)
     published = RuleSet.objects.published()
     clinic_services.rescreen_patients(list(Patient.objects.values_list("pk", flat=True)), trigger="scheduled")
@@ -200,10 +201,11 @@ def test_a_database_error_queues_the_job_again_and_it_goes_on(
 
 
 def test_a_stalled_impact_preview_starts_again_from_the_first_patient(
-    cohort, older_draft, rules_admin, clock, monkeypatch, django_capture_on_commit_callbacks
+    cohort, older_draft, rules_admin, clock, monkeypatch, settings, django_capture_on_commit_callbacks
 ) -> None:
     from screening import cohort as chunked
 
+    settings.JOB_PARTS = 1  # run whole
     monkeypatch.setattr(chunked, "CHUNK", 4)
     job = Job.objects.create(kind="impact", rule_set=older_draft, revision=older_draft.revision, as_of=AS_OF)
     real = jobs.progress

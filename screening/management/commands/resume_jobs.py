@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError
 
 from screening import tasks
+from screening.models import JobPart
 
 SAID = {
     "queued": "queued again",
@@ -48,6 +49,13 @@ class Command(BaseCommand):
         older_than = None if stale_after is None else timedelta(minutes=stale_after)
         outcomes = tasks.resume_stalled(older_than=older_than)
         for job, outcome in outcomes:
+            if isinstance(job, JobPart):
+                parent = job.job
+                self.stdout.write(
+                    f"job {parent.pk} part {job.number} ({parent.get_kind_display()} of version "
+                    f"{parent.rule_set.version}, {job.patients}, {job.done} of {job.total} done): {SAID[outcome]}"
+                )
+                continue
             self.stdout.write(
                 f"job {job.pk} ({job.get_kind_display()} of version {job.rule_set.version}, "
                 f"{job.done} of {job.total} done): {SAID[outcome]}"

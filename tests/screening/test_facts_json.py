@@ -1,0 +1,57 @@
+"""The facts stored beside a result are hashed to find unchanged results: their JSON must not change when
+the way it is written does (``screening.facts.facts_to_json``)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from patients.models import Patient
+from screening import engine
+from screening.contract import content_hash
+from screening.facts import facts_for, facts_to_json
+from tests.shipped import case_paths
+
+
+def reference(value: Any) -> Any:
+    """The JSON as first written: ``dataclasses.asdict``, then dates ISO, decimals as strings, tuples as lists."""
+
+    def plain(v: Any) -> Any:
+        if isinstance(v, date):
+            return v.isoformat()
+        if isinstance(v, Decimal):
+            return str(v.normalize())
+        if isinstance(v, (list, tuple)):
+            return [plain(x) for x in v]
+        if isinstance(v, dict):
+            return {k: plain(x) for k, x in v.items()}
+        return v
+
+    data = dataclasses.asdict(value)
+    data.pop("refs", None)
+    return plain(data)
+
+
+@pytest.mark.django_db
+def test_the_facts_json_of_every_shipped_case_is_what_it_was(site_a) -> None:
+    from tests.screening.conftest import import_named
+
+    import_named(site_a, *(p.stem for p in case_paths()))
+    patients = list(Patient.objects.order_by("pk"))
+    facts = facts_for(patients)
+    assert len(facts) == len(case_paths())
+    for patient in patients:
+        assert facts_to_json(facts[patient.pk]) == reference(facts[patient.pk])
+        assert content_hash(facts_to_json(facts[patient.pk])) == content_hash(reference(facts[patient.pk]))
+
+
+def test_a_facts_json_holds_no_dataclass_tuple_date_or_decimal() -> None:
+    facts = engine.PatientFacts(birth_date=date(1990, 1, 2), sex="F", weight_kg=Decimal("70.50"))
+    data = facts_to_json(facts)
+    assert data == reference(facts)
+    assert data["birth_date"] == "1990-01-02" and data["weight_kg"] == "70.5"
+    assert "refs" not in data
