@@ -475,8 +475,12 @@ class ScreeningResult(NamedActor):
 
     @facts.setter
     def facts(self, value: Any) -> None:
+        self.set_facts(value, contract.content_hash(value))
+
+    def set_facts(self, value: Any, content_hash: str) -> None:
+        """The facts, with their hash (``contract.content_hash(value)``) when the caller has it already."""
         self.legacy_facts = None
-        self.facts_blob_id = contract.content_hash(value)
+        self.facts_blob_id = content_hash
         self.__dict__["_facts"] = value
         self.__dict__["_blob_pending"] = True
 
@@ -497,9 +501,13 @@ class ScreeningResult(NamedActor):
 
     @trace.setter
     def trace(self, value: Any) -> None:
+        self.set_trace(value, contract.signature(value))
+
+    def set_trace(self, value: Any, signature: str) -> None:
+        """The trace, with its signature (``contract.signature(value)``) when the caller has it already."""
         self.legacy_trace = None
         self.trace_z = contract.pack(value)
-        self.signature = contract.signature(value)
+        self.signature = signature
         self.__dict__["_trace"] = value
 
     @property

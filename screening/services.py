@@ -103,6 +103,7 @@ def _new_result(
     facts_hash: str,
     result: engine.ScreeningResult,
     trace: dict[str, Any],
+    signature: str,
 ) -> ScreeningResult:
     outcomes = {p.id: p.outcome.value for p in result.pathways}
     changed, cause = _cause(previous, rule_set, facts_hash, outcomes)
@@ -114,12 +115,13 @@ def _new_result(
         trigger=trigger,
         actor=actor,
         previous=previous,
-        facts=facts_json,
         outcomes=outcomes,
-        trace=trace,
         changed=changed,
         change_cause=cause,
     )
+    # the facts' hash and the trace's signature are known already: not computed again on the way in
+    stored.set_facts(facts_json, facts_hash)
+    stored.set_trace(trace, signature)
     if previous is not None and previous.facts_blob_id == facts_hash:
         stored.mark_blob_stored()  # the facts are the previous result's: their blob exists
     stored.rechecked = False  # type: ignore[attr-defined]
@@ -162,8 +164,9 @@ def screen_patient(
     facts_json = facts_to_json(facts)
     facts_hash = content_hash(facts_json)
     trace = build_trace(result, case_id=patient.identifier)
+    sig = signature(trace)
     if previous is not None and unchanged(
-        previous, rule_set=rule_set, facts_hash=facts_hash, signature=signature(trace), as_of=as_of, trigger=trigger
+        previous, rule_set=rule_set, facts_hash=facts_hash, signature=sig, as_of=as_of, trigger=trigger
     ):
         recheck([previous], as_of)
         return previous
@@ -178,6 +181,7 @@ def screen_patient(
         facts_hash=facts_hash,
         result=result,
         trace=trace,
+        signature=sig,
     )
     stored.save()
     return stored
@@ -238,11 +242,12 @@ def screen_chunk(
             facts_json = facts_to_json(facts[patient.pk])
             facts_hash = content_hash(facts_json)
             trace = build_trace(result, case_id=patient.identifier)
+            sig = signature(trace)
             if previous is not None and unchanged(
                 previous,
                 rule_set=rule_set,
                 facts_hash=facts_hash,
-                signature=signature(trace),
+                signature=sig,
                 as_of=day,
                 trigger=trigger,
             ):
@@ -260,6 +265,7 @@ def screen_chunk(
                 facts_hash=facts_hash,
                 result=result,
                 trace=trace,
+                signature=sig,
             )
         except (OperationalError, InterfaceError):
             raise
