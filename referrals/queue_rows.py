@@ -33,6 +33,8 @@ from referrals.models import ReferralState, due_for_review
 from referrals.queue import LAPSE_SOON_DAYS, CautionBadge, caution_badges
 
 ROW_TEMPLATE = "referrals/includes/queue_row.html"
+# every template a row is drawn with (the row's, and the state badge it includes): their sources are in the key
+ROW_TEMPLATES = (ROW_TEMPLATE, "referrals/includes/state.html")
 CACHE_ALIAS = "fragments"
 
 
@@ -135,10 +137,10 @@ def flag_age(flagged_on: date, today: date) -> str:
 
 @cache
 def _template_digest() -> str:
-    """The row template's source, digested once per process: a deploy that changes the row's markup changes
-    every key, so a shared cache never serves the old markup."""
-    source = get_template(ROW_TEMPLATE).template.source  # type: ignore[attr-defined]
-    return hashlib.blake2b(source.encode(), digest_size=8).hexdigest()
+    """The row's templates' sources, digested once per process: a deploy that changes the row's markup
+    changes every key, so a shared cache never serves the old markup."""
+    sources = "\0".join(get_template(name).template.source for name in ROW_TEMPLATES)  # type: ignore[attr-defined]
+    return hashlib.blake2b(sources.encode(), digest_size=8).hexdigest()
 
 
 def render_rows(rows: list[QueueRow]) -> list[SafeString]:

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core.cache import caches
+from django.template.loader import get_template
 from django.test.signals import template_rendered
 from django.urls import reverse
 
@@ -147,3 +148,16 @@ def test_the_age_of_a_flag_is_said_in_days_and_weeks() -> None:
     assert flag_age(today, today) == "today"
     assert flag_age(date(2026, 11, 19), today) == "1\xa0day ago"
     assert flag_age(date(2026, 11, 4), today) == "2\xa0weeks, 2\xa0days ago"
+
+
+def test_the_key_holds_the_source_of_every_template_a_row_is_drawn_with(monkeypatch) -> None:
+    from referrals import queue_rows
+
+    assert "referrals/includes/state.html" in queue_rows.ROW_TEMPLATES
+    rendered = get_template(ROW_TEMPLATE).template.source
+    assert '{% include "referrals/includes/state.html"' in rendered  # the one include; its source counts too
+    before = queue_rows._template_digest()
+    queue_rows._template_digest.cache_clear()
+    monkeypatch.setattr(queue_rows, "ROW_TEMPLATES", (ROW_TEMPLATE,))
+    assert queue_rows._template_digest() != before
+    queue_rows._template_digest.cache_clear()
