@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
-from accounts.paging import decode_cursor
+from accounts.paging import decode_cursor, past
 from patients.models import Patient
 
 
@@ -35,9 +35,9 @@ def page(qs: QuerySet[Patient], per_page: int, *, after: str = "", before: str =
     if cursor:
         when, pk = cursor
         if backwards:  # the rows before the cursor: more recent, or as recent with a smaller id
-            qs = qs.filter(Q(last_activity__gt=when) | Q(last_activity=when, pk__lt=pk))
+            qs = qs.filter(past("last_activity", when, pk, value_op="gt", pk_op="lt"))
         else:
-            qs = qs.filter(Q(last_activity__lt=when) | Q(last_activity=when, pk__gt=pk))
+            qs = qs.filter(past("last_activity", when, pk, value_op="lt", pk_op="gt"))
     order = ["last_activity", "-pk"] if backwards and cursor else ["-last_activity", "pk"]
     rows = list(qs.order_by(*order)[: per_page + 1])
     more = len(rows) > per_page

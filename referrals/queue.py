@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from accounts.paging import decode_cursor
+from accounts.paging import decode_cursor, past
 from clinical import limits, vocab
 from referrals.models import DECIDED_STATES, OPEN_STATES, Referral, ReferralState
 from referrals.summary import Merged
@@ -275,7 +275,7 @@ def page(qs: QuerySet[Any], f: QueueFilters, *, after: str = "", before: str = "
     if cursor:
         value, pk = cursor
         op = "lt" if forward_desc else "gt"
-        qs = qs.filter(Q(**{f"{name}__{op}": value}) | Q(**{name: value, f"id__{op}": pk}))
+        qs = qs.filter(past(name, value, pk, value_op=op, pk_op=op))
     order = [f"-{name}", "-id"] if forward_desc else [name, "id"]
     rows = list(qs.order_by(*order)[: f.per_page + 1])
     more = len(rows) > f.per_page
