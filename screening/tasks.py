@@ -85,26 +85,22 @@ def resume_stalled(*, older_than: timedelta | None = None) -> list[tuple[Job | J
     parts are sent again, never the done ones. Returns each job or part with what was done: "queued",
     "failed", "left" (no longer stalled) or "sent"."""
     done: list[tuple[Job | JobPart, str]] = []
-    for job in jobs.stalled_jobs(older_than):
-        with transaction.atomic():
-            outcome = jobs.stop_attempt(job, jobs.stalled_reason(job))
-            if outcome == "queued":
-                send(job.pk)
-        done.append((job, outcome))
-    for job in jobs.lost_jobs(older_than):
-        if any(job.pk == stalled.pk for stalled, _ in done):
-            continue  # just queued again above, and sent
-        send(job.pk)
-        done.append((job, "sent"))
-    for part in jobs.stalled_parts(older_than):
-        with transaction.atomic():
-            outcome = jobs.stop_attempt(part, jobs.stalled_reason(part))
-            if outcome == "queued":
-                send_part(part.pk)
-        done.append((part, outcome))
-    for part in jobs.lost_parts(older_than):
-        if any(isinstance(p, JobPart) and p.pk == part.pk for p, _ in done):
-            continue
-        send_part(part.pk)
-        done.append((part, "sent"))
+    kinds: list[tuple[Any, Any, Any]] = [
+        (jobs.stalled_jobs, jobs.lost_jobs, send),
+        (jobs.stalled_parts, jobs.lost_parts, send_part),
+    ]
+    for stalled, lost, sender in kinds:
+        queued_again = set()
+        for work in stalled(older_than):
+            with transaction.atomic():
+                outcome = jobs.stop_attempt(work, jobs.stalled_reason(work))
+                if outcome == "queued":
+                    sender(work.pk)
+            queued_again.add(work.pk)
+            done.append((work, outcome))
+        for work in lost(older_than):
+            if work.pk in queued_again:
+                continue  # just queued again above, and sent
+            sender(work.pk)
+            done.append((work, "sent"))
     return done
