@@ -226,20 +226,26 @@ def run_impact(job: Work) -> None:
 
 def stored_outcomes(patient_ids: list[int], published: RuleSet, day: date) -> dict[int, tuple[str, dict[str, str]]]:
     """Patient → (facts hash, outcomes) of their latest stored result, where that result holds the
-    published rules' outcomes on ``day``: screened with them as of that day, or found unchanged by the
-    re-screen of that day (one query). The engine is pure, so the same rules on the same facts and day
+    published rules' outcomes on ``day``: screened with them as of that day, found unchanged by the
+    re-screen of that day, or stable from its last check until after that day (one query). The engine is pure, so the same rules on the same facts and day
     give the same outcomes: a preview need not evaluate the published rules again for these patients
     unless the draft's outcomes differ."""
     # the latest rows by the (patient, -id) index, then sorted out here: with the conditions in the query,
     # PostgreSQL estimated one row and joined the grouping to every result (0.4 s a chunk instead of 2 ms)
     latest = ScreeningResult.objects.latest_of(patient_ids).values_list(
-        "patient_id", "rule_set_id", "as_of", "checked_on", "facts_blob_id", "outcomes"
+        "patient_id", "rule_set_id", "as_of", "checked_on", "stable_until", "facts_blob_id", "outcomes"
     )
     return {
         pk: (sha, outcomes)
-        for pk, rule_set_id, as_of, checked_on, sha, outcomes in latest
-        if sha and rule_set_id == published.pk and day in (as_of, checked_on)
+        for pk, rule_set_id, as_of, checked_on, until, sha, outcomes in latest
+        if sha and rule_set_id == published.pk and _holds_on(day, as_of, checked_on, until)
     }
+
+
+def _holds_on(day: date, as_of: date, checked_on: date, stable_until: date | None) -> bool:
+    """Whether a stored result's outcomes are those of its facts on ``day``: the day it was computed or
+    last found unchanged, or any day from then until its facts' next turning day (``stable_until``)."""
+    return day in (as_of, checked_on) or (stable_until is not None and checked_on <= day < stable_until)
 
 
 def _same_as_stored(

@@ -413,7 +413,8 @@ class ScreeningResult(NamedActor):
     ``ScreeningBlob``; ``facts`` and ``trace`` read either that or the plain JSON of a row stored
     before (``legacy_*``). ``checked_on``: the latest date a re-screen found this result unchanged
     (``signature``, same rules and facts): the result holds as of that date; ``as_of`` is the date
-    it was computed as of, which its explanations are worded for.
+    it was computed as of, which its explanations are worded for. ``stable_until``: the first day the
+    same facts may screen differently (``screening.engine.stability``), worked out from ``checked_on``.
     """
 
     patient = models.ForeignKey("patients.Patient", on_delete=models.CASCADE, related_name="screening_results")
@@ -421,6 +422,12 @@ class ScreeningResult(NamedActor):
     as_of = models.DateField()
     checked_on = models.DateField(
         help_text="The latest as-of date a re-screen found this result unchanged (as_of when never re-checked)."
+    )
+    stable_until = models.DateField(
+        null=True,
+        blank=True,
+        help_text="The first day on which screening the same facts may give another result (none: not worked "
+        "out); a re-screen before it finds the facts unchanged and marks the result checked without evaluating.",
     )
     computed_at = models.DateTimeField(auto_now_add=True, db_index=True)
     trigger = models.CharField(max_length=10, choices=Trigger.choices)
@@ -458,6 +465,12 @@ class ScreeningResult(NamedActor):
     class Meta:
         ordering = ["-pk"]
         indexes = [models.Index(fields=["patient", "-id"], name="result_patient_latest")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(stable_until__isnull=True) | Q(stable_until__gt=F("as_of")),
+                name="result_stable_after_as_of",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"screening of {self.patient_id} on {self.as_of} ({self.rule_set_id})"

@@ -82,6 +82,19 @@ def unchanged(
     )
 
 
+def still_stable(previous: ScreeningResult, *, rule_set: RuleSet, facts_hash: str, as_of: date, trigger: str) -> bool:
+    """Whether a re-screen may take the previous result as it is without evaluating (docs/results.md,
+    "Stable until"): same rule set and facts, and ``as_of`` from the day it was last found to hold up to
+    the first day the same facts may screen differently."""
+    return (
+        trigger in RECHECKED_TRIGGERS
+        and previous.rule_set_id == rule_set.pk
+        and previous.stable_until is not None
+        and previous.checked_on <= as_of < previous.stable_until
+        and previous.facts_hash == facts_hash
+    )
+
+
 def recheck(results: list[ScreeningResult], as_of: date) -> int:
     """Mark stored results still valid as of ``as_of`` (never moves a mark back); one query."""
     for result in results:
@@ -89,6 +102,17 @@ def recheck(results: list[ScreeningResult], as_of: date) -> int:
         result.rechecked = True  # type: ignore[attr-defined]
     pks = [r.pk for r in results]
     return ScreeningResult.objects.filter(pk__in=pks, checked_on__lt=as_of).update(checked_on=as_of) if pks else 0
+
+
+def recheck_evaluated(results: list[tuple[ScreeningResult, date]], as_of: date) -> None:
+    """Mark stored results found unchanged by evaluating them as of ``as_of``, each with the first day
+    the same facts may screen differently from then (its ``stable_until``); one query."""
+    for result, until in results:
+        result.checked_on = max(result.checked_on, as_of)
+        result.stable_until = until
+        result.rechecked = True  # type: ignore[attr-defined]
+    if results:
+        ScreeningResult.objects.bulk_update([r for r, _ in results], ["checked_on", "stable_until"])
 
 
 def _new_result(
@@ -104,6 +128,7 @@ def _new_result(
     result: engine.ScreeningResult,
     trace: dict[str, Any],
     signature: str,
+    stable_until: date,
 ) -> ScreeningResult:
     outcomes = {p.id: p.outcome.value for p in result.pathways}
     changed, cause = _cause(previous, rule_set, facts_hash, outcomes)
@@ -112,6 +137,7 @@ def _new_result(
         rule_set=rule_set,
         as_of=as_of,
         checked_on=as_of,
+        stable_until=stable_until,
         trigger=trigger,
         actor=actor,
         previous=previous,
@@ -165,10 +191,11 @@ def screen_patient(
     facts_hash = content_hash(facts_json)
     trace = build_trace(result, case_id=patient.identifier)
     sig = signature(trace)
+    until = engine.stable_until(facts, parsed_rules(rule_set), as_of)
     if previous is not None and unchanged(
         previous, rule_set=rule_set, facts_hash=facts_hash, signature=sig, as_of=as_of, trigger=trigger
     ):
-        recheck([previous], as_of)
+        recheck_evaluated([(previous, until)], as_of)
         return previous
     stored = _new_result(
         patient=patient,
@@ -182,6 +209,7 @@ def screen_patient(
         result=result,
         trace=trace,
         signature=sig,
+        stable_until=until,
     )
     stored.save()
     return stored
@@ -197,6 +225,7 @@ class ChunkScreening:
     already: list[int] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
+    stable: int = 0  # of the rechecked: taken as they were, the same facts before their next turning day
 
     @property
     def screened(self) -> int:
@@ -216,6 +245,8 @@ def screen_chunk(
     """Screen a chunk of patients set-wise (the caller holds the transaction and the patients' locks):
     their facts in six queries, their latest results in one, the pure engine over each, then the
     changed results stored in two (facts blobs, results) and the unchanged ones marked in one per date.
+    A patient whose facts are those of their latest result, re-screened before that result's
+    ``stable_until``, is not evaluated: the result is marked checked as it is.
 
     ``skip_done``: leave a patient whose latest result is of this rule set and holds as of ``as_of``
     or later (a resumed job's earlier attempt, or a change to the record meanwhile).
@@ -228,6 +259,7 @@ def screen_chunk(
     rules = parsed_rules(rule_set)
     names = names_of(actor) if actor is not None else ("", "")
     rechecks: dict[date, list[ScreeningResult]] = defaultdict(list)
+    evaluated: dict[date, list[tuple[ScreeningResult, date]]] = defaultdict(list)
     for patient in patients:
         previous = latest.get(patient.pk)
         if skip_done and previous is not None and previous.rule_set_id == rule_set.pk and previous.checked_on >= as_of:
@@ -235,14 +267,23 @@ def screen_chunk(
             continue
         day = previous.checked_on if never_older and previous is not None and previous.checked_on > as_of else as_of
         try:
-            result = screen_facts(patient, facts[patient.pk], rules, day)
+            known = facts[patient.pk]
+            facts_json = facts_to_json(known)
+            facts_hash = content_hash(facts_json)
+            if previous is not None and still_stable(
+                previous, rule_set=rule_set, facts_hash=facts_hash, as_of=day, trigger=trigger
+            ):
+                rechecks[day].append(previous)  # the same facts before their next turning day: not evaluated
+                out.rechecked.append(previous)
+                out.stable += 1
+                continue
+            result = screen_facts(patient, known, rules, day)
             if result is None:
                 out.refused.append(patient.pk)
                 continue
-            facts_json = facts_to_json(facts[patient.pk])
-            facts_hash = content_hash(facts_json)
             trace = build_trace(result, case_id=patient.identifier)
             sig = signature(trace)
+            until = engine.stable_until(known, rules, day)
             if previous is not None and unchanged(
                 previous,
                 rule_set=rule_set,
@@ -251,7 +292,7 @@ def screen_chunk(
                 as_of=day,
                 trigger=trigger,
             ):
-                rechecks[day].append(previous)
+                evaluated[day].append((previous, until))
                 out.rechecked.append(previous)
                 continue
             stored = _new_result(
@@ -266,6 +307,7 @@ def screen_chunk(
                 result=result,
                 trace=trace,
                 signature=sig,
+                stable_until=until,
             )
         except (OperationalError, InterfaceError):
             raise
@@ -283,6 +325,8 @@ def screen_chunk(
         ScreeningResult.objects.bulk_create(out.stored)
     for day, results in rechecks.items():
         recheck(results, day)
+    for day, pairs in evaluated.items():
+        recheck_evaluated(pairs, day)
     return out
 
 

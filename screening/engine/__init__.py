@@ -57,6 +57,7 @@ from screening.engine.ruleset import (
     parse_rule_set,
     rule_set_to_dict,
 )
+from screening.engine.stability import stable_until
 from screening.engine.storable import check_storable, id_problem, version_problem
 
 __all__ = [
@@ -112,6 +113,7 @@ __all__ = [
     "result_to_dict",
     "rule_set_to_dict",
     "screen",
+    "stable_until",
     "version_problem",
     "why_not",
 ]

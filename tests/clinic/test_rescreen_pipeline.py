@@ -247,3 +247,111 @@ def test_on_postgresql_the_chunk_stores_and_marks_in_bulk(flagged) -> None:
     rescreen(flagged, as_of=NEXT + timedelta(days=3))
     again = ScreeningResult.objects.latest_for(flagged.pk)
     assert again.pk == stored.pk and again.checked_on == NEXT + timedelta(days=3)
+
+
+# --- 4. stable until: a patient whose facts did not change is not evaluated before their next turning day
+
+
+@pytest.fixture
+def evaluations(monkeypatch) -> list[int]:
+    """The patients the cohort re-screen evaluated (it calls the engine through ``screen_facts``)."""
+    from screening import services as screening_services
+
+    seen: list[int] = []
+    real = screening_services.screen_facts
+
+    def counting(patient, facts, rules, day):
+        seen.append(patient.pk)
+        return real(patient, facts, rules, day)
+
+    monkeypatch.setattr(screening_services, "screen_facts", counting)
+    return seen
+
+
+def expected_stable_until(patient: Patient, day: date) -> date:
+    return engine.stable_until(load_facts(patient), parsed_rules(RuleSet.objects.published()), day)
+
+
+def test_a_stored_result_holds_the_first_day_its_facts_may_screen_differently(flagged) -> None:
+    result = ScreeningResult.objects.latest_for(flagged.pk)
+    assert result.stable_until == expected_stable_until(flagged, DAY) > DAY + timedelta(days=1)
+
+
+def test_a_rescreen_before_stable_until_takes_the_result_without_evaluating(flagged, evaluations) -> None:
+    first = ScreeningResult.objects.latest_for(flagged.pk)
+    count = ScreeningResult.objects.count()
+    assert rescreen(flagged, as_of=NEXT) == 1
+    assert evaluations == []  # the facts are the stored ones and nothing turns before stable_until
+    latest = ScreeningResult.objects.latest_for(flagged.pk)
+    assert ScreeningResult.objects.count() == count
+    assert (latest.pk, latest.checked_on, latest.stable_until) == (first.pk, NEXT, first.stable_until)
+
+
+def test_a_rescreen_on_stable_until_evaluates_and_moves_it_on(flagged, evaluations) -> None:
+    until = ScreeningResult.objects.latest_for(flagged.pk).stable_until
+    rescreen(flagged, as_of=until)
+    assert evaluations == [flagged.pk]
+    latest = ScreeningResult.objects.latest_for(flagged.pk)
+    if latest.as_of < until:  # found unchanged: the mark and the new turning day, worked out from that day
+        assert latest.checked_on == until
+    assert latest.stable_until == expected_stable_until(flagged, until) > until
+
+
+def test_facts_changed_behind_the_app_are_evaluated_before_stable_until(flagged, evaluations) -> None:
+    change_missing(flagged)  # a queryset update: no signal, no data-change screening
+    rescreen(flagged, as_of=NEXT)
+    assert evaluations == [flagged.pk]
+    latest = ScreeningResult.objects.latest_for(flagged.pk)
+    assert latest.as_of == NEXT and latest.change_cause in ("new data", "")
+
+
+def test_a_result_with_no_stable_until_is_evaluated(flagged, evaluations) -> None:
+    ScreeningResult.objects.filter(patient=flagged).update(stable_until=None)  # a row stored before the field
+    rescreen(flagged, as_of=NEXT)
+    assert evaluations == [flagged.pk]
+    latest = ScreeningResult.objects.latest_for(flagged.pk)
+    assert latest.checked_on == NEXT and latest.stable_until == expected_stable_until(flagged, NEXT)
+
+
+def test_the_published_rules_replaced_are_evaluated(flagged, older_draft_rules, evaluations) -> None:
+    from screening.services import screen_chunk
+
+    screen_chunk([flagged], trigger="rules", rule_set=older_draft_rules, as_of=NEXT)
+    assert evaluations == [flagged.pk]
+
+
+@pytest.mark.parametrize(
+    ("change", "stable"),
+    [
+        ({}, True),
+        ({"trigger": "data"}, False),  # a change to the record always stores its result
+        ({"rule_set_id": -1}, False),
+        ({"stable_until": None}, False),
+        ({"as_of": DAY - timedelta(days=1)}, False),  # before the day it last held
+        ({"as_of": DAY + timedelta(days=10)}, False),  # on stable_until
+        ({"facts_hash": "other"}, False),
+    ],
+)
+def test_still_stable_needs_every_condition(flagged, change, stable) -> None:
+    from screening.services import still_stable
+
+    stored = ScreeningResult.objects.latest_for(flagged.pk)
+    stored.stable_until = DAY + timedelta(days=10)
+    args = {
+        "rule_set_id": stored.rule_set_id,
+        "facts_hash": stored.facts_hash,
+        "as_of": DAY + timedelta(days=5),
+        "trigger": "scheduled",
+    }
+    args.update(change)
+    if "stable_until" in change:
+        stored.stable_until = None
+    rule_set = RuleSet(pk=args.pop("rule_set_id"))
+    assert still_stable(stored, rule_set=rule_set, **{k: v for k, v in args.items() if k != "stable_until"}) is stable
+
+
+def test_the_database_refuses_a_stable_until_not_after_the_as_of_date(flagged) -> None:
+    from django.db import IntegrityError, transaction
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ScreeningResult.objects.filter(patient=flagged).update(stable_until=DAY)

@@ -261,3 +261,26 @@ def test_stored_results_of_the_day_spare_the_published_evaluation_and_change_not
     # the draft once per patient; the published rules only for older-patient (its outcome differs) and
     # mild-disease (its stored facts are not its record's any more)
     assert evaluations == len(names) + 2
+
+
+@pytest.mark.django_db
+def test_a_stored_result_spares_the_preview_until_its_facts_may_screen_differently(site_a, cases_day) -> None:
+    """Screened the day before the preview's and stable past it: its outcomes hold on that day too."""
+    from datetime import timedelta
+
+    from tests.referrals.factories import screen
+    from tests.screening.conftest import import_named
+
+    import_named(site_a, "refractory-nephritis")
+    patient = Patient.objects.get()
+    published = RuleSet.objects.published()
+    screen(patient, as_of=AS_OF)
+    result = ScreeningResult.objects.latest_for(patient.pk)
+    assert result.stable_until is not None and result.stable_until > AS_OF + timedelta(days=1)
+    assert jobs.stored_outcomes([patient.pk], published, AS_OF + timedelta(days=1)) == {
+        patient.pk: (result.facts_blob_id, result.outcomes)
+    }
+    assert jobs.stored_outcomes([patient.pk], published, result.stable_until) == {}  # it may differ from then
+    ScreeningResult.objects.filter(pk=result.pk).update(stable_until=None)  # not worked out: that day only
+    assert jobs.stored_outcomes([patient.pk], published, AS_OF + timedelta(days=1)) == {}
+    assert patient.pk in jobs.stored_outcomes([patient.pk], published, AS_OF)
