@@ -4,7 +4,8 @@ With the facts fixed, a screening as of a later day can differ from one as of ``
 when something it reads moves with time:
 - a record enters the facts as known (its date), or a course's end becomes known (its end);
 - a window lets go of a record, or a span reaches past a course's start or end: a record's or course's
-  date + one of the rule set's day counts (windows, minimum days, the drug catalogue's adequacy days);
+  date + a day count of a criterion that reads it (its window, the glucocorticoid span, the recent-drug
+  window, the drug catalogue's adequacy days for a course a failed-agents criterion judges);
 - the age in whole years goes up (a birthday);
 - the days covered by a course ongoing on as_of, which grow by one a day, reach an exposure threshold;
 - the lapse search, which looks ``HORIZON_DAYS`` ahead, comes to see one of the days above.
@@ -21,10 +22,20 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections.abc import Iterator
-from dataclasses import dataclass, fields, is_dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 
-from screening.engine.criterion_types import CriterionParams, ExposureDaysAtLeastParams
+from screening.engine.criterion_types import (
+    ConditionPresentParams,
+    CriterionParams,
+    ExposureDaysAtLeastParams,
+    FailedAgentsAtLeastParams,
+    GlucocorticoidDependentParams,
+    ManifestationActiveParams,
+    ObservationCompareParams,
+    RecentDrugParams,
+    SledaiAtLeastParams,
+)
 from screening.engine.facts import PatientFacts
 from screening.engine.lapse import HORIZON_DAYS
 from screening.engine.ruleset import Criterion, Group, Node, RuleSet
@@ -34,11 +45,17 @@ _NEAR = (-1, 0, 1)  # each day taken one day either side
 
 @dataclass(frozen=True, slots=True)
 class _Clock:
-    """What a rule set reads that moves with time: the offsets from a dated fact to a day on which a
-    screening may change (its day counts, one day either side, and the same seen from the lapse
-    horizon), and its exposure criteria (thresholds reached by an ongoing course)."""
+    """What a rule set reads that moves with time: per kind of record (and per code or drug), the
+    sorted offsets from a record's date to a day on which a screening may change: its windows and
+    spans (and 0: the day it becomes known), each one day either side and also as seen from the lapse
+    horizon; and the exposure criteria (thresholds an ongoing course reaches)."""
 
-    offsets: tuple[int, ...]
+    base: tuple[int, ...]  # a record no window reads: only the day it becomes known
+    assessments: tuple[int, ...]
+    manifestations: tuple[int, ...]
+    observations: dict[str, tuple[int, ...]]  # by code
+    conditions: dict[str, tuple[int, ...]]  # by code
+    courses: dict[str, tuple[int, ...]]  # by drug code (its start and its end)
     exposures: tuple[ExposureDaysAtLeastParams, ...]
     classes: dict[str, str]  # drug code → class
 
@@ -54,28 +71,67 @@ def _params(node: Node) -> Iterator[CriterionParams]:
         yield node.params
 
 
-def _day_counts(params: CriterionParams) -> Iterator[int]:
-    """Every day count a criterion's parameters hold (``…_days`` fields)."""
-    if not is_dataclass(params):
-        return
-    for f in fields(params):
-        value = getattr(params, f.name)
-        if f.name.endswith("_days") and isinstance(value, int) and not isinstance(value, bool):
-            yield value
+def _offsets(spans: set[int]) -> tuple[int, ...]:
+    """Each span (and 0), one day either side, and the same seen from the lapse horizon, sorted."""
+    return tuple(sorted({span + near + seen for span in spans | {0} for near in _NEAR for seen in (0, -HORIZON_DAYS)}))
 
 
 def _clock(rule_set: RuleSet) -> _Clock:
-    """The rule set's clock, worked out once per parsed rule set (the engine's callers keep one)."""
+    """The rule set's clock, worked out once per parsed rule set (the engine's callers keep one).
+
+    Per criterion type, the records whose dates it reads against a day count (``lapse.turning_days``
+    says the same for the days it may turn down): assessments against SLEDAI-2K windows, biopsies
+    against theirs, observations and conditions of a code against theirs, courses against the
+    glucocorticoid span, the recent-drug window and (an ongoing course becoming long enough) the
+    catalogue's adequacy days."""
     held = _clocks.get(id(rule_set))
     if held is not None and held[0] is rule_set:
         return held[1]
     every = [p for pathway in rule_set.pathways for p in _params(pathway.inclusion)]
     every += [p for caution in rule_set.cautions for p in _params(caution.criterion)]
-    spans = {0} | {n for p in every for n in _day_counts(p)}
-    spans |= {d.min_days for d in rule_set.drugs if d.min_days is not None}
-    offsets = {span + near + seen for span in spans for near in _NEAR for seen in (0, -HORIZON_DAYS)}
+    assessments: set[int] = set()
+    manifestations: set[int] = set()
+    observations: dict[str, set[int]] = {}
+    conditions: dict[str, set[int]] = {}
+    courses: dict[str, set[int]] = {}
+
+    def add(to: set[int], days: int | None) -> None:
+        if days is not None:
+            to.add(days)
+
+    for params in every:
+        match params:
+            case SledaiAtLeastParams(max_age_days=days):
+                add(assessments, days)
+            case FailedAgentsAtLeastParams(max_age_days=days, classes=classes):
+                add(assessments, days)
+                for drug in rule_set.drugs:
+                    if drug.drug_class in classes:
+                        add(courses.setdefault(drug.drug, set()), drug.min_days)
+            case ManifestationActiveParams(biopsy_max_age_days=days):
+                add(manifestations, days)
+            case GlucocorticoidDependentParams(min_days=days):
+                for drug in rule_set.drugs:
+                    if drug.drug_class == "glucocorticoid":
+                        # and the day before: a one-day stretch left in the span reads "on D", not "from D to E"
+                        add(courses.setdefault(drug.drug, set()), days)
+                        add(courses[drug.drug], days - 1)
+            case ObservationCompareParams(code=code, max_age_days=days):
+                add(observations.setdefault(code, set()), days)
+            case ConditionPresentParams(codes=codes, max_age_days=days):
+                for code in codes:
+                    add(conditions.setdefault(code, set()), days)
+            case RecentDrugParams(agents=agents, within_days=days):
+                for drug in rule_set.drugs:
+                    if drug.agent in agents:
+                        add(courses.setdefault(drug.drug, set()), days)
     clock = _Clock(
-        offsets=tuple(sorted(offsets)),
+        base=_offsets(set()),
+        assessments=_offsets(assessments),
+        manifestations=_offsets(manifestations),
+        observations={code: _offsets(spans) for code, spans in observations.items()},
+        conditions={code: _offsets(spans) for code, spans in conditions.items()},
+        courses={drug: _offsets(spans) for drug, spans in courses.items()},
         exposures=tuple(p for p in every if isinstance(p, ExposureDaysAtLeastParams)),
         classes={d.drug: d.drug_class for d in rule_set.drugs},
     )
@@ -85,20 +141,28 @@ def _clock(rule_set: RuleSet) -> _Clock:
     return clock
 
 
-def _dated(facts: PatientFacts) -> list[int]:
-    """The ordinals of every date the facts hold (records, course starts and ends), sorted."""
-    days = {r.date.toordinal() for r in facts.assessments}
-    days |= {r.date.toordinal() for r in facts.damage}
-    days |= {r.date.toordinal() for r in facts.manifestations}
-    days |= {r.date.toordinal() for r in facts.observations}
-    days |= {r.date.toordinal() for r in facts.conditions}
-    days |= {t.start.toordinal() for t in facts.treatments}
-    days |= {t.end.toordinal() for t in facts.treatments if t.end is not None}
-    return sorted(days)
+def _dated(facts: PatientFacts, clock: _Clock) -> Iterator[tuple[date, tuple[int, ...]]]:
+    """Every date the facts hold (records, course starts and ends), with its offsets."""
+    for a in facts.assessments:
+        yield a.date, clock.assessments
+    for d in facts.damage:
+        yield d.date, clock.base
+    for m in facts.manifestations:
+        yield m.date, clock.manifestations
+    for o in facts.observations:
+        yield o.date, clock.observations.get(o.code, clock.base)
+    for c in facts.conditions:
+        yield c.date, clock.conditions.get(c.code, clock.base)
+    for t in facts.treatments:
+        offsets = clock.courses.get(t.drug, clock.base)
+        yield t.start, offsets
+        if t.end is not None:
+            yield t.end, offsets
 
 
 def _birthdays(birth: date | None, after: date) -> Iterator[int]:
-    """The ordinals of the next two birthdays after ``after`` (29 February: 1 March in a common year)."""
+    """The ordinals of the birthdays in the next three years or so after ``after`` (29 February: 1 March
+    in a common year)."""
     if birth is None:
         return
     for year in range(after.year, after.year + 4):
@@ -145,15 +209,15 @@ def stable_until(facts: PatientFacts, rule_set: RuleSet, as_of: date, horizon: i
     clock = _clock(rule_set)
     today = as_of.toordinal()
     first = today + horizon
-    dated = _dated(facts)
-    for offset in clock.offsets:
-        i = bisect_right(dated, today - offset)  # the earliest dated fact that, offset, is after as_of
-        if i < len(dated) and dated[i] + offset < first:
-            first = dated[i] + offset
+    for day, offsets in _dated(facts, clock):
+        dated = day.toordinal()
+        i = bisect_right(offsets, today - dated)  # the smallest offset that puts the day after as_of
+        if i < len(offsets) and dated + offsets[i] < first:
+            first = dated + offsets[i]
     moving = list(_birthdays(facts.birth_date, as_of)) + list(_exposure_days(facts, clock, today))
-    for day in moving:
+    for moves in moving:
         for near in _NEAR:
             for seen in (0, -horizon):
-                if today < day + near + seen < first:
-                    first = day + near + seen
+                if today < moves + near + seen < first:
+                    first = moves + near + seen
     return as_of + timedelta(days=first - today)

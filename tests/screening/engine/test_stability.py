@@ -38,7 +38,7 @@ from tests.screening.engine.test_properties import patients
 from tests.shipped import case_paths, earlier_rules_path
 
 # How far the brute force looks: the whole lapse horizon would take minutes per example.
-LOOK = 120
+LOOK = 200
 
 
 @cache
@@ -100,7 +100,7 @@ def test_every_public_case_is_the_same_on_every_day_before_stable_until(path: An
     assert_stable(facts_from_case(case), RULES[which](), case_as_of(case))
 
 
-@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(patient=patients(), which=st.sampled_from(sorted(RULES)), later=st.sampled_from([0, 45, 120, 400]))
 def test_generated_patients_are_the_same_on_every_day_before_stable_until(
     patient: PatientFacts, which: str, later: int
@@ -176,6 +176,16 @@ def test_an_age_limit_coming_into_the_horizon_ends_the_stability() -> None:
     changed = first_change(patient, rules, AS_OF, AS_OF + timedelta(days=HORIZON_DAYS))
     assert changed == birthday - timedelta(days=HORIZON_DAYS)
     assert stable_until(patient, rules, AS_OF) <= changed
+
+
+def test_a_one_day_stretch_left_in_a_glucocorticoid_span_ends_the_stability() -> None:
+    """The stretch before a course shrinks as the span moves on: "from D to E" becomes "on E" the day
+    before it goes, and the words are part of the signature."""
+    rules = rule_set_with(criterion_node("p", "glucocorticoid_dependent"))  # above 7.5 mg/day for 180 days
+    patient = facts(birth_date=None, treatments=(course("prednisolone", AS_OF - timedelta(days=150), None, dose=10),))
+    changed = first_change(patient, rules, AS_OF, AS_OF + timedelta(days=60))
+    assert changed == AS_OF + timedelta(days=28)
+    assert stable_until(patient, rules, AS_OF) == changed
 
 
 def test_stable_until_is_never_past_the_horizon() -> None:
