@@ -7,6 +7,7 @@ after the patient (and record) was found for the user.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -240,6 +241,25 @@ CHANGE_ROW_FIELDS = (
 )
 
 
+def link_records(summary: Any) -> None:
+    """Give each record of the page's tables its ``edit_url`` and ``delete_url``. One ``reverse`` per kind and
+    action, the record's id put in the probe's place: ``{% url %}`` reversed twice per row, about 40 µs each,
+    which was 4 ms of a page with fifty records."""
+    for kind in KINDS:
+        edit, delete = _record_url(summary.patient.pk, kind, "edit"), _record_url(summary.patient.pk, kind, "delete")
+        for record in getattr(summary, kind):
+            record.edit_url, record.delete_url = edit(record.pk), delete(record.pk)
+
+
+def _record_url(patient_pk: int, kind: str, action: str) -> Callable[[int], str]:
+    """The URL of ``action`` on one record of ``kind``, by its id: reversed once with id 0, whose path segment
+    (the last "/0/", right before the action's) is replaced by the record's."""
+    head, tail = reverse(f"patients:record_{action}", kwargs={"pk": patient_pk, "kind": kind, "rid": 0}).rsplit(
+        "/0/", 1
+    )
+    return lambda rid: f"{head}/{rid}/{tail}"
+
+
 @readers
 def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     patient = get_patient(request, pk)
@@ -250,6 +270,9 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
     adequacy = adequacy_by_course(summary, rules)
     for course in summary.treatments:
         course.adequacy = adequacy[course.pk]
+    can_edit = request.user.is_specialist  # type: ignore[union-attr]
+    if can_edit:
+        link_records(summary)
     return render(
         request,
         "patients/patient_detail.html",
@@ -270,7 +293,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 .only(*CHANGE_ROW_FIELDS)
                 .order_by("-pk")[:10]
             ),
-            "can_edit": request.user.is_specialist,  # type: ignore[union-attr]
+            "can_edit": can_edit,
             "kinds": KINDS,
             "hints": record_hints(summary),
         },
