@@ -47,8 +47,9 @@ from referrals import summary
 from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
 from screening.charts import sledai_course, sledai_thresholds, treatment_timeline
-from screening.display import outcome_badges, panel, record_hints
+from screening.display import outcome_badges, record_hints
 from screening.models import ScreeningResult, Trigger
+from screening.pathway_fragments import render_pathways
 from screening.services import adequacy_by_course, latest_result_for, published_rules
 
 PAGE_SIZES = (25, 50, 100)
@@ -281,7 +282,7 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "s": summary,
             "screening": result,
             "screening_age": (summary.today - result.checked_on).days if result else None,
-            "panels": panel(patient, result) if result else [],
+            "pathways": render_pathways(patient, result, can_edit=can_edit) if result else "",
             "sledai_chart": sledai_course(summary, sledai_thresholds(rules)),
             "timeline_chart": treatment_timeline(summary),
             "referrals": list(Referral.objects.filter(patient=patient).order_by("-opened_at")[:10]),

@@ -6,12 +6,18 @@ from __future__ import annotations
 import re
 
 import pytest
+from django.core.cache import caches
+from django.template.loader import render_to_string
+from django.test import override_settings
 from django.urls import reverse
 
 from clinic.views import KINDS
+from screening.display import panel
+from screening.pathway_fragments import PATHWAYS_TEMPLATE, pathways_key
 from tests.conftest import client_for
 from tests.patients.factories import PatientFactory
 from tests.patients.test_query_budget import fill
+from tests.referrals.factories import import_case, screen
 
 pytestmark = pytest.mark.django_db
 
@@ -45,3 +51,63 @@ def test_a_reader_who_cannot_edit_gets_no_record_links(staff, site_a) -> None:
     html = page(client_for(staff), patient)
     records = html[html.index('<h2 class="h4 mt-4">Records</h2>') :]
     assert "/edit/" not in records and "/delete/" not in records
+
+
+# --- the pathway panels, kept in the fragment cache -------------------------------------------------------
+
+
+@pytest.fixture
+def screened(site_a, cases_day):
+    patient = import_case(site_a, "refractory-nephritis")
+    return patient, screen(patient)
+
+
+def panels(html: str) -> str:
+    """The pathway panels of a page (with the referrals and changes under them, which link elsewhere)."""
+    start = html.index('<div class="row g-3 mt-0">')
+    return html[start : html.index("Screening only flags", start)]
+
+
+def test_the_panels_from_the_cache_are_the_panels_rendered_afresh(spec_client, screened) -> None:
+    patient, result = screened
+    first = page(spec_client, patient)
+    assert len(caches["fragments"].get_many([pathways_key(patient.pk, result, can_edit=True)])) == 1
+    fresh = render_to_string(PATHWAYS_TEMPLATE, {"panels": panel(patient, result), "can_edit": True})
+    assert fresh in first and fresh in page(spec_client, patient)
+    assert 'data-pathway="hsct"' in fresh and "full-trace" in fresh
+
+
+def test_a_changed_trace_is_shown_at_once(spec_client, screened) -> None:
+    patient, result = screened
+    page(spec_client, patient)  # the panels are cached
+    trace = result.trace
+    trace["pathways"]["hsct"]["criteria"][0]["explanation"] = "Read again on 2026-03-01"
+    result.trace = trace
+    result.save()
+    assert "Read again on 01 Mar 2026" in page(spec_client, patient)
+
+
+def test_the_links_follow_the_readers_rights(spec_client, staff, screened) -> None:
+    patient, _ = screened
+    link = f'<a href="/patients/{patient.pk}/'
+    assert link in panels(page(spec_client, patient))
+    assert link not in panels(page(client_for(staff), patient))  # not the specialist's panels from the cache
+
+
+def test_the_date_format_is_in_the_key(spec_client, screened) -> None:
+    patient, result = screened
+    day = f"{result.as_of:%d %b %Y}"
+    assert day in panels(page(spec_client, patient))
+    with override_settings(CLINIC_DATE_FORMAT="Y-m-d"):
+        html = panels(page(spec_client, patient))
+    assert f"{result.as_of:%Y-%m-%d}" in html and day not in html
+
+
+def test_each_patients_panels_link_to_their_own_records(spec_client, site_a, screened) -> None:
+    one, result = screened
+    two = PatientFactory(site=site_a)
+    result.pk, result.patient = None, two  # the very same trace, stored for another patient
+    result.save()
+    assert f"/patients/{one.pk}/" in panels(page(spec_client, one))
+    html = panels(page(spec_client, two))
+    assert f"/patients/{two.pk}/" in html and f"/patients/{one.pk}/" not in html
