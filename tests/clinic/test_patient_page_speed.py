@@ -7,8 +7,10 @@ import re
 
 import pytest
 from django.core.cache import caches
+from django.db import connection
 from django.template.loader import render_to_string
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.views import KINDS
@@ -111,3 +113,13 @@ def test_each_patients_panels_link_to_their_own_records(spec_client, site_a, scr
     assert f"/patients/{one.pk}/" in panels(page(spec_client, one))
     html = panels(page(spec_client, two))
     assert f"/patients/{two.pk}/" in html and f"/patients/{one.pk}/" not in html
+
+
+def test_the_screening_is_read_without_its_rule_sets_content(spec_client, screened) -> None:
+    patient, result = screened
+    with CaptureQueriesContext(connection) as ctx:
+        html = page(spec_client, patient)
+    results = [q["sql"] for q in ctx.captured_queries if '"screening_screeningresult"' in q["sql"]]
+    assert len(results) == 2  # the latest result and the changes of outcome, each with its rule set joined
+    assert all('"screening_ruleset"' in sql and '"screening_ruleset"."content"' not in sql for sql in results)
+    assert f"{result.rule_set.name} {result.rule_set.version}" in html
