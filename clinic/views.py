@@ -46,6 +46,7 @@ from patients.summary import build_summary
 from referrals import summary
 from referrals.models import Referral
 from screening.catalogue import drug_catalogue, drug_units
+from screening.chart_fragments import sledai_html, timeline_html
 from screening.charts import sledai_course, sledai_thresholds, treatment_timeline
 from screening.display import outcome_badges, record_hints
 from screening.models import ScreeningResult, Trigger
@@ -247,8 +248,11 @@ def link_records(summary: Any) -> None:
     action, the record's id put in the probe's place: ``{% url %}`` reversed twice per row, about 40 µs each,
     which was 4 ms of a page with fifty records."""
     for kind in KINDS:
+        records = getattr(summary, kind)
+        if not records:  # no probe to reverse for a table that is empty
+            continue
         edit, delete = _record_url(summary.patient.pk, kind, "edit"), _record_url(summary.patient.pk, kind, "delete")
-        for record in getattr(summary, kind):
+        for record in records:
             record.edit_url, record.delete_url = edit(record.pk), delete(record.pk)
 
 
@@ -283,8 +287,8 @@ def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "screening": result,
             "screening_age": (summary.today - result.checked_on).days if result else None,
             "pathways": render_pathways(patient, result, can_edit=can_edit) if result else "",
-            "sledai_chart": sledai_course(summary, sledai_thresholds(rules)),
-            "timeline_chart": treatment_timeline(summary),
+            "sledai_chart": sledai_html(sledai_course(summary, sledai_thresholds(rules))),
+            "timeline_chart": timeline_html(treatment_timeline(summary), summary),
             "referrals": list(Referral.objects.filter(patient=patient).order_by("-opened_at")[:10]),
             "screening_changes": list(
                 ScreeningResult.objects.filter(patient=patient, changed=True)

@@ -1,23 +1,27 @@
 """What the patient page does to render fast shows the same page: the records' links built from one probe
-per kind, and the screening's pathways kept in the fragment cache under their content."""
+per kind, the screening's pathways and the charts kept in the fragment cache under their content."""
 
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.cache import caches
 from django.db import connection
+from django.db.models import Model
 from django.template.loader import render_to_string
 from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from clinic.views import KINDS
+from patients.summary import build_summary
+from screening.charts import treatment_timeline
 from screening.display import panel
 from screening.pathway_fragments import PATHWAYS_TEMPLATE, pathways_key
 from tests.conftest import client_for
-from tests.patients.factories import PatientFactory
+from tests.patients.factories import AssessmentFactory, PatientFactory, TreatmentFactory
 from tests.patients.test_query_budget import fill
 from tests.referrals.factories import import_case, screen
 
@@ -123,3 +127,56 @@ def test_the_screening_is_read_without_its_rule_sets_content(spec_client, screen
     assert len(results) == 2  # the latest result and the changes of outcome, each with its rule set joined
     assert all('"screening_ruleset"' in sql and '"screening_ruleset"."content"' not in sql for sql in results)
     assert f"{result.rule_set.name} {result.rule_set.version}" in html
+
+
+# --- the charts, kept in the fragment cache --------------------------------------------------------------
+
+
+def chart(html: str, chart_id: str) -> str:
+    """One chart of a page with its table: from its SVG to the end of the table under it."""
+    start = html.index(f'<svg id="{chart_id}"')
+    return html[start : html.index("</details>", start)]
+
+
+def test_a_recorded_assessment_is_drawn_at_once(spec_client, site_a, today) -> None:
+    patient = PatientFactory(site=site_a)
+    AssessmentFactory(patient=patient, date=today - timedelta(days=60))
+    before = chart(page(spec_client, patient), "sledai-chart")
+    assert before == chart(page(spec_client, patient), "sledai-chart")  # the second view: from the cache
+    AssessmentFactory(patient=patient, date=today - timedelta(days=5), sledai_low=14, sledai_high=14)
+    after = chart(page(spec_client, patient), "sledai-chart")
+    assert after != before and "2 assessments, latest 14" in after
+
+
+def test_an_ended_course_is_drawn_at_once(spec_client, site_a, today) -> None:
+    patient = PatientFactory(site=site_a)
+    course = TreatmentFactory(patient=patient, drug="mycophenolate_mofetil", start=today - timedelta(days=400))
+    assert "Intolerance" not in chart(page(spec_client, patient), "timeline-chart")
+    course.end, course.stop_reason = today - timedelta(days=10), "intolerance"
+    course.save()
+    after = chart(page(spec_client, patient), "timeline-chart")
+    assert f"<td>{course.end:%d %b %Y}</td><td>{course.get_stop_reason_display()}</td>" in after
+    assert 'fill="#0b5ed7"' in after  # drawn as ended
+
+
+def test_the_charts_show_dates_in_the_clinics_format_of_the_moment(spec_client, site_a, today) -> None:
+    patient = PatientFactory(site=site_a)
+    AssessmentFactory(patient=patient, date=today - timedelta(days=60))
+    TreatmentFactory(patient=patient, start=today - timedelta(days=400))
+    html = page(spec_client, patient)
+    with override_settings(CLINIC_DATE_FORMAT="Y-m-d"):
+        iso = page(spec_client, patient)
+    day = today - timedelta(days=60)
+    assert f"{day:%d %b %Y}" in chart(html, "sledai-chart") and f"{day:%Y-%m-%d}" in chart(iso, "sledai-chart")
+    start = today - timedelta(days=400)
+    assert f"{start:%Y-%m-%d} to" in iso and f"{start:%d %b %Y} to" in html
+
+
+def test_the_timeline_holds_the_courses_values_not_the_courses(site_a, today) -> None:
+    """The chart is the cache key's content: a model instance there would key by its id, not by what is shown."""
+    patient = PatientFactory(site=site_a)
+    TreatmentFactory(patient=patient, start=today - timedelta(days=40), end=today, stop_reason="remission")
+    timeline = treatment_timeline(build_summary(patient, today))
+    assert timeline is not None
+    assert not [v for row in timeline.rows for v in row.values() if isinstance(v, Model)]
+    assert timeline.rows[0]["stop_reason"] == "Remission"
