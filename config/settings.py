@@ -106,8 +106,10 @@ if DATABASE_REPLICA_URL:
     DATABASE_ROUTERS = ["config.replicas.ReplicaRouter"]
     MIDDLEWARE.append("config.replicas.ReplicaPagesMiddleware")
 # Caches: "default" is each process's memory (Django's default). "fragments" keeps rendered pieces of pages
-# (the queue's rows: referrals.queue_rows) under keys made of their content, so an entry is never out of
-# date and per-process memory is safe; FRAGMENT_CACHE_ENTRIES bounds it (about 1.5 KB an entry).
+# (the queue's rows: referrals.queue_rows; the patient page's pathway panels and charts:
+# screening.pathway_fragments, screening.chart_fragments) under keys made of their content, so an entry is
+# never out of date and per-process memory is safe; FRAGMENT_CACHE_ENTRIES bounds it (a queue row about
+# 1.5 KB, a chart about 3 KB, a patient's pathway panels about 18 KB).
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "default"},
     "fragments": {

@@ -221,8 +221,11 @@ def treatment_timeline(summary: PatientSummary) -> TimelineChart | None:
         else:
             text_x, anchor, inside = x1 - 4, "end", False
         rows.append(
-            {
-                "course": t,
+            {  # the course's values, not the course: the chart is cached under its content (chart_fragments)
+                "drug": t.drug,
+                "start": t.start,
+                "end": t.end,
+                "stop_reason": vocab.STOP_REASONS.get(t.stop_reason, t.stop_reason),
                 "label": t.drug_label,
                 "when": when,
                 "y": i * LINE_H + 4,

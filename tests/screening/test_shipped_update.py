@@ -116,7 +116,8 @@ def panel_html(patient: Patient, result: ScreeningResult) -> str:
         "patient": patient,
         "screening": result,
         "screening_age": (date(2026, 11, 1) - result.as_of).days,
-        "panels": panel(patient, result),
+        # the pathways drawn afresh (not from the fragment cache, which the page uses)
+        "pathways": render_to_string("screening/includes/pathways.html", {"panels": panel(patient, result)}),
     }
     return render_to_string("screening/includes/panel.html", context)
 
