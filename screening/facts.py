@@ -42,15 +42,27 @@ def _by_patient(queryset: Any) -> dict[int, list[Any]]:
     return grouped
 
 
+ASSESSMENT_FIELDS = ("date", "sledai_present", "sledai_not_assessed", "window_days", "pga", "bilag")
+
+
 def facts_for(patients: list[Patient]) -> dict[int, engine.PatientFacts]:
     """Patient pk → facts, for the given patients (six queries, whatever their number)."""
     ids = [p.pk for p in patients]
-    assessments = _by_patient(Assessment.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    damage = _by_patient(DamageIndex.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    manifestations = _by_patient(Manifestation.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    observations = _by_patient(Observation.objects.filter(patient_id__in=ids).order_by("date", "pk"))
-    treatments = _by_patient(TreatmentCourse.objects.filter(patient_id__in=ids).order_by("start", "pk"))
-    conditions = _by_patient(Condition.objects.filter(patient_id__in=ids).order_by("date", "pk"))
+
+    def rows(model: Any, *fields: str, by: str = "date") -> dict[int, list[Any]]:
+        # named rows with only what the facts read: building a model instance per record was half the load
+        return _by_patient(
+            model.objects.filter(patient_id__in=ids)
+            .order_by(by, "pk")
+            .values_list("patient_id", "pk", *fields, named=True)
+        )
+
+    assessments = rows(Assessment, *ASSESSMENT_FIELDS)
+    damage = rows(DamageIndex, "date", "items")
+    manifestations = rows(Manifestation, "code", "date", "active", "biopsy_class")
+    observations = rows(Observation, "code", "date", "value", "uln")
+    treatments = rows(TreatmentCourse, "drug", "start", "end", "dose", "dose_unit", "stop_reason", by="start")
+    conditions = rows(Condition, "code", "status", "date")
     return {
         p.pk: facts_from_records(
             p,

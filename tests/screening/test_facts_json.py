@@ -55,3 +55,29 @@ def test_a_facts_json_holds_no_dataclass_tuple_date_or_decimal() -> None:
     assert data == reference(facts)
     assert data["birth_date"] == "1990-01-02" and data["weight_kg"] == "70.5"
     assert "refs" not in data
+
+
+@pytest.mark.django_db
+def test_facts_read_as_rows_are_the_facts_of_the_records_read_as_models(site_a) -> None:
+    """``facts_for`` reads named rows, not model instances (half the load); the patient page builds the same
+    facts from the records it has read as models: both must give the very same facts."""
+    from patients.models import Assessment, Condition, DamageIndex, Manifestation, Observation, TreatmentCourse
+    from screening.facts import facts_from_records
+    from tests.screening.conftest import import_named
+
+    import_named(site_a, *(p.stem for p in case_paths()))
+    patients = list(Patient.objects.order_by("pk"))
+    rows = facts_for(patients)
+    for patient in patients:
+        mine = {"patient": patient}
+        models = facts_from_records(
+            patient,
+            assessments=Assessment.objects.filter(**mine).order_by("date", "pk"),
+            damage=DamageIndex.objects.filter(**mine).order_by("date", "pk"),
+            manifestations=Manifestation.objects.filter(**mine).order_by("date", "pk"),
+            observations=Observation.objects.filter(**mine).order_by("date", "pk"),
+            treatments=TreatmentCourse.objects.filter(**mine).order_by("start", "pk"),
+            conditions=Condition.objects.filter(**mine).order_by("date", "pk"),
+        )
+        assert rows[patient.pk] == models
+        assert facts_to_json(rows[patient.pk]) == facts_to_json(models)
