@@ -143,8 +143,15 @@ def facts_from_records(
 def _plain(value: Any) -> Any:
     """A facts value as JSON: dataclasses as dicts of their fields, tuples as lists, dates ISO, decimals as
     strings. Read field by field (``dataclasses.asdict`` deep-copies every value first, which cost the
-    daily re-screen more than evaluating the rules); the result is the same, so stored hashes hold."""
-    if isinstance(value, date):
+    daily re-screen more than evaluating the rules), each value's type looked up once (most are strings);
+    the result is the same, so stored hashes hold."""
+    convert = _CONVERT.get(type(value))
+    if convert is not None:
+        return convert(value)
+    names = _field_names(type(value))
+    if names is not None:
+        return {name: _plain(getattr(value, name)) for name in names}
+    if isinstance(value, date):  # (subclasses: what the table does not name)
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value.normalize())
@@ -152,10 +159,25 @@ def _plain(value: Any) -> Any:
         return [_plain(v) for v in value]
     if isinstance(value, dict):
         return {k: _plain(v) for k, v in value.items()}
-    names = _field_names(type(value))
-    if names is not None:
-        return {name: _plain(getattr(value, name)) for name in names}
     return value
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+_CONVERT: dict[type, Any] = {
+    str: _same,
+    int: _same,
+    bool: _same,
+    float: _same,
+    type(None): _same,
+    date: date.isoformat,
+    Decimal: lambda value: str(value.normalize()),
+    tuple: lambda value: [_plain(v) for v in value],
+    list: lambda value: [_plain(v) for v in value],
+    dict: lambda value: {k: _plain(v) for k, v in value.items()},
+}
 
 
 @cache
