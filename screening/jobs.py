@@ -208,11 +208,11 @@ def run_impact(job: Work) -> None:
         stored = stored_outcomes(chunk, published, job.as_of)
         for patient in patients:
             try:
-                # outcomes only: no lapse dates or nearest ways (outlook), which a preview never shows
-                after = engine.screen(facts[patient.pk], new, job.as_of, outlook=False)
+                # outcomes and criteria only: no lapse dates, nearest ways or cautions, which a preview never shows
+                after = engine.screen(facts[patient.pk], new, job.as_of, outlook=False, cautions=False)
                 if _same_as_stored(stored.get(patient.pk), facts[patient.pk], after):
                     continue  # the published rules' outcomes are stored for these facts and day: no change
-                before = engine.screen(facts[patient.pk], old, job.as_of, outlook=False)
+                before = engine.screen(facts[patient.pk], old, job.as_of, outlook=False, cautions=False)
             except engine.EngineError:
                 skipped += 1  # e.g. born after the as-of date
                 continue

@@ -61,12 +61,15 @@ def _caution_result(
     )
 
 
-def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool = True) -> ScreeningResult:
+def screen(
+    facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool = True, cautions: bool = True
+) -> ScreeningResult:
     """Screen one patient's facts with a rule set as of a date (EngineError on bad input).
 
     With ``outlook`` (the default), each pathway also says what would change it: the nearest ways to
-    flagged when it is not flagged, the day the flag lapses when it is. An impact preview, which
-    compares outcomes only, leaves it out."""
+    flagged when it is not flagged, the day the flag lapses when it is. With ``cautions`` (the default),
+    each pathway lists its cautions and contraindications. An impact preview, which compares outcomes
+    and the inclusion criteria only, leaves both out (a caution never changes an outcome)."""
     if isinstance(as_of, datetime) or not isinstance(as_of, date):
         raise EngineError(f"as_of must be a date, got {as_of!r}")
     if facts.birth_date is not None and as_of < facts.birth_date:
@@ -75,7 +78,7 @@ def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool
     # A caution's value does not depend on the pathway: evaluate each one once.
     caution_nodes = {
         c.id: evaluate_node(c.criterion, ctx)
-        for c in rule_set.cautions
+        for c in (rule_set.cautions if cautions else ())
         if any(c.severity_for(p.id) is not None for p in rule_set.pathways)
     }
     # nor its explanation and the records it read: said once, however many pathways list it
@@ -87,11 +90,11 @@ def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool
         lapse = None
         if outlook and outcome is Outcome.FLAGGED:
             lapse = find_lapse(facts, rule_set, pathway.inclusion, as_of)
-        cautions = []
-        for caution in rule_set.cautions:
+        listed = []
+        for caution in rule_set.cautions if cautions else ():
             severity = caution.severity_for(pathway.id)
             if severity is not None:
-                cautions.append(_caution_result(caution, severity, caution_nodes[caution.id], caution_said[caution.id]))
+                listed.append(_caution_result(caution, severity, caution_nodes[caution.id], caution_said[caution.id]))
         pathways.append(
             PathwayResult(
                 id=pathway.id,
@@ -99,7 +102,7 @@ def screen(facts: PatientFacts, rule_set: RuleSet, as_of: date, *, outlook: bool
                 outcome=outcome,
                 inclusion=inclusion,
                 missing=missing_lines(inclusion) if outcome is Outcome.INSUFFICIENT_DATA else (),
-                cautions=tuple(cautions),
+                cautions=tuple(listed),
                 next=next_lines(pathway.inclusion, inclusion, ctx) if outlook else (),
                 lapses_on=lapse.on if lapse else None,
                 lapse_reason=lapse.reason if lapse else None,

@@ -258,3 +258,19 @@ def test_engine_imports_no_django() -> None:
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("path", case_paths(), ids=lambda p: p.stem)
+def test_outcomes_only_gives_the_same_outcomes_and_criteria_without_outlook_or_cautions(path: Path) -> None:
+    """What an impact preview asks for: the outcomes and inclusion trees of a full screening, and nothing
+    it does not show (lapse dates, nearest ways, cautions)."""
+    from screening.engine import case_as_of, facts_from_case, screen
+
+    case = load_case(path)
+    full = screen(facts_from_case(case), default_rules(), case_as_of(case))
+    lean = screen(facts_from_case(case), default_rules(), case_as_of(case), outlook=False, cautions=False)
+    assert [(p.id, p.outcome, p.inclusion) for p in lean.pathways] == [
+        (p.id, p.outcome, p.inclusion) for p in full.pathways
+    ]
+    assert all(p.cautions == () and p.next == () and p.lapses_on is None for p in lean.pathways)
+    assert any(p.cautions for p in full.pathways)
