@@ -9,11 +9,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from patients.models import Patient
 from screening import engine
 from screening.contract import content_hash
 from screening.facts import facts_for, facts_to_json
+from tests.screening.engine.test_properties import patients
 from tests.shipped import case_paths
 
 
@@ -81,3 +83,10 @@ def test_facts_read_as_rows_are_the_facts_of_the_records_read_as_models(site_a) 
         )
         assert rows[patient.pk] == models
         assert facts_to_json(rows[patient.pk]) == facts_to_json(models)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(patient=patients())
+def test_the_facts_json_of_generated_patients_is_the_reference(patient: engine.PatientFacts) -> None:
+    """Every field of every record kind, with and without its optional values."""
+    assert facts_to_json(patient) == reference(patient)
