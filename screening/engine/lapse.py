@@ -75,7 +75,7 @@ def _shifted(days: Iterable[date], spans: Iterable[int | None], as_of: date, hor
     return found
 
 
-def _birthdays(birth: date | None, first: date, last: date) -> set[date]:
+def birthdays_between(birth: date | None, first: date, last: date) -> set[date]:
     """The days in [first, last] on which the age in whole years goes up."""
     if birth is None:
         return set()
@@ -101,7 +101,7 @@ def turning_days(params: CriterionParams, facts: PatientFacts, as_of: date, hori
     down, and what has no window (a diagnosis, a drug tried, the damage index) never changes."""
     match params:
         case AgeBetweenParams():
-            return _birthdays(facts.birth_date, as_of + timedelta(days=1), as_of + timedelta(days=horizon))
+            return birthdays_between(facts.birth_date, as_of + timedelta(days=1), as_of + timedelta(days=horizon))
         case SledaiAtLeastParams(max_age_days=days):
             return _shifted((a.date for a in facts.assessments), (days,), as_of, horizon)
         case FailedAgentsAtLeastParams(max_age_days=days):  # an ongoing course judged by the latest SLEDAI-2K

@@ -37,7 +37,7 @@ from screening.engine.criterion_types import (
     SledaiAtLeastParams,
 )
 from screening.engine.facts import PatientFacts
-from screening.engine.lapse import HORIZON_DAYS
+from screening.engine.lapse import HORIZON_DAYS, birthdays_between
 from screening.engine.ruleset import Criterion, Group, Node, RuleSet
 
 _NEAR = (-1, 0, 1)  # each day taken one day either side
@@ -160,20 +160,6 @@ def _dated(facts: PatientFacts, clock: _Clock) -> Iterator[tuple[date, tuple[int
             yield t.end, offsets
 
 
-def _birthdays(birth: date | None, after: date) -> Iterator[int]:
-    """The ordinals of the birthdays in the next three years or so after ``after`` (29 February: 1 March
-    in a common year)."""
-    if birth is None:
-        return
-    for year in range(after.year, after.year + 4):
-        try:
-            day = birth.replace(year=year)
-        except ValueError:
-            day = date(year, 3, 1)
-        if day > after:
-            yield day.toordinal()
-
-
 def _covered(spans: list[tuple[int, int]]) -> int:
     """Days covered by at least one of the (first, last) ordinal spans."""
     total, until = 0, None
@@ -214,7 +200,9 @@ def stable_until(facts: PatientFacts, rule_set: RuleSet, as_of: date, horizon: i
         i = bisect_right(offsets, today - dated)  # the smallest offset that puts the day after as_of
         if i < len(offsets) and dated + offsets[i] < first:
             first = dated + offsets[i]
-    moving = list(_birthdays(facts.birth_date, as_of)) + list(_exposure_days(facts, clock, today))
+    # the birthdays of the next three years (the lapse horizon's view of the one after next included)
+    birthdays = birthdays_between(facts.birth_date, as_of + timedelta(days=1), as_of + timedelta(days=3 * 366))
+    moving = [day.toordinal() for day in birthdays] + list(_exposure_days(facts, clock, today))
     for moves in moving:
         for near in _NEAR:
             for seen in (0, -horizon):
