@@ -256,3 +256,18 @@ def test_an_old_result_says_so_and_can_be_refreshed(client, staff, site_a) -> No
     latest = ScreeningResult.objects.latest_for(patient.pk)
     assert latest.trigger == "manual" and latest.as_of > date(2020, 1, 1)
     assert 'id="screening-age"' not in client.get(detail).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_published_rules_are_read_without_their_content_once_parsed() -> None:
+    """The patient page asks for them at every view: the 12 KB of JSON is read the first time only."""
+    from screening import services
+
+    services._PARSED.clear()
+    with CaptureQueriesContext(connection) as first:
+        rules = services.published_rules()
+    with CaptureQueriesContext(connection) as again:
+        assert services.published_rules() is rules
+    assert rules.version == RuleSet.objects.published().version
+    assert len(first) == 2 and '"content"' in first[-1]["sql"]  # the content read on the first parse
+    assert len(again) == 1 and '"content"' not in again[0]["sql"]
