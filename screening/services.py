@@ -225,7 +225,6 @@ class ChunkScreening:
     already: list[int] = field(default_factory=list)
     refused: list[int] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)
-    stable: int = 0  # of the rechecked: taken as they were, the same facts before their next turning day
 
     @property
     def screened(self) -> int:
@@ -275,7 +274,6 @@ def screen_chunk(
             ):
                 rechecks[day].append(previous)  # the same facts before their next turning day: not evaluated
                 out.rechecked.append(previous)
-                out.stable += 1
                 continue
             result = screen_facts(patient, known, rules, day)
             if result is None:
