@@ -69,12 +69,28 @@ def _summary_of(site: Site) -> SiteSummary | None:
         return None
 
 
+def _claim(stale: list[Site], now: datetime) -> list[int]:
+    """The stale sites this request recomputes: a site with no summary, and a site whose summary this
+    request is the first to claim (its ``computed_at`` moved to now by one conditional update). A request
+    that finds the summary claimed by another one, recomputing it at that moment, shows it as it is (the
+    pages say as of when): under load, when a summary expires, one request recomputes it, not every
+    request that comes in meanwhile (three exports at once made each of them wait a second)."""
+    claimed = []
+    for site in stale:
+        summary = _summary_of(site)
+        if summary is None or SiteSummary.objects.filter(pk=summary.pk, computed_at=summary.computed_at).update(
+            computed_at=now
+        ):
+            claimed.append(site.pk)
+    return claimed
+
+
 def merged(sites: list[Site], *, now: datetime | None = None) -> Merged:
     """The summaries of ``sites`` (from ``sites_with_summaries``), recomputing the stale ones first."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    stale = [s.pk for s in sites if not _fresh(_summary_of(s), now, today)]
-    computed = compute(stale, now=now) if stale else {}
+    claimed = _claim([s for s in sites if not _fresh(_summary_of(s), now, today)], now)
+    computed = compute(claimed, now=now) if claimed else {}
     total = Merged()
     for site in sites:
         summary = computed.get(site.pk) or _summary_of(site)

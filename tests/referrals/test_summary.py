@@ -101,3 +101,26 @@ def test_the_summary_of_yesterday_is_recomputed(site_a, staff) -> None:
     client.get(DASHBOARD)
     SiteSummary.objects.update(data={"today": "2000-01-01", "states": {}, "due": {}, "durations": {}, "versions": {}})
     assert client.get(DASHBOARD).context["d"].open_total == 1
+
+
+@pytest.mark.django_db
+def test_an_expired_summary_is_recomputed_by_one_request_while_the_others_show_it_as_it_is(site_a, staff) -> None:
+    """Requests that come in together when the summary expires: the first claims it and recomputes it; one
+    that read the same expired summary finds it claimed and shows it as it is, without counting again."""
+    from accounts.models import Site
+    from referrals import summary
+
+    make_referral(PatientFactory(site=site_a), staff, state=S.NEW)
+    summary.compute([site_a.pk])
+    expired = timezone.now() - timedelta(hours=1)
+    SiteSummary.objects.update(computed_at=expired)
+    first = summary.sites_with_summaries(Site.objects.filter(pk=site_a.pk))  # both read it expired
+    second = summary.sites_with_summaries(Site.objects.filter(pk=site_a.pk))
+    with CaptureQueriesContext(connection) as recomputing:
+        fresh = summary.merged(first)
+    with CaptureQueriesContext(connection) as showing:
+        shown = summary.merged(second)
+    assert fresh.computed_at > expired and len(recomputing) > 2
+    assert shown.computed_at == expired and len(showing) == 1  # the claim that found it taken; no count
+    assert shown.states == fresh.states
+    assert SiteSummary.objects.get().computed_at == fresh.computed_at
