@@ -15,19 +15,18 @@ not hold.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache, lru_cache
+from functools import lru_cache
 from typing import Any
 
-from django.conf import settings
 from django.core.cache import caches
 from django.template.loader import get_template
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timesince import timesince, timeuntil
 
+from accounts.fragments import CACHE_ALIAS, fragment_key, sources_digest
 from accounts.models import display_name
 from referrals.models import ReferralState, due_for_review
 from referrals.queue import LAPSE_SOON_DAYS, CautionBadge, caution_badges
@@ -35,7 +34,6 @@ from referrals.queue import LAPSE_SOON_DAYS, CautionBadge, caution_badges
 ROW_TEMPLATE = "referrals/includes/queue_row.html"
 # every template a row is drawn with (the row's, and the state badge it includes): their sources are in the key
 ROW_TEMPLATES = (ROW_TEMPLATE, "referrals/includes/state.html")
-CACHE_ALIAS = "fragments"
 
 
 # The columns a row reads (with the sort keys for the cursor), read as values: no model instances, and none
@@ -116,14 +114,7 @@ class QueueRow:
 
     def key(self) -> str:
         """The row's cache key: a digest of its content and of everything that shapes its HTML."""
-        shape = (
-            _template_digest(),
-            translation.get_language(),
-            settings.CLINIC_DATE_FORMAT,
-            timezone.get_current_timezone_name(),
-        )
-        digest = hashlib.blake2b(repr((shape, self)).encode(), digest_size=20).hexdigest()
-        return f"queue-row:{digest}"
+        return fragment_key("queue-row", sources_digest(ROW_TEMPLATES), self)
 
 
 @lru_cache(maxsize=4096)
@@ -133,14 +124,6 @@ def flag_age(flagged_on: date, today: date) -> str:
     if flagged_on >= today:
         return "today"
     return f"{timesince(flagged_on, today)} ago"
-
-
-@cache
-def _template_digest() -> str:
-    """The row's templates' sources, digested once per process: a deploy that changes the row's markup
-    changes every key, so a shared cache never serves the old markup."""
-    sources = "\0".join(get_template(name).template.source for name in ROW_TEMPLATES)  # type: ignore[attr-defined]
-    return hashlib.blake2b(sources.encode(), digest_size=8).hexdigest()
 
 
 def render_rows(rows: list[QueueRow]) -> list[SafeString]:

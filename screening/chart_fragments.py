@@ -12,24 +12,18 @@ invalidated. The template sees only the values in the key, so nothing can be sho
 
 from __future__ import annotations
 
-import hashlib
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from django.conf import settings
-from django.core.cache import caches
 from django.template.loader import get_template
-from django.utils import timezone, translation
 from django.utils.safestring import SafeString, mark_safe
 
+from accounts.fragments import cached_html, fragment_key, sources_digest
 from screening import charts, contract
 
 SLEDAI_TEMPLATE = "patients/includes/sledai_course.html"
 TIMELINE_TEMPLATE = "patients/includes/timeline.html"
 # the modules whose code words what a chart shows (Threshold.label): their sources are in the key
 MODULES = (charts, contract)
-CACHE_ALIAS = "fragments"
 
 
 def sledai_html(chart: charts.SledaiCourse | None) -> SafeString:
@@ -45,32 +39,9 @@ def timeline_html(chart: charts.TimelineChart | None, summary: Any) -> SafeStrin
 
 def render_chart(template_name: str, context: dict[str, Any]) -> SafeString:
     """``template_name`` rendered with ``context`` (plain values only): from the cache, or rendered and kept."""
-    store = caches[CACHE_ALIAS]
-    key = chart_key(template_name, context)
-    html = store.get(key)
-    if html is None:
-        html = get_template(template_name).render(context)
-        store.set(key, html)
-    return mark_safe(html)  # noqa: S308 - rendered by our own autoescaping template
+    return cached_html(chart_key(template_name, context), lambda: get_template(template_name).render(context))
 
 
 def chart_key(template_name: str, context: dict[str, Any]) -> str:
     """A chart's cache key: a digest of every value its template sees and of everything that shapes its HTML."""
-    shape = (
-        _sources_digest(template_name),
-        translation.get_language(),
-        settings.CLINIC_DATE_FORMAT,
-        timezone.get_current_timezone_name(),
-    )
-    digest = hashlib.blake2b(repr((shape, sorted(context.items()))).encode(), digest_size=20).hexdigest()
-    return f"chart:{digest}"
-
-
-@cache
-def _sources_digest(template_name: str) -> str:
-    """The template's and the chart modules' sources, digested once per process."""
-    digest = hashlib.blake2b(template_name.encode(), digest_size=8)
-    digest.update(get_template(template_name).template.source.encode())  # type: ignore[attr-defined]
-    for module in MODULES:
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()
+    return fragment_key("chart", sources_digest((template_name,), MODULES), sorted(context.items()))

@@ -19,17 +19,10 @@ cached panel can never be out of date and nothing has to be invalidated. The tem
 
 from __future__ import annotations
 
-import hashlib
-import zlib
-from functools import cache
-from pathlib import Path
-
-from django.conf import settings
-from django.core.cache import caches
 from django.template.loader import get_template
-from django.utils import timezone, translation
-from django.utils.safestring import SafeString, mark_safe
+from django.utils.safestring import SafeString
 
+from accounts.fragments import cached_html, fragment_key, sources_digest
 from clinical import vocab
 from patients.models import Patient
 from screening import contract, display
@@ -41,37 +34,23 @@ PATHWAYS_TEMPLATE = "screening/includes/pathways.html"
 TEMPLATES = (PATHWAYS_TEMPLATE, "screening/includes/outlook.html", "screening/includes/criteria.html")
 # the modules whose code words the panels (labels, sentences, badges, links): their sources are in the key
 MODULES = (display, contract, vocab, criterion_types)
-CACHE_ALIAS = "fragments"
 
 
 def render_pathways(patient: Patient, result: ScreeningResult, *, can_edit: bool) -> SafeString:
-    """The pathway panels of ``result``: from the cache, or built, rendered and kept when not seen before."""
-    store = caches[CACHE_ALIAS]
-    key = pathways_key(patient.pk, result, can_edit=can_edit)
-    packed = store.get(key)
-    if packed is not None:
-        html = zlib.decompress(packed).decode()
-    else:
-        html = get_template(PATHWAYS_TEMPLATE).render({"panels": display.panel(patient, result), "can_edit": can_edit})
-        # kept compressed: a patient's panels are about 18 KB of HTML, 2-3 KB packed (a few µs to unpack), so
-        # the cache's entry limit bounds its memory as it does for the queue's rows
-        store.set(key, zlib.compress(html.encode(), 1))
-    return mark_safe(html)  # noqa: S308 - rendered by our own autoescaping template
+    """The pathway panels of ``result``: from the cache, or built, rendered and kept when not seen before
+    (compressed: a patient's panels are about 18 KB of HTML, a few KB packed)."""
+    return cached_html(
+        pathways_key(patient.pk, result, can_edit=can_edit),
+        lambda: get_template(PATHWAYS_TEMPLATE).render(
+            {"panels": display.panel(patient, result), "can_edit": can_edit}
+        ),
+        packed=True,
+    )
 
 
 def pathways_key(patient_pk: int, result: ScreeningResult, *, can_edit: bool) -> str:
     """The panels' cache key: a digest of the trace as stored and of everything else that shapes their HTML."""
-    shape = (
-        _sources_digest(),
-        patient_pk,
-        can_edit,
-        translation.get_language(),
-        settings.CLINIC_DATE_FORMAT,
-        timezone.get_current_timezone_name(),
-    )
-    digest = hashlib.blake2b(repr(shape).encode(), digest_size=20)
-    digest.update(_stored_trace(result))
-    return f"pathways:{digest.hexdigest()}"
+    return fragment_key("pathways", sources_digest(TEMPLATES, MODULES), (patient_pk, can_edit), _stored_trace(result))
 
 
 def _stored_trace(result: ScreeningResult) -> bytes:
@@ -80,14 +59,3 @@ def _stored_trace(result: ScreeningResult) -> bytes:
     if result.legacy_trace is not None:
         return b"legacy:" + contract.canonical_json(result.legacy_trace)
     return b"packed:" + bytes(result.trace_z or b"")
-
-
-@cache
-def _sources_digest() -> str:
-    """The panels' templates' and modules' sources, digested once per process."""
-    digest = hashlib.blake2b(digest_size=8)
-    for name in TEMPLATES:
-        digest.update(get_template(name).template.source.encode())  # type: ignore[attr-defined]
-    for module in MODULES:
-        digest.update(Path(module.__file__ or "").read_bytes())
-    return digest.hexdigest()
